@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs the Debian (bookworm) packages needed to build, test and demo mautic-gdpr.
+#
+# Usage: bash scripts/install-deps.sh
+#
+# Idempotent: every package is checked with dpkg-query first; when all are present nothing
+# is run (no `apt-get update`, no network). Needs root, or sudo for a non-root user.
+#
+# The MariaDB *server* package is only wanted for its binaries (mariadbd, mariadb-install-db):
+# the project always runs its own private server (scripts/mariadb-local.sh). While installing,
+# a temporary /usr/sbin/policy-rc.d (exit 101) stops Debian's maintainer scripts from starting
+# the system service; it is removed again afterwards, and an existing policy-rc.d is left alone.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  mariadb-server mariadb-client libmariadb-dev
+  libssl-dev zlib1g-dev libsodium-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  clang-format clang-tidy
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == installed ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  log "all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=()
+if ((EUID != 0)); then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    log "missing packages (${missing[*]}) and not root, and sudo is not available" >&2
+    exit 1
+  fi
+fi
+
+# Keep services from being started by the packages' maintainer scripts (see header).
+POLICY=/usr/sbin/policy-rc.d
+POLICY_MARK='# mautic-gdpr install-deps: temporary, removed after apt-get'
+remove_policy() {
+  if [[ -f "$POLICY" ]] && grep -qF "$POLICY_MARK" "$POLICY" 2>/dev/null; then
+    "${SUDO[@]}" rm -f "$POLICY"
+  fi
+}
+if [[ ! -e "$POLICY" ]]; then
+  printf '#!/bin/sh\n%s\nexit 101\n' "$POLICY_MARK" | "${SUDO[@]}" tee "$POLICY" >/dev/null
+  "${SUDO[@]}" chmod 755 "$POLICY"
+fi
+trap remove_policy EXIT
+
+APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0)
+
+log "installing ${#missing[@]} missing package(s): ${missing[*]}"
+log "apt-get update"
+"${APT[@]}" -qq update
+log "apt-get install"
+"${APT[@]}" -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  install "${missing[@]}"
+
+still_missing=()
+for pkg in "${missing[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == installed ]] || still_missing+=("$pkg")
+done
+if ((${#still_missing[@]} > 0)); then
+  log "still not installed: ${still_missing[*]}" >&2
+  exit 1
+fi
+log "done"

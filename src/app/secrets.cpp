@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "app/secrets.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/normalize.h"
+
+namespace mgdpr::app {
+
+namespace {
+
+Result<std::string> read_file(const std::string& path, std::string_view what,
+                              std::string_view config_where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return make_error(ErrorKind::kConfig, "{}: cannot read the {} `{}`: {}", config_where, what,
+                      path, std::strerror(errno));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+bool is_hex(std::string_view text) {
+  return !text.empty() && text.size() % 2 == 0 &&
+         text.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+}
+
+std::string from_hex(std::string_view hex) {
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return make_error(ErrorKind::kConfig,
+                      "cannot read the config file `{}`: {}; pass --config PATH, or print an "
+                      "example with `mautic-gdpr init-config`",
+                      path, std::strerror(errno));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  auto config = parse_config(content.str(), path);
+  if (!config) return Error{config.error().message, ErrorKind::kConfig};
+  return config;
+}
+
+Result<HashKey> load_hash_key(const Config& config) {
+  const std::string& path = config.key_file;
+  const std::string where = config.where("hashing.key_file");
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return make_error(ErrorKind::kConfig,
+                      "{}: the key file `{}` does not exist ({}); create it with "
+                      "`mautic-gdpr keygen --out {}`, or point key_file at your key",
+                      where, path, std::strerror(errno), path);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return make_error(ErrorKind::kConfig, "{}: the key file `{}` is not a regular file", where,
+                      path);
+  }
+  if ((info.st_mode & 077) != 0) {
+    return make_error(ErrorKind::kConfig,
+                      "{}: the key file `{}` can be read by group or others (mode {:04o}); "
+                      "run `chmod 600 {}`",
+                      where, path, info.st_mode & 07777, path);
+  }
+  auto content = read_file(path, "key file", where);
+  if (!content) return content.error();
+  std::string_view text = trim(*content);
+  std::string bytes = is_hex(text) ? from_hex(text) : *content;
+  auto key = HashKey::from_bytes(bytes);
+  if (!key) return Error{where + ": " + key.error().message, ErrorKind::kConfig};
+  return key;
+}
+
+Result<std::string> load_database_password(const Config& config) {
+  const DatabaseConfig& database = config.database;
+  if (!database.password_env.empty()) {
+    const char* value = std::getenv(database.password_env.c_str());
+    if (value == nullptr) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: the environment variable {} is not set; export it with the "
+                        "database password, or use password_file",
+                        config.where("database.password_env"), database.password_env);
+    }
+    return std::string(value);
+  }
+  if (!database.password_file.empty()) {
+    const std::string where = config.where("database.password_file");
+    struct stat info {};
+    if (::stat(database.password_file.c_str(), &info) == 0 && (info.st_mode & 007) != 0) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: the password file `{}` can be read by everyone (mode {:04o}); run "
+                        "`chmod o-rwx {}`",
+                        where, database.password_file, info.st_mode & 07777,
+                        database.password_file);
+    }
+    auto content = read_file(database.password_file, "password file", where);
+    if (!content) return content.error();
+    // The first line is the password; a trailing newline is not part of it.
+    std::string password = content->substr(0, content->find_first_of("\r\n"));
+    return password;
+  }
+  return std::string();
+}
+
+Status write_new_key(const std::string& path) {
+  if (sodium_init() < 0) return make_error("libsodium could not be initialised");
+  unsigned char bytes[kMinKeyBytes];
+  randombytes_buf(bytes, sizeof bytes);
+  std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  sodium_memzero(bytes, sizeof bytes);
+  hex += '\n';
+  // O_EXCL: never replace a key; a lost key makes every earlier hash unfindable.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return make_error(ErrorKind::kConfig,
+                        "`{}` already exists and is left as it is: replacing a key makes every "
+                        "earlier hash unfindable; choose another path",
+                        path);
+    }
+    return make_error(ErrorKind::kConfig, "cannot create `{}`: {}", path, std::strerror(errno));
+  }
+  ::fchmod(fd, 0600);  // whatever the umask said
+  ssize_t written = ::write(fd, hex.data(), hex.size());
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  sodium_memzero(hex.data(), hex.size());
+  if (written != static_cast<ssize_t>(kMinKeyBytes * 2 + 1) || !synced) {
+    ::unlink(path.c_str());
+    return make_error("writing the key to `{}` failed", path);
+  }
+  return {};
+}
+
+}  // namespace mgdpr::app

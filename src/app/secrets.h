@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Secrets come from files or environment variables named in the config, never from the
+// command line. Key files that others can read are refused.
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "core/hashing.h"
+#include "core/result.h"
+
+namespace mgdpr::app {
+
+// Reads the config file and parses it.
+Result<Config> load_config_file(const std::string& path);
+
+// The hash key from [hashing] key_file: hex text (as keygen writes it) or raw bytes, at least
+// 32 bytes, in a regular file no one but the owner can read.
+Result<HashKey> load_hash_key(const Config& config);
+
+// The database password from password_env or password_file ("" when neither is set).
+Result<std::string> load_database_password(const Config& config);
+
+// Writes a new random key as hex text with mode 0600. Refuses to overwrite an existing file:
+// losing a key makes every earlier hash unfindable.
+Status write_new_key(const std::string& path);
+
+}  // namespace mgdpr::app

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "app/session.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include "app/secrets.h"
+#include "mautic/own_tables.h"
+
+namespace mgdpr::app {
+
+std::string cli_actor() {
+  const passwd* user = ::getpwuid(::geteuid());
+  return "cli:" + std::string(user != nullptr ? user->pw_name : std::to_string(::geteuid()));
+}
+
+Result<std::unique_ptr<db::Connection>> connect(const Config& config) {
+  auto password = load_database_password(config);
+  if (!password) return password.error();
+  db::ConnectParams params;
+  params.host = config.database.host;
+  params.port = static_cast<unsigned>(config.database.port);
+  params.socket = config.database.socket;
+  params.user = config.database.user;
+  params.password = *password;
+  params.database = config.database.name;
+  return db::Connection::open(params);
+}
+
+Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
+                                              std::string actor) {
+  auto session = std::make_unique<Session>();
+  auto config = load_config_file(config_path);
+  if (!config) return config.error();
+  session->config = std::move(*config);
+
+  // The key comes before the database: a readable key file is refused before anything else.
+  auto key = load_hash_key(session->config);
+  if (!key) return key.error();
+  session->key = std::move(*key);
+
+  auto connection = connect(session->config);
+  if (!connection) return connection.error();
+  session->connection = std::move(*connection);
+
+  auto schema = mautic::load_schema(*session->connection, session->config.database.table_prefix);
+  if (!schema) return schema.error();
+  if (access == Access::kWrite) {
+    MGDPR_TRY(mautic::ensure_own_tables(*session->connection, *schema));
+    schema = mautic::load_schema(*session->connection, session->config.database.table_prefix);
+    if (!schema) return schema.error();
+  }
+  session->schema = std::move(*schema);
+
+  auto policy = mautic::resolve_contact_policy(session->config, session->schema);
+  if (!policy) return policy.error();
+  session->policy = std::move(*policy);
+
+  MGDPR_TRY(mautic::verify_key(*session->connection, session->schema, *session->key,
+                               access == Access::kWrite));
+
+  session->engine = std::make_unique<mautic::Engine>(*session->connection, session->config,
+                                                     session->schema, session->policy,
+                                                     *session->key, std::move(actor));
+  return session;
+}
+
+}  // namespace mgdpr::app

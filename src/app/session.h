@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Everything a command needs, opened in one place: the config, the secrets, the database
+// connection, the live schema, the resolved policy and the engine. The CLI and the server both
+// open a Session; neither knows how the pieces fit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/hashing.h"
+#include "core/result.h"
+#include "db/connection.h"
+#include "mautic/contact_policy.h"
+#include "mautic/engine.h"
+#include "mautic/schema.h"
+
+namespace mgdpr::app {
+
+enum class Access {
+  kReadOnly,  // plan, lookup, status, check: creates nothing, records no key
+  kWrite,     // sweep, serve: creates the gdpr tables, records the key fingerprint
+};
+
+struct Session {
+  Config config;
+  std::unique_ptr<db::Connection> connection;
+  mautic::Schema schema;
+  mautic::ContactPolicy policy;
+  std::optional<HashKey> key;
+  std::unique_ptr<mautic::Engine> engine;
+};
+
+// Who is acting, for the audit table: "cli:<os user>".
+std::string cli_actor();
+
+Result<std::unique_ptr<db::Connection>> connect(const Config& config);
+
+// Loads the config, reads the key, connects, reads the schema, resolves the policy, checks the
+// key against the database, and (kWrite) creates or upgrades the gdpr tables.
+Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
+                                              std::string actor);
+
+}  // namespace mgdpr::app

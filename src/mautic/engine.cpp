@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mautic/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <fmt/chrono.h>
+
+#include "core/normalize.h"
+#include "mautic/own_tables.h"
+
+namespace mgdpr::mautic {
+
+using db::Param;
+using db::quote_identifier;
+
+namespace {
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string joined;
+  for (const auto& part : parts) {
+    if (!joined.empty()) joined += separator;
+    joined += part;
+  }
+  return joined;
+}
+
+void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
+  for (int64_t id : ids) params.emplace_back(id);
+}
+
+}  // namespace
+
+Engine::Engine(db::Connection& connection, const Config& config, const Schema& schema,
+               const ContactPolicy& policy, const HashKey& key, std::string actor)
+    : connection_(connection),
+      config_(config),
+      schema_(schema),
+      policy_(policy),
+      key_(key),
+      actor_(std::move(actor)) {}
+
+// The one definition of "pending": on do-not-contact for a configured reason and channel, and
+// not yet recorded as processed. Parameters: reasons, channels (then the cursor).
+std::string Engine::pending_contacts_sql(bool with_cursor) const {
+  std::string sql = fmt::format(
+      "SELECT DISTINCT d.lead_id FROM {} d ", schema_.table("lead_donotcontact"));
+  const bool tracked = schema_.has_table("gdpr_contacts");
+  if (tracked) {
+    sql += fmt::format("LEFT JOIN {} g ON g.contact_id = d.lead_id ",
+                       schema_.table("gdpr_contacts"));
+  }
+  sql += fmt::format("WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND d.channel IN ({})",
+                     db::placeholders(config_.reasons.size()),
+                     db::placeholders(config_.channels.size()));
+  if (tracked) sql += " AND g.contact_id IS NULL";
+  if (with_cursor) sql += " AND d.lead_id > ?";
+  return sql;
+}
+
+std::vector<Param> Engine::pending_contacts_params() const {
+  std::vector<Param> params;
+  for (DncReason reason : config_.reasons) params.emplace_back(int64_t(reason));
+  for (const auto& channel : config_.channels) params.emplace_back(channel);
+  return params;
+}
+
+Result<int64_t> Engine::count_pending() {
+  auto count = connection_.query_value(
+      fmt::format("SELECT COUNT(*) FROM ({}) pending", pending_contacts_sql(false)),
+      pending_contacts_params());
+  if (!count) return count.error();
+  return db::cell_to_int(*count).value_or(0);
+}
+
+Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t count) {
+  auto params = pending_contacts_params();
+  params.emplace_back(after_id);
+  params.emplace_back(count);
+  auto rows = connection_.query(
+      fmt::format("{} ORDER BY d.lead_id LIMIT ?", pending_contacts_sql(true)), params);
+  if (!rows) return rows.error();
+  std::vector<int64_t> ids;
+  for (const auto& row : rows->rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
+  return ids;
+}
+
+Status Engine::hold_sweep_lock() {
+  // One lock per database and prefix; the name is hashed to fit MariaDB's 64-character limit.
+  const std::string name =
+      "mautic-gdpr-" + sha256_hex(schema_.database() + '\n' + schema_.prefix()).substr(0, 40);
+  auto got = connection_.query_value("SELECT GET_LOCK(?, 0)", {name});
+  if (!got) return got.error();
+  if (*got != std::optional<std::string>("1")) {
+    return make_error(
+        ErrorKind::kBusy, "another sweep is already running on database `{}` (prefix \"{}\"); this one stops "
+        "without changing anything. Wait for it to finish, or look for a stuck mautic-gdpr "
+        "process",
+        schema_.database(), schema_.prefix());
+  }
+  return {};
+}
+
+void Engine::release_sweep_lock() {
+  const std::string name =
+      "mautic-gdpr-" + sha256_hex(schema_.database() + '\n' + schema_.prefix()).substr(0, 40);
+  (void)connection_.query("SELECT RELEASE_LOCK(?)", {name});
+}
+
+Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCallback& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  MGDPR_TRY(hold_sweep_lock());
+  struct LockGuard {
+    Engine* engine;
+    ~LockGuard() { engine->release_sweep_lock(); }
+  } lock_guard{this};
+
+  SweepReport report;
+  auto pending = count_pending();
+  if (!pending) return pending.error();
+  report.pending_before = *pending;
+  const int64_t planned =
+      options.limit ? std::min<int64_t>(*options.limit, *pending) : *pending;
+  if (progress) progress(0, planned);
+
+  int64_t cursor = 0;
+  while (report.contacts_processed < planned) {
+    const int64_t want =
+        std::min<int64_t>(options.batch_size, planned - report.contacts_processed);
+    auto batch = next_pending(cursor, want);
+    if (!batch) return batch.error();
+    if (batch->empty()) break;
+    cursor = batch->back();
+    auto processed = process_contacts(*batch, "sweep");
+    if (!processed) return processed.error();
+    report.contacts_processed += int64_t(processed->processed.size());
+    for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
+    if (progress) progress(report.contacts_processed, planned);
+  }
+  MGDPR_TRY(write_meta(connection_, schema_, "last_sweep_at",
+                       fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(
+                                                                 std::chrono::system_clock::now()))));
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_ids,
+                                               std::string_view source) {
+  ProcessReport report;
+  if (contact_ids.empty()) return report;
+  if (!schema_.has_table("gdpr_contacts")) {
+    return make_error("the gdpr tables are missing; the engine must be opened for writing");
+  }
+  const auto hashed = policy_.with_action(Action::kHash);
+  const auto deleted = policy_.with_action(Action::kDelete);
+
+  auto transaction = db::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+
+  // Lock the contacts first, then re-check their state: a webhook and a sweep reaching the
+  // same contact serialize on this row lock, and the second sees the first one's record.
+  std::vector<std::string> selected = {"l.id"};
+  for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
+  std::vector<Param> id_params;
+  append_ids(id_params, contact_ids);
+  auto contacts = connection_.query(
+      fmt::format("SELECT {} FROM {} l WHERE l.id IN ({}) ORDER BY l.id FOR UPDATE",
+                  join(selected, ", "), schema_.table("leads"),
+                  db::placeholders(contact_ids.size())),
+      id_params);
+  if (!contacts) return contacts.error();
+
+  auto already = connection_.query(
+      fmt::format("SELECT contact_id FROM {} WHERE contact_id IN ({})",
+                  schema_.table("gdpr_contacts"), db::placeholders(contact_ids.size())),
+      id_params);
+  if (!already) return already.error();
+  std::set<int64_t> done;
+  for (const auto& row : already->rows) done.insert(db::cell_to_int(row[0]).value_or(0));
+
+  // The do-not-contact entry that makes each contact pending; the earliest one names the
+  // reason and date recorded as proof.
+  std::vector<Param> dnc_params = id_params;
+  for (auto& param : pending_contacts_params()) dnc_params.push_back(std::move(param));
+  auto dnc_rows = connection_.query(
+      fmt::format("SELECT lead_id, reason, channel, date_added FROM {} WHERE lead_id IN ({}) "
+                  "AND reason IN ({}) AND channel IN ({}) ORDER BY date_added, id",
+                  schema_.table("lead_donotcontact"), db::placeholders(contact_ids.size()),
+                  db::placeholders(config_.reasons.size()),
+                  db::placeholders(config_.channels.size())),
+      dnc_params);
+  if (!dnc_rows) return dnc_rows.error();
+  struct DncEntry {
+    std::string reason;
+    std::string channel;
+    std::optional<std::string> date;
+  };
+  std::map<int64_t, DncEntry> dnc_by_contact;
+  for (const auto& row : dnc_rows->rows) {
+    int64_t id = db::cell_to_int(row[0]).value_or(0);
+    if (dnc_by_contact.contains(id)) continue;
+    auto reason = reason_from_code(db::cell_to_int(row[1]).value_or(0));
+    dnc_by_contact[id] = {std::string(reason ? reason_name(*reason) : "unknown"),
+                          row[2].value_or(""), row[3]};
+  }
+
+  // Digests per hashed column, and the rows for the lookup table.
+  std::vector<int64_t> targets;
+  std::vector<std::vector<std::pair<int64_t, std::string>>> digests(hashed.size());
+  std::vector<Param> hash_rows;
+  for (const auto& row : contacts->rows) {
+    int64_t id = db::cell_to_int(row[0]).value_or(0);
+    if (done.contains(id) || !dnc_by_contact.contains(id)) continue;
+    targets.push_back(id);
+    for (size_t h = 0; h < hashed.size(); ++h) {
+      const auto& cell = row[h + 1];
+      if (!cell || trim(*cell).empty()) continue;
+      // A value that is already a digest stays as it is: a hash is never hashed twice.
+      std::string digest =
+          looks_like_digest(*cell) ? *cell : key_.hmac_hex(normalize(hashed[h]->kind, *cell));
+      hash_rows.emplace_back(digest);
+      hash_rows.emplace_back(hashed[h]->column);
+      hash_rows.emplace_back(id);
+      digests[h].emplace_back(id, std::move(digest));
+    }
+  }
+  if (targets.empty()) {
+    MGDPR_TRY(transaction->commit());
+    return report;
+  }
+
+  std::vector<Param> target_params;
+  append_ids(target_params, targets);
+  const std::string target_list = db::placeholders(targets.size());
+
+  std::vector<std::string> assignments;
+  std::vector<Param> update_params;
+  for (const ColumnPlan* plan : deleted) {
+    assignments.push_back(quote_identifier(plan->column) + " = NULL");
+  }
+  for (size_t h = 0; h < hashed.size(); ++h) {
+    const std::string column = quote_identifier(hashed[h]->column);
+    if (digests[h].empty()) {
+      assignments.push_back(column + " = NULL");
+      continue;
+    }
+    std::string expression = "CASE `id`";
+    for (auto& [id, digest] : digests[h]) {
+      expression += " WHEN ? THEN ?";
+      update_params.emplace_back(id);
+      update_params.emplace_back(digest);
+    }
+    expression += " ELSE NULL END";  // an empty value has nothing to hash
+    assignments.push_back(column + " = " + expression);
+  }
+  if (!assignments.empty()) {
+    for (auto& param : target_params) update_params.push_back(param);
+    auto updated = connection_.execute(
+        fmt::format("UPDATE {} SET {} WHERE `id` IN ({})", schema_.table("leads"),
+                    join(assignments, ", "), target_list),
+        update_params);
+    if (!updated) return updated.error();
+    report.rows_changed["leads"] += *updated;
+  }
+
+  // The do-not-contact row stays (a second safety); its free text can quote the address.
+  auto comments = connection_.execute(
+      fmt::format("UPDATE {} SET comments = NULL WHERE lead_id IN ({}) AND comments IS NOT NULL",
+                  schema_.table("lead_donotcontact"), target_list),
+      target_params);
+  if (!comments) return comments.error();
+  report.rows_changed["lead_donotcontact"] += *comments;
+
+  if (!hash_rows.empty()) {
+    std::vector<std::string> tuples(hash_rows.size() / 3, "(?, ?, ?)");
+    auto inserted = connection_.execute(
+        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id) VALUES {}",
+                    schema_.table("gdpr_hashes"), join(tuples, ", ")),
+        hash_rows);
+    if (!inserted) return inserted.error();
+  }
+
+  std::vector<Param> record_params;
+  for (int64_t id : targets) {
+    const DncEntry& entry = dnc_by_contact[id];
+    record_params.emplace_back(id);
+    record_params.emplace_back(entry.reason);
+    record_params.emplace_back(entry.channel);
+    record_params.emplace_back(entry.date ? Param(*entry.date) : Param(nullptr));
+    record_params.emplace_back(policy_.fingerprint);
+    record_params.emplace_back(std::string(source));
+  }
+  std::vector<std::string> record_tuples(targets.size(),
+                                         "(?, UTC_TIMESTAMP(6), ?, ?, ?, ?, ?)");
+  auto recorded = connection_.execute(
+      fmt::format("INSERT INTO {} (contact_id, processed_at, reason, channel, dnc_date, "
+                  "policy_fingerprint, source) VALUES {}",
+                  schema_.table("gdpr_contacts"), join(record_tuples, ", ")),
+      record_params);
+  if (!recorded) return recorded.error();
+
+  MGDPR_TRY(transaction->commit());
+  report.processed = std::move(targets);
+  return report;
+}
+
+Result<PlanReport> Engine::plan() {
+  PlanReport report;
+  auto pending = count_pending();
+  if (!pending) return pending.error();
+  report.pending = *pending;
+
+  std::vector<const ColumnPlan*> changing;
+  std::vector<std::string> sums;
+  for (const auto& plan : policy_.columns) {
+    if (plan.action == Action::kKeep) continue;
+    const std::string column = "l." + quote_identifier(plan.column);
+    // Hashing changes non-empty values; deleting changes every value that is not NULL yet.
+    sums.push_back(plan.action == Action::kHash
+                       ? fmt::format("SUM({0} IS NOT NULL AND {0} <> '')", column)
+                       : fmt::format("SUM({} IS NOT NULL)", column));
+    changing.push_back(&plan);
+  }
+  if (!changing.empty()) {
+    auto rows = connection_.query(
+        fmt::format("SELECT {} FROM {} l JOIN ({}) p ON p.lead_id = l.id", join(sums, ", "),
+                    schema_.table("leads"), pending_contacts_sql(false)),
+        pending_contacts_params());
+    if (!rows) return rows.error();
+    for (size_t i = 0; i < changing.size(); ++i) {
+      int64_t values = rows->rows.empty() ? 0 : db::cell_to_int(rows->rows[0][i]).value_or(0);
+      report.lines.push_back({"leads", changing[i]->column, changing[i]->action, values});
+    }
+  }
+  auto comments = connection_.query_value(
+      fmt::format("SELECT COUNT(*) FROM {} dnc JOIN ({}) p ON p.lead_id = dnc.lead_id "
+                  "WHERE dnc.comments IS NOT NULL",
+                  schema_.table("lead_donotcontact"), pending_contacts_sql(false)),
+      pending_contacts_params());
+  if (!comments) return comments.error();
+  report.lines.push_back(
+      {"lead_donotcontact", "comments", Action::kDelete, db::cell_to_int(*comments).value_or(0)});
+  return report;
+}
+
+Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterion>& criteria) {
+  std::vector<LookupMatch> matches;
+  if (criteria.empty()) return make_error("a lookup needs at least one field and value");
+  std::vector<std::string> asked;
+  for (const auto& criterion : criteria) {
+    const ColumnPlan* plan = policy_.find(criterion.alias);
+    if (plan == nullptr || plan->field_type.empty()) {
+      return make_error("`{}` is not a contact field; run `mautic-gdpr check` to list them",
+                        criterion.alias);
+    }
+    if (plan->action != Action::kHash) {
+      return make_error(
+          "`{}` is not hashed by the policy (it is {}), so its values cannot be looked up; "
+          "only fields with action \"hash\" can",
+          criterion.alias, action_name(plan->action));
+    }
+    asked.push_back(criterion.alias);
+  }
+
+  std::optional<std::set<int64_t>> found;
+  if (schema_.has_table("gdpr_hashes")) {
+    for (const auto& criterion : criteria) {
+      const ColumnPlan* plan = policy_.find(criterion.alias);
+      std::string digest = key_.hmac_hex(normalize(plan->kind, criterion.value));
+      auto rows = connection_.query(
+          fmt::format("SELECT contact_id FROM {} WHERE digest = ? AND field = ?",
+                      schema_.table("gdpr_hashes")),
+          {digest, criterion.alias});
+      if (!rows) return rows.error();
+      std::set<int64_t> ids;
+      for (const auto& row : rows->rows) ids.insert(db::cell_to_int(row[0]).value_or(0));
+      if (found) {
+        std::set<int64_t> both;
+        std::set_intersection(found->begin(), found->end(), ids.begin(), ids.end(),
+                              std::inserter(both, both.begin()));
+        found = std::move(both);
+      } else {
+        found = std::move(ids);
+      }
+    }
+  }
+
+  std::vector<std::string> kept_columns;
+  for (const auto& plan : policy_.columns) {
+    if (plan.action == Action::kKeep) kept_columns.push_back(plan.column);
+  }
+  auto kept_values = [&](int64_t id, LookupMatch& match) -> Status {
+    if (kept_columns.empty()) return {};
+    std::vector<std::string> quoted;
+    for (const auto& column : kept_columns) quoted.push_back(quote_identifier(column));
+    auto rows = connection_.query(fmt::format("SELECT {} FROM {} WHERE id = ?",
+                                              join(quoted, ", "), schema_.table("leads")),
+                                  {id});
+    if (!rows) return rows.error();
+    if (rows->rows.empty()) return {};  // deleted in Mautic since; the record remains
+    for (size_t c = 0; c < kept_columns.size(); ++c) {
+      match.kept.emplace_back(kept_columns[c], rows->rows[0][c]);
+    }
+    return {};
+  };
+
+  if (found) {
+    for (int64_t id : *found) {
+      auto rows = connection_.query(
+          fmt::format("SELECT processed_at, reason, channel, dnc_date FROM {} "
+                      "WHERE contact_id = ?",
+                      schema_.table("gdpr_contacts")),
+          {id});
+      if (!rows) return rows.error();
+      if (rows->rows.empty()) continue;
+      LookupMatch match;
+      match.contact_id = id;
+      match.processed_by = "mautic-gdpr";
+      match.processed_at = rows->rows[0][0];
+      match.reason = rows->rows[0][1].value_or("");
+      match.channel = rows->rows[0][2].value_or("");
+      match.dnc_date = rows->rows[0][3];
+      MGDPR_TRY(kept_values(id, match));
+      matches.push_back(std::move(match));
+    }
+  }
+
+  // Contacts the LeadEngine GDPR plugin processed: md5(salt + value + salt) of the email as
+  // typed (it trimmed but did not lowercase), so try the value as typed and lowercased.
+  if (config_.legacy && criteria.size() == 1 && criteria[0].alias == "email" &&
+      schema_.column("leads", config_.legacy->md5_field) != nullptr) {
+    const std::string typed(trim(criteria[0].value));
+    const std::string lowered = normalize(ValueKind::kEmail, criteria[0].value);
+    auto rows = connection_.query(
+        fmt::format("SELECT l.id, d.reason, d.channel, d.date_added FROM {} l LEFT JOIN {} d "
+                    "ON d.lead_id = l.id WHERE l.{} IN (?, ?) ORDER BY l.id, d.date_added",
+                    schema_.table("leads"), schema_.table("lead_donotcontact"),
+                    quote_identifier(config_.legacy->md5_field)),
+        {legacy_md5_hex(config_.legacy->md5_salt, typed),
+         legacy_md5_hex(config_.legacy->md5_salt, lowered)});
+    if (!rows) return rows.error();
+    std::set<int64_t> seen;
+    for (const auto& match : matches) seen.insert(match.contact_id);
+    for (const auto& row : rows->rows) {
+      int64_t id = db::cell_to_int(row[0]).value_or(0);
+      if (!seen.insert(id).second) continue;
+      LookupMatch match;
+      match.contact_id = id;
+      match.processed_by = "legacy plugin";
+      auto reason = reason_from_code(db::cell_to_int(row[1]).value_or(0));
+      match.reason = reason ? std::string(reason_name(*reason)) : "";
+      match.channel = row[2].value_or("");
+      match.dnc_date = row[3];
+      MGDPR_TRY(kept_values(id, match));
+      matches.push_back(std::move(match));
+    }
+  }
+
+  if (schema_.has_table("gdpr_audit")) {
+    MGDPR_TRY(write_audit(connection_, schema_, actor_, "lookup",
+                          "fields: " + join(asked, ", "), int64_t(matches.size())));
+  }
+  return matches;
+}
+
+Result<StatusReport> Engine::status() {
+  StatusReport report;
+  auto pending = count_pending();
+  if (!pending) return pending.error();
+  report.pending = *pending;
+  if (!schema_.has_table("gdpr_contacts")) return report;
+  auto rows = connection_.query(
+      fmt::format("SELECT reason, COUNT(*) FROM {} GROUP BY reason ORDER BY reason",
+                  schema_.table("gdpr_contacts")),
+      {});
+  if (!rows) return rows.error();
+  for (const auto& row : rows->rows) {
+    report.processed_by_reason[row[0].value_or("")] = db::cell_to_int(row[1]).value_or(0);
+  }
+  auto last = read_meta(connection_, schema_, "last_sweep_at");
+  if (!last) return last.error();
+  report.last_sweep_at = *last;
+  auto fingerprint = read_meta(connection_, schema_, "key_fingerprint");
+  if (!fingerprint) return fingerprint.error();
+  report.key_fingerprint = *fingerprint;
+  return report;
+}
+
+}  // namespace mgdpr::mautic

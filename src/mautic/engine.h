@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The one engine behind sweep, plan, lookup, status and the webhook service. Every rule about
+// which contacts are processed and how lives here, once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "core/hashing.h"
+#include "core/result.h"
+#include "db/connection.h"
+#include "mautic/contact_policy.h"
+#include "mautic/schema.h"
+
+namespace mgdpr::mautic {
+
+// Rows changed per Mautic table (unprefixed name), for summaries and --json.
+using TableCounts = std::map<std::string, uint64_t>;
+
+struct SweepOptions {
+  std::optional<int64_t> limit;  // at most this many contacts
+  int batch_size = 500;
+};
+
+struct SweepReport {
+  int64_t contacts_processed = 0;
+  int64_t pending_before = 0;
+  TableCounts rows_changed;
+  double seconds = 0;
+};
+
+struct ProcessReport {
+  std::vector<int64_t> processed;  // contacts this call processed
+  TableCounts rows_changed;
+};
+
+struct PlanLine {
+  std::string table;   // unprefixed
+  std::string column;
+  Action action = Action::kDelete;
+  int64_t values = 0;  // values that would change
+};
+
+struct PlanReport {
+  int64_t pending = 0;
+  std::vector<PlanLine> lines;
+};
+
+struct LookupMatch {
+  int64_t contact_id = 0;
+  std::string processed_by;               // "mautic-gdpr" or "legacy plugin"
+  std::optional<std::string> processed_at;  // UTC
+  std::string reason;
+  std::string channel;
+  std::optional<std::string> dnc_date;  // UTC
+  std::vector<std::pair<std::string, std::optional<std::string>>> kept;
+};
+
+// One criterion: a hashed field's alias and the clear value a person gave us.
+struct LookupCriterion {
+  std::string alias;
+  std::string value;
+};
+
+struct StatusReport {
+  std::map<std::string, int64_t> processed_by_reason;
+  int64_t pending = 0;
+  std::optional<std::string> last_sweep_at;
+  std::optional<std::string> key_fingerprint;
+};
+
+// Receives (contacts done, contacts planned) during a sweep.
+using ProgressCallback = std::function<void(int64_t, int64_t)>;
+
+class Engine {
+ public:
+  Engine(db::Connection& connection, const Config& config, const Schema& schema,
+         const ContactPolicy& policy, const HashKey& key, std::string actor);
+
+  // Processes every pending contact in batches, one transaction per batch. Takes an advisory
+  // lock so two sweeps never work at once.
+  Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
+
+  // Processes the given contacts (those of them that are pending) in one transaction; a
+  // contact already processed, or not on do-not-contact for a configured reason and channel,
+  // is left alone. The webhook service calls this for the contacts an event names.
+  Result<ProcessReport> process_contacts(std::span<const int64_t> contact_ids,
+                                         std::string_view source);
+
+  Result<PlanReport> plan();
+  Result<std::vector<LookupMatch>> lookup(const std::vector<LookupCriterion>& criteria);
+  Result<StatusReport> status();
+
+ private:
+  std::string pending_contacts_sql(bool with_cursor) const;
+  std::vector<db::Param> pending_contacts_params() const;
+  Result<int64_t> count_pending();
+  Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count);
+  Status hold_sweep_lock();
+  void release_sweep_lock();
+
+  db::Connection& connection_;
+  const Config& config_;
+  const Schema& schema_;
+  const ContactPolicy& policy_;
+  const HashKey& key_;
+  std::string actor_;
+};
+
+}  // namespace mgdpr::mautic

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mautic/own_tables.h"
+
+namespace mgdpr::mautic {
+
+namespace {
+
+constexpr std::string_view kOwnTables[] = {"gdpr_meta", "gdpr_contacts", "gdpr_hashes",
+                                           "gdpr_audit", "gdpr_watermarks"};
+
+// Version 1. Digests are ASCII hex with a binary collation: equality is exact and the index
+// stays small. No foreign keys to Mautic's tables: the proof that a person was processed must
+// outlive a later delete of the contact in Mautic.
+std::string version_1_ddl(const Schema& schema) {
+  constexpr std::string_view kOptions =
+      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {meta} (name VARCHAR(64) NOT NULL PRIMARY KEY, "
+      "value VARCHAR(255) NOT NULL, updated_at DATETIME NOT NULL) {o};\n"
+      "CREATE TABLE IF NOT EXISTS {contacts} (contact_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, "
+      "processed_at DATETIME(6) NOT NULL, reason VARCHAR(16) NOT NULL, "
+      "channel VARCHAR(191) NOT NULL, dnc_date DATETIME NULL, "
+      "policy_fingerprint CHAR(64) CHARACTER SET ascii NOT NULL, source VARCHAR(16) NOT NULL, "
+      "INDEX gdpr_contacts_processed_at (processed_at), INDEX gdpr_contacts_reason (reason)) "
+      "{o};\n"
+      "CREATE TABLE IF NOT EXISTS {hashes} (digest CHAR(64) CHARACTER SET ascii COLLATE "
+      "ascii_bin NOT NULL, field VARCHAR(191) NOT NULL, contact_id BIGINT UNSIGNED NOT NULL, "
+      "PRIMARY KEY (digest, field, contact_id), INDEX gdpr_hashes_contact (contact_id)) {o};\n"
+      "CREATE TABLE IF NOT EXISTS {audit} (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
+      "at DATETIME(6) NOT NULL, actor VARCHAR(191) NOT NULL, action VARCHAR(32) NOT NULL, "
+      "detail VARCHAR(1024) NOT NULL, matches BIGINT NULL, INDEX gdpr_audit_at (at)) {o};\n"
+      "CREATE TABLE IF NOT EXISTS {watermarks} (location VARCHAR(64) NOT NULL PRIMARY KEY, "
+      "last_id BIGINT UNSIGNED NOT NULL DEFAULT 0, cleaned_at DATETIME(6) NULL) {o};\n",
+      fmt::arg("meta", schema.table("gdpr_meta")), fmt::arg("contacts", schema.table("gdpr_contacts")),
+      fmt::arg("hashes", schema.table("gdpr_hashes")), fmt::arg("audit", schema.table("gdpr_audit")),
+      fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kOptions));
+}
+
+}  // namespace
+
+bool own_tables_exist(const Schema& schema) {
+  for (auto name : kOwnTables) {
+    if (!schema.has_table(name)) return false;
+  }
+  return true;
+}
+
+Status ensure_own_tables(db::Connection& connection, const Schema& schema) {
+  MGDPR_TRY(connection.execute_script(version_1_ddl(schema)));
+  auto version = read_meta(connection, schema, "schema_version");
+  if (!version) return version.error();
+  if (version->has_value()) {
+    int found = std::stoi(**version);
+    if (found > kOwnSchemaVersion) {
+      return make_error(
+          "the gdpr tables in `{}` are version {}, newer than this mautic-gdpr understands "
+          "({}); install the newer mautic-gdpr that created them",
+          schema.database(), found, kOwnSchemaVersion);
+    }
+    return {};
+  }
+  return write_meta(connection, schema, "schema_version", std::to_string(kOwnSchemaVersion));
+}
+
+Result<std::optional<std::string>> read_meta(db::Connection& connection, const Schema& schema,
+                                             std::string_view name) {
+  return connection.query_value(
+      fmt::format("SELECT value FROM {} WHERE name = ?", schema.table("gdpr_meta")),
+      {std::string(name)});
+}
+
+Status write_meta(db::Connection& connection, const Schema& schema, std::string_view name,
+                  std::string_view value) {
+  auto done = connection.execute(
+      fmt::format("INSERT INTO {} (name, value, updated_at) VALUES (?, ?, UTC_TIMESTAMP()) "
+                  "ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = UTC_TIMESTAMP()",
+                  schema.table("gdpr_meta")),
+      {std::string(name), std::string(value)});
+  if (!done) return done.error();
+  return {};
+}
+
+Status verify_key(db::Connection& connection, const Schema& schema, const HashKey& key,
+                  bool record_if_missing) {
+  if (!schema.has_table("gdpr_meta")) return {};  // nothing hashed yet, nothing to disagree with
+  auto recorded = read_meta(connection, schema, "key_fingerprint");
+  if (!recorded) return recorded.error();
+  const std::string fingerprint = key.fingerprint();
+  if (!recorded->has_value()) {
+    if (record_if_missing) return write_meta(connection, schema, "key_fingerprint", fingerprint);
+    return {};
+  }
+  if (**recorded != fingerprint) {
+    return make_error(
+        ErrorKind::kKeyMismatch, "the hash key is not the key this database was processed with (key fingerprint {}..., "
+        "recorded {}...): hashes made with two keys would make lookups silently wrong; point "
+        "[hashing] key_file at the original key",
+        fingerprint.substr(0, 12), (**recorded).substr(0, 12));
+  }
+  return {};
+}
+
+Status write_audit(db::Connection& connection, const Schema& schema, std::string_view actor,
+                   std::string_view action, std::string_view detail,
+                   std::optional<int64_t> matches) {
+  auto done = connection.execute(
+      fmt::format("INSERT INTO {} (at, actor, action, detail, matches) "
+                  "VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?)",
+                  schema.table("gdpr_audit")),
+      {std::string(actor), std::string(action), std::string(detail),
+       matches ? db::Param(*matches) : db::Param(nullptr)});
+  if (!done) return done.error();
+  return {};
+}
+
+}  // namespace mgdpr::mautic

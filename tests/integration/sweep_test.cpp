@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The core engine end to end: the real binary against a real MariaDB with the Mautic schema.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "app/secrets.h"
+#include "core/hashing.h"
+#include "core/normalize.h"
+#include "test_database.h"
+
+extern char** environ;
+
+namespace mgdpr::testing {
+namespace {
+
+using Sweep = MauticTest;
+
+// Columns the default test policy deletes (every personal column not hashed or kept).
+const std::vector<std::string> kDeletedColumns = {
+    "firstname", "lastname", "phone", "company", "preferred_profile_image", "social_cache",
+    "internal", "last_active", "nickname", "emergency_phone", "favourite_colour", "interests",
+    "bio", "shoe_size", "birthday", "newsletter_opt"};
+
+std::string cell(db::Connection& connection, const std::string& sql) {
+  auto value = connection.query_value(sql, {});
+  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
+  return value.ok() && value->has_value() ? **value : "NULL";
+}
+
+int64_t count(db::Connection& connection, const std::string& sql) {
+  return std::stoll(cell(connection, sql));
+}
+
+HashKey load_key(const std::filesystem::path& config_path) {
+  auto config = app::load_config_file(config_path.string());
+  EXPECT_TRUE(config.ok());
+  auto key = app::load_hash_key(*config);
+  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().message);
+  return std::move(*key);
+}
+
+bool is_target(int64_t id, const ContactSet& set) {
+  int reason = dnc_reason_for(id, set);
+  return reason == 1 || reason == 2;  // the test config triggers on unsubscribed and bounced
+}
+
+TEST_P(Sweep, PseudonymizesExactlyTheConfiguredContacts) {
+  const auto untouched_before = table_rows(
+      *connection, table("leads"),
+      fmt::format("id NOT IN (SELECT lead_id FROM {} WHERE reason IN (1, 2))",
+                  quoted("lead_donotcontact")));
+  const auto originals = table_rows(*connection, table("leads"));
+  const auto key = load_key(config_path);
+
+  auto sweep = tool({"sweep", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  auto summary = nlohmann::json::parse(sweep.out);
+  int64_t targets = 0;
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) targets += is_target(id, contact_set);
+  EXPECT_EQ(summary["contacts_processed"], targets);
+  EXPECT_EQ(summary["rows_changed"]["leads"], targets);
+
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) {
+    if (!is_target(id, contact_set)) continue;
+    const std::string where = fmt::format("FROM {} WHERE id = {}", quoted("leads"), id);
+    EXPECT_EQ(cell(*connection, "SELECT email " + where),
+              key.hmac_hex(normalize(ValueKind::kEmail, synthetic_email(id, contact_set.seed))));
+    EXPECT_EQ(cell(*connection, "SELECT work_email " + where),
+              key.hmac_hex(synthetic_work_email(id)));
+    EXPECT_EQ(cell(*connection, "SELECT mobile " + where),
+              key.hmac_hex(normalize(ValueKind::kPhone, fmt::format("+49 170 {:07d}", id))));
+    for (const auto& column : kDeletedColumns) {
+      EXPECT_EQ(cell(*connection, fmt::format("SELECT {} {}", column, where)), "NULL")
+          << column << " of contact " << id;
+    }
+    EXPECT_EQ(cell(*connection, "SELECT city " + where), fmt::format("City{}", id % 50));
+    EXPECT_EQ(cell(*connection, "SELECT points " + where), std::to_string(id % 100));
+    EXPECT_EQ(cell(*connection, "SELECT date_identified " + where), "2024-01-02 03:04:05");
+    // The generated column follows the hashed email: no domain is left behind.
+    EXPECT_EQ(cell(*connection, "SELECT generated_email_domain " + where).find("example"),
+              std::string::npos);
+    EXPECT_EQ(cell(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE lead_id = {} AND "
+                                            "comments IS NULL",
+                                            quoted("lead_donotcontact"), id)),
+              "1");
+  }
+  // Not one original personal value of a processed contact is left anywhere in leads.
+  const auto after = table_rows(*connection, table("leads"));
+  std::string everything;
+  for (const auto& row : after) everything += row;
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) {
+    if (!is_target(id, contact_set)) continue;
+    for (const std::string& value :
+         {synthetic_email(id, contact_set.seed), synthetic_firstname(id), synthetic_phone(id),
+          synthetic_work_email(id), fmt::format("Nick{}", id), fmt::format("Lastname{}", id)}) {
+      EXPECT_EQ(everything.find("'" + value + "'"), std::string::npos) << "contact " << id;
+    }
+  }
+  // Contacts not on DNC, and DNC reasons not configured, are byte-identical.
+  EXPECT_EQ(untouched_before,
+            table_rows(*connection, table("leads"),
+                       fmt::format("id NOT IN (SELECT lead_id FROM {} WHERE reason IN (1, 2))",
+                                   quoted("lead_donotcontact"))));
+  EXPECT_EQ(count(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE reason = 3 AND "
+                                           "comments LIKE 'bounce from %'",
+                                           quoted("lead_donotcontact"))),
+            contact_set.contacts / contact_set.dnc_period);
+}
+
+TEST_P(Sweep, SecondSweepChangesNothing) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  const auto leads = table_rows(*connection, table("leads"));
+  const auto hashes = table_rows(*connection, table("gdpr_hashes"));
+  const auto records = table_rows(*connection, table("gdpr_contacts"));
+  auto again = tool({"sweep", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["contacts_processed"], 0);
+  EXPECT_EQ(leads, table_rows(*connection, table("leads")));
+  EXPECT_EQ(hashes, table_rows(*connection, table("gdpr_hashes")));
+  EXPECT_EQ(records, table_rows(*connection, table("gdpr_contacts")));
+}
+
+TEST_P(Sweep, RecordsProofOfEveryProcessedContact) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  // Contact 10 is unsubscribed, 11 bounced (dnc_period 10).
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT CONCAT(reason, '/', channel, '/', dnc_date, "
+                                          "'/', source) FROM {} WHERE contact_id = 10",
+                                          quoted("gdpr_contacts"))),
+            "unsubscribed/email/2025-03-04 05:06:07/sweep");
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT reason FROM {} WHERE contact_id = 11",
+                                          quoted("gdpr_contacts"))),
+            "bounced");
+  EXPECT_EQ(count(*connection,
+                  fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = 12", quoted("gdpr_contacts"))),
+            0);
+  // The key's fingerprint is stored; the key itself is not.
+  const auto key = load_key(config_path);
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT value FROM {} WHERE name = 'key_fingerprint'",
+                                          quoted("gdpr_meta"))),
+            key.fingerprint());
+}
+
+TEST_P(Sweep, LookupFindsExactlyTheRightContact) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  // Contact 30: unsubscribed, with a mixed-case address; look it up with other case and spaces.
+  const std::string email = synthetic_email(30, contact_set.seed);
+  std::string shouted = "  " + email + " ";
+  std::transform(shouted.begin(), shouted.end(), shouted.begin(), ::toupper);
+  auto found = tool({"lookup", "--json", "--email", shouted});
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  auto json = nlohmann::json::parse(found.out);
+  ASSERT_EQ(json["matches"].size(), 1u);
+  EXPECT_EQ(json["matches"][0]["contact_id"], 30);
+  EXPECT_EQ(json["matches"][0]["reason"], "unsubscribed");
+  EXPECT_EQ(json["matches"][0]["channel"], "email");
+  EXPECT_EQ(json["matches"][0]["kept"]["country"], "Germany");
+  EXPECT_EQ(json["matches"][0]["kept"]["city"], "City30");
+  EXPECT_FALSE(json["matches"][0]["processed_at"].is_null());
+
+  // Another hashed field, and two fields that must both match.
+  auto by_phone = tool({"lookup", "--json", "--field", "mobile=+49-170-0000031"});
+  ASSERT_EQ(by_phone.exit_code, 0) << by_phone.err;
+  EXPECT_EQ(nlohmann::json::parse(by_phone.out)["matches"][0]["contact_id"], 31);
+  EXPECT_EQ(tool({"lookup", "--field", "mobile=+4917000000 31", "--field",
+                  "work_email=work31@corp.example"})
+                .exit_code,
+            0);
+  EXPECT_EQ(tool({"lookup", "--field", "mobile=+49 170 0000031", "--field",
+                  "work_email=work30@corp.example"})
+                .exit_code,
+            1);
+
+  // A contactable person and an unknown address are not found.
+  auto contactable = tool({"lookup", "--email", synthetic_email(33, contact_set.seed)});
+  EXPECT_EQ(contactable.exit_code, 1);
+  EXPECT_NE(contactable.out.find("No processed contact"), std::string::npos);
+  EXPECT_EQ(tool({"lookup", "--email", "nobody@example.org"}).exit_code, 1);
+  // The address can come from stdin, out of the shell history.
+  EXPECT_EQ(tool({"lookup", "--email", "-"}, email + "\n").exit_code, 0);
+
+  // Every lookup is audited, without the value.
+  const auto audit = table_rows(*connection, table("gdpr_audit"));
+  EXPECT_EQ(audit.size(), 7u);
+  for (const auto& row : audit) {
+    EXPECT_EQ(row.find("@"), std::string::npos) << row;
+    EXPECT_EQ(row.find("0000031"), std::string::npos) << row;
+  }
+  // A field that is not hashed cannot be looked up.
+  auto not_hashed = tool({"lookup", "--field", "firstname=Firstname30"});
+  EXPECT_EQ(not_hashed.exit_code, 6);
+  EXPECT_NE(not_hashed.err.find("not hashed"), std::string::npos);
+  EXPECT_EQ(not_hashed.err.find("Firstname30"), std::string::npos);
+}
+
+TEST_P(Sweep, WrongKeyIsRefused) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  std::filesystem::remove(key_path);
+  ASSERT_EQ(run_tool({"keygen", "--out", key_path.string()}).exit_code, 0);
+  const auto leads = table_rows(*connection, table("leads"));
+  auto sweep = tool({"sweep"});
+  EXPECT_EQ(sweep.exit_code, 4);
+  EXPECT_NE(sweep.err.find("not the key this database was processed with"), std::string::npos);
+  EXPECT_EQ(tool({"lookup", "--email", synthetic_email(30, contact_set.seed)}).exit_code, 4);
+  EXPECT_EQ(leads, table_rows(*connection, table("leads")));
+}
+
+TEST_P(Sweep, KeyFileOthersCanReadIsRefused) {
+  std::filesystem::permissions(key_path, std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  const auto leads = table_rows(*connection, table("leads"));
+  auto sweep = tool({"sweep"});
+  EXPECT_EQ(sweep.exit_code, 2);
+  EXPECT_NE(sweep.err.find("chmod 600"), std::string::npos) << sweep.err;
+  EXPECT_NE(sweep.err.find("config.toml:"), std::string::npos) << sweep.err;
+  EXPECT_EQ(tool({"check"}).exit_code, 2);
+  EXPECT_EQ(leads, table_rows(*connection, table("leads")));
+  std::filesystem::remove(key_path);
+  auto missing = tool({"sweep"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("mautic-gdpr keygen --out"), std::string::npos) << missing.err;
+}
+
+TEST_P(Sweep, SecondConcurrentSweepSaysSoAndStops) {
+  // Hold the sweep's advisory lock from another session, as a running sweep would.
+  auto other = connect_root(database);
+  ASSERT_TRUE(other);
+  const std::string lock = "mautic-gdpr-" + sha256_hex(database + '\n' + prefix()).substr(0, 40);
+  ASSERT_EQ(other->query_value("SELECT GET_LOCK(?, 0)", {lock})->value_or(""), "1");
+  auto sweep = tool({"sweep"});
+  EXPECT_EQ(sweep.exit_code, 5);
+  EXPECT_NE(sweep.err.find("another sweep is already running"), std::string::npos) << sweep.err;
+  EXPECT_EQ(count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts"))),
+            0);
+  other.reset();
+  EXPECT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+}
+
+TEST_P(Sweep, PlanAndStatusWriteNothing) {
+  const auto leads = table_rows(*connection, table("leads"));
+  auto plan = tool({"plan", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  auto json = nlohmann::json::parse(plan.out);
+  EXPECT_EQ(json["pending_contacts"], 200);
+  bool saw_email = false;
+  for (const auto& change : json["changes"]) {
+    if (change["table"] == "leads" && change["column"] == "email") {
+      EXPECT_EQ(change["action"], "hash");
+      EXPECT_EQ(change["values"], 200);
+      saw_email = true;
+    }
+  }
+  EXPECT_TRUE(saw_email);
+  auto status = tool({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["pending"], 200);
+  EXPECT_EQ(leads, table_rows(*connection, table("leads")));
+  EXPECT_EQ(count(*connection,
+                  fmt::format("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                              "TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%gdpr%'")),
+            0);
+
+  ASSERT_EQ(tool({"sweep", "-q", "--limit", "50"}).exit_code, 0);
+  auto later = nlohmann::json::parse(tool({"status", "--json"}).out);
+  EXPECT_EQ(later["pending"], 150);
+  EXPECT_EQ(later["processed_total"], 50);
+  EXPECT_FALSE(later["last_sweep_at"].is_null());
+}
+
+TEST_P(Sweep, CheckNamesEveryConfigProblemWithItsLine) {
+  auto good = tool({"check"});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find("work_email"), std::string::npos);
+  EXPECT_NE(good.out.find("hash"), std::string::npos);
+
+  ASSERT_TRUE(add_custom_field(*connection, prefix(), {"short_code", "text", "VARCHAR(32)"}).ok());
+  write_config(
+      "[policy]\ndefault = \"delete\"\n\n[policy.fields]\nemial = \"hash\"\n"
+      "shoe_size = \"hash\"\nshort_code = \"hash\"\n");
+  auto bad = tool({"check"});
+  EXPECT_EQ(bad.exit_code, 2);
+  // The config's [policy.fields] starts at line 17 in write_config's layout.
+  EXPECT_NE(bad.err.find("config.toml:18: `emial` is not a contact field"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("did you mean `email`?"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("config.toml:19: `shoe_size` is a number field"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("config.toml:20: column"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("varchar(32)"), std::string::npos) << bad.err;
+  // Config errors never start a sweep.
+  const auto leads = table_rows(*connection, table("leads"));
+  EXPECT_EQ(tool({"sweep"}).exit_code, 2);
+  EXPECT_EQ(leads, table_rows(*connection, table("leads")));
+}
+
+TEST_P(Sweep, WrongTablePrefixIsNamed) {
+  std::string text = fmt::format(
+      "[database]\nsocket = \"{}\"\nname = \"{}\"\nuser = \"root\"\ntable_prefix = \"zz_\"\n"
+      "[hashing]\nkey_file = \"{}\"\n",
+      test_socket(), database, key_path.string());
+  std::ofstream(config_path) << text;
+  auto check = tool({"check"});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.err.find("no table `zz_leads`"), std::string::npos) << check.err;
+  EXPECT_NE(check.err.find(fmt::format("table_prefix = \"{}\"", prefix())), std::string::npos)
+      << check.err;
+}
+
+TEST_P(Sweep, LegacyPluginRecordsAreFound) {
+  ASSERT_TRUE(add_custom_field(*connection, prefix(), {"email_hash", "text", "VARCHAR(191)"}).ok());
+  // What the LeadEngine plugin left: md5(salt + value as typed + salt), email deleted.
+  const std::string salt = "5f1e2d";
+  const std::string typed = "Legacy.Person@Example.org";
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("UPDATE {} SET email = NULL, email_hash = ? WHERE id = 5",
+                                        quoted("leads")),
+                            {legacy_md5_hex(salt, typed)})
+                  .ok());
+  write_config(std::string(kDefaultPolicy) + "\n[legacy]\nmd5_salt = \"" + salt + "\"\n");
+  ASSERT_EQ(tool({"check"}).exit_code, 0);
+  for (const std::string& asked : {typed, std::string(" Legacy.Person@Example.org")}) {
+    auto found = tool({"lookup", "--json", "--email", asked});
+    ASSERT_EQ(found.exit_code, 0) << found.err;
+    auto json = nlohmann::json::parse(found.out);
+    ASSERT_EQ(json["matches"].size(), 1u);
+    EXPECT_EQ(json["matches"][0]["contact_id"], 5);
+    EXPECT_EQ(json["matches"][0]["processed_by"], "legacy plugin");
+  }
+  // The plugin hashed lowercased input too when the address was typed in lowercase.
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("UPDATE {} SET email_hash = ? WHERE id = 6",
+                                        quoted("leads")),
+                            {legacy_md5_hex(salt, "lower@example.org")})
+                  .ok());
+  EXPECT_EQ(tool({"lookup", "--email", "Lower@Example.org"}).exit_code, 0);
+  EXPECT_EQ(tool({"lookup", "--email", "other@example.org"}).exit_code, 1);
+  // The sweep keeps the plugin's hash column: deleting it would lose the old records.
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  EXPECT_EQ(tool({"lookup", "--email", typed}).exit_code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Prefixes, Sweep, ::testing::Values("", "mt_"), prefix_name);
+
+// A sweep of thousands of contacts killed with SIGKILL at some instant: every contact is fully
+// processed or untouched, and the next sweep completes the work.
+class KilledSweep : public MauticTest {
+ protected:
+  void SetUp() override {
+    contact_set.contacts = 6000;
+    contact_set.dnc_period = 3;  // ids ≡ 0 unsubscribed, ≡ 1 bounced, ≡ 2 manual
+    contact_set.custom_fields = true;
+    MauticTest::SetUp();
+  }
+
+  // Each target contact is either processed (recorded, hashed, deleted) or untouched.
+  void expect_consistent(const HashKey& key, int64_t* processed) {
+    auto rows = connection->query(
+        fmt::format("SELECT l.id, l.email, l.firstname, l.nickname, g.contact_id, "
+                    "(SELECT COUNT(*) FROM {} h WHERE h.contact_id = l.id) FROM {} l "
+                    "LEFT JOIN {} g ON g.contact_id = l.id",
+                    quoted("gdpr_hashes"), quoted("leads"), quoted("gdpr_contacts")),
+        {});
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    *processed = 0;
+    for (const auto& row : rows->rows) {
+      int64_t id = std::stoll(*row[0]);
+      bool recorded = row[4].has_value();
+      if (recorded) {
+        ++*processed;
+        ASSERT_TRUE(is_target(id, contact_set)) << id;
+        EXPECT_EQ(row[1].value_or(""),
+                  key.hmac_hex(normalize(ValueKind::kEmail, synthetic_email(id, contact_set.seed))));
+        EXPECT_FALSE(row[2].has_value());
+        EXPECT_FALSE(row[3].has_value());
+        EXPECT_EQ(row[5].value_or(""), "3");  // email, mobile, work_email
+      } else {
+        EXPECT_EQ(row[1].value_or(""), synthetic_email(id, contact_set.seed)) << id;
+        EXPECT_EQ(row[2].value_or(""), synthetic_firstname(id)) << id;
+        EXPECT_EQ(row[3].value_or(""), fmt::format("Nick{}", id)) << id;
+        EXPECT_EQ(row[5].value_or(""), "0");
+      }
+    }
+  }
+};
+
+TEST_P(KilledSweep, NextSweepCompletesTheWork) {
+  const auto key = load_key(config_path);
+  std::vector<std::string> args = {MGDPR_BINARY, "sweep", "-q", "--batch-size", "20",
+                                   "--config", config_path.string()};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, MGDPR_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  // Kill it once some batches have committed and others have not.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int64_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto value = connection->query_value(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+        "TABLE_NAME = ?",
+        {table("gdpr_contacts")});
+    if (value.ok() && value->value_or("0") == "1") {
+      seen = count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts")));
+      if (seen >= 200) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep finished before it could be killed";
+
+  int64_t processed = 0;
+  expect_consistent(key, &processed);
+  EXPECT_GE(processed, 200);
+  EXPECT_LT(processed, 4000);
+
+  auto resumed = tool({"sweep", "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["contacts_processed"], 4000 - processed);
+  expect_consistent(key, &processed);
+  EXPECT_EQ(processed, 4000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Prefixes, KilledSweep, ::testing::Values("", "mt_"), prefix_name);
+
+}  // namespace
+}  // namespace mgdpr::testing

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace mgdpr {
+namespace {
+
+constexpr std::string_view kPath = "/etc/mautic-gdpr/config.toml";
+
+::testing::AssertionResult HasPart(const std::string& text, std::string_view part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\n  " << text << "\ndoes not contain\n  " << part;
+}
+
+// For secrets: the value must appear nowhere in the message.
+::testing::AssertionResult LacksPart(const std::string& text, std::string_view part) {
+  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\n  " << text << "\ncontains\n  " << part;
+}
+
+// The error text of a config that must fail; a config that parses fails the test.
+std::string errors_of(std::string_view text) {
+  auto config = parse_config(text, kPath);
+  if (config.ok()) {
+    ADD_FAILURE() << "expected an error for:\n" << text;
+    return {};
+  }
+  return config.error().message;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The single error of a config with exactly one problem, checked to be on `line`.
+std::string single_error_at(std::string_view text, int line) {
+  const std::string errors = errors_of(text);
+  const std::vector<std::string> lines = lines_of(errors);
+  EXPECT_EQ(lines.size(), 1u) << errors;
+  EXPECT_EQ(errors.rfind(fmt::format("{}:{}: ", kPath, line), 0), 0u) << errors;
+  return errors;
+}
+
+Config parsed(std::string_view text) {
+  auto config = parse_config(text, kPath);
+  EXPECT_TRUE(config.ok()) << config.error().message;
+  return config.ok() ? *config : Config{};
+}
+
+constexpr std::string_view kContract = R"([database]
+host = "127.0.0.1"          # or: socket = "/run/mysqld/mysqld.sock" (socket wins when set)
+port = 3306
+name = "mautic"
+user = "mautic"
+password_env = "MAUTIC_DB_PASSWORD"   # or: password_file = "/etc/mautic-gdpr/db-password"
+table_prefix = ""
+
+[hashing]
+key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`
+
+[trigger]
+reasons = ["unsubscribed", "bounced"]    # any of unsubscribed, bounced, manual
+channels = ["email"]
+
+[policy]
+default = "delete"          # action for every contact field not named below
+
+[policy.fields]
+email = "hash"
+country = "keep"
+)";
+
+// ---------------------------------------------------------------------------------------------
+// Accepted configs
+
+TEST(ParseConfigTest, EmptyTextGivesDefaults) {
+  const Config config = parsed("");
+  const Config defaults;
+  EXPECT_EQ(config.path, kPath);
+  EXPECT_EQ(config.database.host, defaults.database.host);
+  EXPECT_EQ(config.database.port, 3306);
+  EXPECT_EQ(config.database.name, "mautic");
+  EXPECT_EQ(config.database.user, "mautic");
+  EXPECT_TRUE(config.database.password_env.empty());
+  EXPECT_TRUE(config.database.password_file.empty());
+  EXPECT_EQ(config.key_file, "/etc/mautic-gdpr/hmac.key");
+  EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kUnsubscribed,
+                                                    DncReason::kBounced}));
+  EXPECT_EQ(config.channels, std::vector<std::string>{"email"});
+  EXPECT_EQ(config.default_action, Action::kDelete);
+  EXPECT_TRUE(config.fields.empty());
+  EXPECT_FALSE(config.legacy.has_value());
+  EXPECT_EQ(config.sweep.batch_size, 500);
+  EXPECT_TRUE(config.related.empty());
+  EXPECT_TRUE(config.key_lines.empty());
+}
+
+TEST(ParseConfigTest, ContractExampleParses) {
+  const Config config = parsed(kContract);
+  EXPECT_EQ(config.database.host, "127.0.0.1");
+  EXPECT_EQ(config.database.port, 3306);
+  EXPECT_EQ(config.database.password_env, "MAUTIC_DB_PASSWORD");
+  EXPECT_EQ(config.database.table_prefix, "");
+  EXPECT_EQ(config.key_file, "/etc/mautic-gdpr/hmac.key");
+  EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kUnsubscribed,
+                                                    DncReason::kBounced}));
+  EXPECT_EQ(config.channels, std::vector<std::string>{"email"});
+  EXPECT_EQ(config.default_action, Action::kDelete);
+  ASSERT_EQ(config.fields.size(), 2u);
+  // In file order, not alphabetical.
+  EXPECT_EQ(config.fields[0].alias, "email");
+  EXPECT_EQ(config.fields[0].action, Action::kHash);
+  EXPECT_EQ(config.fields[1].alias, "country");
+  EXPECT_EQ(config.fields[1].action, Action::kKeep);
+}
+
+TEST(ParseConfigTest, RecordsLinesOfKeysAndSections) {
+  const Config config = parsed(kContract);
+  EXPECT_EQ(config.line_of("database"), 1);
+  EXPECT_EQ(config.line_of("database.host"), 2);
+  EXPECT_EQ(config.line_of("database.port"), 3);
+  EXPECT_EQ(config.line_of("database.password_env"), 6);
+  EXPECT_EQ(config.line_of("hashing"), 9);
+  EXPECT_EQ(config.line_of("hashing.key_file"), 10);
+  EXPECT_EQ(config.line_of("trigger.reasons"), 13);
+  EXPECT_EQ(config.line_of("trigger.channels"), 14);
+  EXPECT_EQ(config.line_of("policy"), 16);
+  EXPECT_EQ(config.line_of("policy.default"), 17);
+  EXPECT_EQ(config.line_of("policy.fields"), 19);
+  EXPECT_EQ(config.line_of("policy.fields.email"), 20);
+  EXPECT_EQ(config.line_of("policy.fields.country"), 21);
+  EXPECT_EQ(config.line_of("database.socket"), 0);
+  EXPECT_EQ(config.line_of("legacy"), 0);
+  EXPECT_EQ(config.line_of("nonsense"), 0);
+}
+
+TEST(ParseConfigTest, WhereGivesPathAndLine) {
+  const Config config = parsed(kContract);
+  EXPECT_EQ(config.where("hashing.key_file"), std::string(kPath) + ":10");
+  EXPECT_EQ(config.where("policy.fields.email"), std::string(kPath) + ":20");
+  EXPECT_EQ(config.where("database.socket"), std::string(kPath));
+}
+
+TEST(ParseConfigTest, ActionForUsesRuleOrDefault) {
+  const Config config = parsed(kContract);
+  EXPECT_EQ(config.action_for("email"), Action::kHash);
+  EXPECT_EQ(config.action_for("country"), Action::kKeep);
+  EXPECT_EQ(config.action_for("firstname"), Action::kDelete);
+
+  const Config keep_by_default = parsed("[policy]\ndefault = \"keep\"\n"
+                                        "[policy.fields]\nemail = \"delete\"\n");
+  EXPECT_EQ(keep_by_default.action_for("firstname"), Action::kKeep);
+  EXPECT_EQ(keep_by_default.action_for("email"), Action::kDelete);
+}
+
+TEST(ParseConfigTest, FieldRulesKeepFileOrder) {
+  const Config config = parsed("[policy.fields]\nzeta = \"keep\"\nalpha = \"hash\"\n"
+                               "middle = \"delete\"\n");
+  ASSERT_EQ(config.fields.size(), 3u);
+  EXPECT_EQ(config.fields[0].alias, "zeta");
+  EXPECT_EQ(config.fields[1].alias, "alpha");
+  EXPECT_EQ(config.fields[2].alias, "middle");
+  EXPECT_EQ(config.line_of("policy.fields"), 1);
+  EXPECT_EQ(config.line_of("policy.fields.middle"), 4);
+}
+
+TEST(ParseConfigTest, InlineFieldTableWorksLikeSection) {
+  const Config config = parsed("[policy]\nfields = { email = \"hash\", phone = \"keep\" }\n");
+  EXPECT_EQ(config.action_for("email"), Action::kHash);
+  EXPECT_EQ(config.action_for("phone"), Action::kKeep);
+  EXPECT_EQ(config.line_of("policy.fields"), 2);
+}
+
+TEST(ParseConfigTest, SocketAndPasswordFile) {
+  const Config config = parsed("[database]\nsocket = \"/run/mysqld/mysqld.sock\"\n"
+                               "password_file = \"/etc/mautic-gdpr/db-password\"\n"
+                               "table_prefix = \"mautic_\"\n");
+  EXPECT_EQ(config.database.socket, "/run/mysqld/mysqld.sock");
+  EXPECT_EQ(config.database.password_file, "/etc/mautic-gdpr/db-password");
+  EXPECT_TRUE(config.database.password_env.empty());
+  EXPECT_EQ(config.database.table_prefix, "mautic_");
+  EXPECT_EQ(config.line_of("database.password_file"), 3);
+}
+
+TEST(ParseConfigTest, AllReasonsAndSeveralChannels) {
+  const Config config = parsed("[trigger]\nreasons = [\"manual\", \"bounced\", \"unsubscribed\", "
+                               "\"bounced\"]\nchannels = [\"email\", \"sms\"]\n");
+  // Duplicates are dropped, the order is kept.
+  EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kManual, DncReason::kBounced,
+                                                    DncReason::kUnsubscribed}));
+  EXPECT_EQ(config.channels, (std::vector<std::string>{"email", "sms"}));
+}
+
+TEST(ParseConfigTest, LegacyWithDefaultField) {
+  const Config config = parsed("[legacy]\nmd5_salt = \"0a1B2c3D\"\n");
+  ASSERT_TRUE(config.legacy.has_value());
+  EXPECT_EQ(config.legacy->md5_salt, "0a1B2c3D");
+  EXPECT_EQ(config.legacy->md5_field, "email_hash");
+  EXPECT_EQ(config.line_of("legacy"), 1);
+  EXPECT_EQ(config.line_of("legacy.md5_salt"), 2);
+}
+
+TEST(ParseConfigTest, LegacyWithOwnField) {
+  const Config config = parsed("[legacy]\nmd5_salt = \"abcdef\"\nmd5_field = \"gdpr_md5\"\n");
+  ASSERT_TRUE(config.legacy.has_value());
+  EXPECT_EQ(config.legacy->md5_field, "gdpr_md5");
+}
+
+TEST(ParseConfigTest, SweepBatchSizeBounds) {
+  EXPECT_EQ(parsed("[sweep]\nbatch_size = 1\n").sweep.batch_size, 1);
+  EXPECT_EQ(parsed("[sweep]\nbatch_size = 10000\n").sweep.batch_size, 10000);
+  EXPECT_EQ(parsed("[sweep]\nbatch_size = 250\n").sweep.batch_size, 250);
+}
+
+TEST(ParseConfigTest, RelatedKeepsRawStrings) {
+  const Config config = parsed("[related]\npage_hits = \"delete\"\nnot_checked_here = \"xyz\"\n");
+  EXPECT_EQ(config.related.size(), 2u);
+  EXPECT_EQ(config.related.at("page_hits"), "delete");
+  EXPECT_EQ(config.related.at("not_checked_here"), "xyz");
+  EXPECT_EQ(config.line_of("related"), 1);
+  EXPECT_EQ(config.line_of("related.page_hits"), 2);
+  EXPECT_EQ(config.line_of("related.not_checked_here"), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+TEST(ParseConfigErrorTest, TomlSyntaxErrorHasItsLine) {
+  const std::string error =
+      single_error_at("[database]\nhost = \"127.0.0.1\"\nport = = 3306\n", 3);
+  EXPECT_TRUE(HasPart(error, "fix the TOML syntax"));
+}
+
+TEST(ParseConfigErrorTest, TomlSyntaxErrorOnSecretLineHidesValue) {
+  const std::string error =
+      single_error_at("[legacy]\nmd5_salt = 'TopSecretSalt\n", 2);
+  EXPECT_TRUE(LacksPart(error, "TopSecretSalt"));
+  EXPECT_TRUE(HasPart(error, "not shown"));
+  const std::string password_error =
+      single_error_at("[database]\npassword = Hunter2Secret\n", 2);
+  EXPECT_TRUE(LacksPart(password_error, "Hunter2Secret"));
+  EXPECT_TRUE(HasPart(password_error, "not shown"));
+  // A dotted, quoted key is recognized too.
+  const std::string dotted_error = single_error_at("database.\"password\" = 'Hunter3\n", 1);
+  EXPECT_TRUE(LacksPart(dotted_error, "Hunter3"));
+  EXPECT_TRUE(HasPart(dotted_error, "not shown"));
+}
+
+TEST(ParseConfigErrorTest, UnknownSectionSuggestsClosest) {
+  const std::string error = single_error_at("\n[databse]\nhost = \"x\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown section [databse]; did you mean [database]?"));
+}
+
+TEST(ParseConfigErrorTest, UnknownSectionWithoutSuggestionListsSections) {
+  const std::string error = single_error_at("[whatever]\n", 1);
+  EXPECT_TRUE(HasPart(error, "unknown section [whatever]"));
+  EXPECT_TRUE(HasPart(error, "[database], [hashing], [trigger], [policy], [legacy], [sweep], "
+                               "[related]"));
+}
+
+TEST(ParseConfigErrorTest, UnknownKeySuggestsClosest) {
+  const std::string error = single_error_at(
+      "[database]\nhost = \"db\"\npasword_env = \"MAUTIC_DB_PASSWORD\"\n", 3);
+  EXPECT_TRUE(HasPart(error, "unknown key `pasword_env` in [database]; did you mean "
+                               "`password_env`?"));
+  // The refused `password` key is never suggested.
+  EXPECT_TRUE(LacksPart(error, "`password`"));
+}
+
+TEST(ParseConfigErrorTest, RefusedPasswordKeyIsNeverSuggested) {
+  // `passwd` is two edits from `password`, which is refused anyway: no suggestion at all.
+  const std::string error = single_error_at("[database]\npasswd = \"x\"\n", 2);
+  EXPECT_TRUE(LacksPart(error, "did you mean"));
+  EXPECT_TRUE(LacksPart(error, "`password`"));
+  EXPECT_TRUE(HasPart(error, "the keys of [database] are host, port, socket, name, user, "
+                             "password_env, password_file, table_prefix"));
+  EXPECT_EQ(error.substr(error.size() - std::string_view("table_prefix").size()),
+            "table_prefix");
+}
+
+TEST(ParseConfigErrorTest, UnknownKeyNeverQuotesItsValue) {
+  const std::string error =
+      single_error_at("[database]\ndb_pass = \"Sup3rSecretValue\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown key `db_pass` in [database]"));
+  EXPECT_TRUE(LacksPart(error, "Sup3rSecretValue"));
+}
+
+TEST(ParseConfigErrorTest, UnknownKeyWithoutSuggestionListsKeys) {
+  const std::string error = single_error_at("[sweep]\nparallelism = 4\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown key `parallelism` in [sweep]; the keys of [sweep] are "
+                               "batch_size"));
+}
+
+TEST(ParseConfigErrorTest, UnknownSubsectionSuggestsFields) {
+  const std::string error = single_error_at("[policy]\n\n[policy.field]\nemail = \"hash\"\n", 3);
+  EXPECT_TRUE(HasPart(error, "unknown section [policy.field]; did you mean [policy.fields]?"));
+}
+
+TEST(ParseConfigErrorTest, KeyOutsideSectionPointsToItsSection) {
+  const std::string error = single_error_at("port = 3306\n[database]\n", 1);
+  EXPECT_TRUE(HasPart(error, "port is outside any section; move it below [database]"));
+}
+
+TEST(ParseConfigErrorTest, SectionWrittenAsValue) {
+  const std::string error = single_error_at("database = \"mautic\"\n", 1);
+  EXPECT_TRUE(HasPart(error, "database is a string, not a section; write [database]"));
+}
+
+TEST(ParseConfigErrorTest, WrongTypeShowsExample) {
+  const std::string error = single_error_at("[database]\nport = \"3306\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "port is a string; port must be a whole number, e.g. port = 3306"));
+}
+
+TEST(ParseConfigErrorTest, WrongTypeForStringAndList) {
+  EXPECT_TRUE(HasPart(single_error_at("[hashing]\nkey_file = 42\n", 2), "key_file must be a string in double quotes, e.g. key_file = "
+                        "\"/etc/mautic-gdpr/hmac.key\""));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = \"bounced\"\n", 2), "reasons must be a list of strings, e.g. reasons = "
+                        "[\"unsubscribed\", \"bounced\"]"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\n\nchannels = [\"email\", 1]\n", 3), "channels is a list with something other than strings in it"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy]\nfields = \"hash\"\n", 2), "policy.fields is a string, not a table; write [policy.fields]"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = 1\n", 2), "email must be a string in double quotes, e.g. email = \"hash\""));
+}
+
+TEST(ParseConfigErrorTest, PortOutOfRange) {
+  EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 0\n", 2), "port = 0 is out of range; write a number from 1 to 65535"));
+  EXPECT_TRUE(HasPart(single_error_at("[database]\n\nport = 70000\n", 3), "port = 70000 is out of range; write a number from 1 to 65535"));
+  EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 9223372036854775807\n", 2), "out of range"));
+  EXPECT_EQ(parsed("[database]\nport = 65535\n").database.port, 65535);
+}
+
+TEST(ParseConfigErrorTest, PasswordEnvAndFileTogether) {
+  const std::string error = single_error_at(
+      "[database]\npassword_env = \"MAUTIC_DB_PASSWORD\"\n"
+      "password_file = \"/etc/mautic-gdpr/db-password\"\n",
+      3);
+  EXPECT_TRUE(HasPart(error, "both password_env (line 2) and password_file (line 3) are set; "
+                               "remove one of them"));
+}
+
+TEST(ParseConfigErrorTest, InlinePasswordRefusedWithoutEchoingIt) {
+  const std::string error =
+      single_error_at("[database]\nuser = \"mautic\"\npassword = \"CorrectHorse42\"\n", 3);
+  EXPECT_TRUE(HasPart(error, "a password in the config file is not accepted; write "
+                               "password_env = \"MAUTIC_DB_PASSWORD\" or password_file = "
+                               "\"/etc/mautic-gdpr/db-password\""));
+  EXPECT_TRUE(LacksPart(error, "CorrectHorse42"));
+  // Whatever its type.
+  const std::string number_error = single_error_at("[database]\npassword = 987654321\n", 2);
+  EXPECT_TRUE(HasPart(number_error, "a password in the config file is not accepted"));
+  EXPECT_TRUE(LacksPart(number_error, "987654321"));
+}
+
+TEST(ParseConfigErrorTest, PasswordPastedIntoPasswordEnvIsNotEchoed) {
+  const std::string error = single_error_at("[database]\npassword_env = \"s3cr3t!pw\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "password_env must be the name of an environment variable"));
+  EXPECT_TRUE(LacksPart(error, "s3cr3t!pw"));
+}
+
+TEST(ParseConfigErrorTest, TablePrefixWithBadCharacters) {
+  const std::string error = single_error_at("[database]\ntable_prefix = \"mau-tic;\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "table_prefix \"mau-tic;\" contains characters other than "
+                               "letters, digits and _"));
+  EXPECT_TRUE(HasPart(error, "table_prefix = \"mautic_\""));
+}
+
+TEST(ParseConfigErrorTest, EmptyRequiredStrings) {
+  EXPECT_TRUE(HasPart(single_error_at("[database]\nname = \"\"\n", 2), "name is empty; write e.g. name = \"mautic\""));
+  EXPECT_TRUE(HasPart(single_error_at("[hashing]\nkey_file = \"\"\n", 2), "key_file is empty"));
+}
+
+TEST(ParseConfigErrorTest, UnknownReasonSuggestsClosestAtElementLine) {
+  const std::string error =
+      single_error_at("[trigger]\nreasons = [\n  \"bounced\",\n  \"unsubscribe\",\n]\n", 4);
+  EXPECT_TRUE(HasPart(error, "unknown reason \"unsubscribe\"; did you mean \"unsubscribed\"?"));
+}
+
+TEST(ParseConfigErrorTest, UnknownReasonWithoutSuggestion) {
+  const std::string error = single_error_at("[trigger]\nreasons = [\"spam\"]\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown reason \"spam\"; write any of unsubscribed, bounced, "
+                               "manual"));
+}
+
+TEST(ParseConfigErrorTest, EmptyReasonsOrChannels) {
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = []\n", 2), "reasons is empty, so no contact would ever be pseudonymized; list at "
+                        "least one, e.g. reasons = [\"unsubscribed\", \"bounced\"]"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = []\n", 2), "channels is empty"));
+}
+
+TEST(ParseConfigErrorTest, BadChannelName) {
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = [\"e mail\"]\n", 2), "channel \"e mail\" is not a Mautic channel name"));
+}
+
+TEST(ParseConfigErrorTest, UnknownDefaultAction) {
+  const std::string error = single_error_at("[policy]\ndefault = \"hsh\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown action \"hsh\" in default; did you mean default = "
+                               "\"hash\"?"));
+}
+
+TEST(ParseConfigErrorTest, UnknownFieldAction) {
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nphone = \"delet\"\n", 3), "unknown action \"delet\" for field phone; did you mean phone = "
+                        "\"delete\"?"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nphone = \"anonymize\"\n", 2), "unknown action \"anonymize\" for field phone; write one of delete, "
+                        "hash, keep"));
+}
+
+TEST(ParseConfigErrorTest, FieldAliasMustBeIdentifier) {
+  const std::string error = single_error_at("[policy.fields]\n\"first name\" = \"delete\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "\"first name\" is not a Mautic field alias"));
+}
+
+TEST(ParseConfigErrorTest, LegacyNeedsSalt) {
+  const std::string error = single_error_at("[sweep]\n\n[legacy]\nmd5_field = \"x\"\n", 3);
+  EXPECT_TRUE(HasPart(error, "[legacy] has no md5_salt; add md5_salt"));
+}
+
+TEST(ParseConfigErrorTest, SaltMustBeHexAndIsNeverEchoed) {
+  const std::string error = single_error_at("[legacy]\nmd5_salt = \"NotHexSecret\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "md5_salt is not a hex string"));
+  EXPECT_TRUE(LacksPart(error, "NotHexSecret"));
+  EXPECT_TRUE(HasPart(single_error_at("[legacy]\nmd5_salt = \"\"\n", 2), "md5_salt is not a hex string"));
+}
+
+TEST(ParseConfigErrorTest, SaltOfWrongTypeIsNeverEchoed) {
+  const std::string error = single_error_at("[legacy]\nmd5_salt = 123456789\n", 2);
+  EXPECT_TRUE(HasPart(error, "md5_salt is a whole number; md5_salt must be a string"));
+  EXPECT_TRUE(LacksPart(error, "123456789"));
+}
+
+TEST(ParseConfigErrorTest, BatchSizeOutOfRange) {
+  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 0\n", 2), "batch_size = 0 is out of range; write a number from 1 to 10000, "
+                        "e.g. batch_size = 500"));
+  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 10001\n", 2), "batch_size = 10001 is out of range"));
+  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = -5\n", 2), "out of range"));
+}
+
+TEST(ParseConfigErrorTest, RelatedValueMustBeString) {
+  EXPECT_TRUE(HasPart(single_error_at("[related]\npage_hits = 1\n", 2), "page_hits must be a string in double quotes, e.g. page_hits = "
+                        "\"delete\""));
+}
+
+TEST(ParseConfigErrorTest, CollectsAllErrorsInFileOrder) {
+  const std::string errors = errors_of(R"([database]
+port = "3306"
+pasword_env = "MAUTIC_DB_PASSWORD"
+password = "TopSecret"
+
+[trigger]
+reasons = ["bouncd"]
+
+[policy]
+default = "kep"
+
+[legacy]
+md5_salt = "zzz-secret"
+
+[sweep]
+batch_size = 0
+
+[unknown]
+)");
+  const std::vector<std::string> lines = lines_of(errors);
+  ASSERT_EQ(lines.size(), 8u) << errors;
+  const int expected_lines[] = {2, 3, 4, 7, 10, 13, 16, 18};
+  const std::regex shape(R"(^/etc/mautic-gdpr/config\.toml:(\d+): [^;]+; .+$)");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(lines[i], match, shape)) << lines[i];
+    EXPECT_EQ(std::stoi(match[1]), expected_lines[i]) << lines[i];
+  }
+  EXPECT_TRUE(LacksPart(errors, "TopSecret"));
+  EXPECT_TRUE(LacksPart(errors, "zzz-secret"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// did_you_mean
+
+TEST(DidYouMeanTest, FindsClosestCandidate) {
+  const std::vector<std::string> keys = {"host", "port", "password_env", "password_file"};
+  EXPECT_EQ(did_you_mean("pasword_env", keys), "password_env");
+  EXPECT_EQ(did_you_mean("password_fil", keys), "password_file");
+  EXPECT_EQ(did_you_mean("hots", keys), "host");
+  EXPECT_EQ(did_you_mean("port", keys), "port");
+}
+
+TEST(DidYouMeanTest, NothingWhenTooFar) {
+  const std::vector<std::string> keys = {"host", "port"};
+  EXPECT_EQ(did_you_mean("database", keys), std::nullopt);
+  EXPECT_EQ(did_you_mean("xyz", {}), std::nullopt);
+}
+
+TEST(DidYouMeanTest, ThresholdIsTwoOrAThirdOfTheWord) {
+  // Short words allow two edits.
+  EXPECT_EQ(did_you_mean("ab", {"abcd"}), "abcd");
+  EXPECT_EQ(did_you_mean("ab", {"abcde"}), std::nullopt);
+  // A 12-character word allows 12 / 3 = 4 edits, not 5.
+  EXPECT_EQ(did_you_mean("abcdefghijkl", {"abcdefghwxyz"}), "abcdefghwxyz");
+  EXPECT_EQ(did_you_mean("abcdefghijkl", {"abcdefgvwxyz"}), std::nullopt);
+}
+
+TEST(DidYouMeanTest, PrefersSmallestDistanceThenFirst) {
+  EXPECT_EQ(did_you_mean("hash", {"cash", "hash"}), "hash");
+  EXPECT_EQ(did_you_mean("bash", {"cash", "hash"}), "cash");
+}
+
+// ---------------------------------------------------------------------------------------------
+// example_config
+
+TEST(ExampleConfigTest, Parses) {
+  auto config = parse_config(example_config(), "example.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->database.password_env, "MAUTIC_DB_PASSWORD");
+  EXPECT_EQ(config->action_for("email"), Action::kHash);
+  EXPECT_EQ(config->action_for("country"), Action::kKeep);
+  EXPECT_EQ(config->action_for("firstname"), Action::kDelete);
+  EXPECT_FALSE(config->legacy.has_value());
+}
+
+TEST(ExampleConfigTest, CommentedSectionsParseWhenUncommented) {
+  // Uncomment lines like "# [legacy]" and "# md5_salt = ...", but not prose.
+  const std::regex commented_setting(R"((^|\n)# (\[|[a-z_0-9]+ = ))");
+  const std::string uncommented =
+      std::regex_replace(example_config(), commented_setting, "$1$2");
+  ASSERT_NE(uncommented, example_config());
+  auto config = parse_config(uncommented, "example.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message << "\n" << uncommented;
+  ASSERT_TRUE(config->legacy.has_value());
+  EXPECT_EQ(config->legacy->md5_field, "email_hash");
+  EXPECT_EQ(config->sweep.batch_size, 500);
+}
+
+}  // namespace
+}  // namespace mgdpr
