@@ -56,12 +56,22 @@ Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Ac
   if (!policy) return policy.error();
   session->policy = std::move(*policy);
 
+  session->related = mautic::build_related_plan(session->config, session->schema);
+  if (!session->related.problems.empty()) {
+    std::string joined;
+    for (const auto& problem : session->related.problems) {
+      joined += (joined.empty() ? "" : "\n") + problem;
+    }
+    return Error{joined, ErrorKind::kConfig};
+  }
+
   MGDPR_TRY(mautic::verify_key(*session->connection, session->schema, *session->key,
                                access == Access::kWrite));
 
   session->engine = std::make_unique<mautic::Engine>(*session->connection, session->config,
                                                      session->schema, session->policy,
-                                                     *session->key, std::move(actor));
+                                                     session->related, *session->key,
+                                                     std::move(actor));
   return session;
 }
 

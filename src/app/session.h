@@ -14,6 +14,7 @@
 #include "db/connection.h"
 #include "mautic/contact_policy.h"
 #include "mautic/engine.h"
+#include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
 
 namespace mgdpr::app {
@@ -28,6 +29,7 @@ struct Session {
   std::unique_ptr<db::Connection> connection;
   mautic::Schema schema;
   mautic::ContactPolicy policy;
+  mautic::RelatedPlan related;
   std::optional<HashKey> key;
   std::unique_ptr<mautic::Engine> engine;
 };

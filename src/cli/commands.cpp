@@ -33,6 +33,22 @@ int fail(const Error& error) {
 
 std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
 
+void print_locations(const mautic::RelatedPlan& related) {
+  fmt::print("  {:<32} {:<7} {}\n", "location", "action", "why");
+  for (const auto& plan : related.locations) {
+    std::string name(plan.location->name);
+    if (plan.location->name == mautic::kFormResultsLocation) {
+      name = fmt::format("form_results ({} tables)", plan.tables.size());
+    }
+    fmt::print("  {:<32} {:<7} {}{}\n", name, mautic::row_action_name(plan.action),
+               plan.location->why,
+               plan.origin == "default" ? "" : fmt::format(" [set at {}]", plan.origin));
+  }
+  for (const auto& missing : related.missing) {
+    fmt::print("  {:<32} {:<7} {}\n", missing, "-", "skipped: this Mautic has no such table");
+  }
+}
+
 nlohmann::json json_or_null(const std::optional<std::string>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
@@ -125,7 +141,11 @@ int run_check(const std::string& config_path) {
   }
   fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "lead_donotcontact.comments", "-", "longtext",
              "delete", "bounce text can quote the address; the DNC row itself stays");
+  mautic::RelatedPlan related = mautic::build_related_plan(*config, *schema);
+  fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
+  print_locations(related);
   problems.insert(problems.end(), policy.problems.begin(), policy.problems.end());
+  problems.insert(problems.end(), related.problems.begin(), related.problems.end());
   if (key) {
     auto verified = mautic::verify_key(**connection, *schema, *key, false);
     if (!verified) problems.push_back(verified.error().message);
@@ -151,6 +171,11 @@ int run_plan(const std::string& config_path, bool json) {
     nlohmann::json out;
     out["pending_contacts"] = plan->pending;
     out["changes"] = nlohmann::json::array();
+    out["locations"] = nlohmann::json::object();
+    for (const auto& location : plan->related->locations) {
+      out["locations"][std::string(location.location->name)] =
+          mautic::row_action_name(location.action);
+    }
     for (const auto& line : plan->lines) {
       out["changes"].push_back({{"table", line.table},
                                 {"column", line.column},
@@ -168,6 +193,8 @@ int run_plan(const std::string& config_path, bool json) {
     fmt::print("  {:<40} {:<7} {:>10}\n", line.table + "." + line.column,
                action_name(line.action), line.values);
   }
+  fmt::print("\nand, for the same contacts, in the other tables that hold their data:\n");
+  print_locations(*plan->related);
   return kExitOk;
 }
 
@@ -271,6 +298,10 @@ int run_status(const std::string& config_path, bool json) {
     out["processed_total"] = total;
     out["pending"] = status->pending;
     out["last_sweep_at"] = json_or_null(status->last_sweep_at);
+    out["locations_cleaned_at"] = nlohmann::json::object();
+    for (const auto& location : status->locations) {
+      out["locations_cleaned_at"][location.table] = json_or_null(location.cleaned_at);
+    }
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }
@@ -281,6 +312,12 @@ int run_status(const std::string& config_path, bool json) {
   fmt::print("pending (on do-not-contact, not yet processed): {}\n", status->pending);
   fmt::print("last sweep: {}\n",
              status->last_sweep_at ? *status->last_sweep_at + " UTC" : "never");
+  if (!status->locations.empty()) {
+    fmt::print("late rows about processed contacts, last cleaned (UTC):\n");
+    for (const auto& location : status->locations) {
+      fmt::print("  {:<36} {}\n", location.table, location.cleaned_at.value_or("never"));
+    }
+  }
   return kExitOk;
 }
 

@@ -33,11 +33,13 @@ void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
 }  // namespace
 
 Engine::Engine(db::Connection& connection, const Config& config, const Schema& schema,
-               const ContactPolicy& policy, const HashKey& key, std::string actor)
+               const ContactPolicy& policy, const RelatedPlan& related, const HashKey& key,
+               std::string actor)
     : connection_(connection),
       config_(config),
       schema_(schema),
       policy_(policy),
+      related_(related),
       key_(key),
       actor_(std::move(actor)) {}
 
@@ -117,6 +119,10 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
   } lock_guard{this};
 
   SweepReport report;
+  // First what Mautic wrote since the last pass about contacts processed before.
+  RelatedScrubber late_rows(connection_, schema_, related_);
+  MGDPR_TRY(late_rows.scrub_late_rows(report.rows_changed));
+
   auto pending = count_pending();
   if (!pending) return pending.error();
   report.pending_before = *pending;
@@ -161,7 +167,7 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
 
   // Lock the contacts first, then re-check their state: a webhook and a sweep reaching the
   // same contact serialize on this row lock, and the second sees the first one's record.
-  std::vector<std::string> selected = {"l.id"};
+  std::vector<std::string> selected = {"l.id", "l.`email`"};
   for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
   std::vector<Param> id_params;
   append_ids(id_params, contact_ids);
@@ -208,14 +214,16 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
 
   // Digests per hashed column, and the rows for the lookup table.
   std::vector<int64_t> targets;
+  std::vector<ContactIdentity> identities;
   std::vector<std::vector<std::pair<int64_t, std::string>>> digests(hashed.size());
   std::vector<Param> hash_rows;
   for (const auto& row : contacts->rows) {
     int64_t id = db::cell_to_int(row[0]).value_or(0);
     if (done.contains(id) || !dnc_by_contact.contains(id)) continue;
     targets.push_back(id);
+    identities.push_back({id, row[1]});
     for (size_t h = 0; h < hashed.size(); ++h) {
-      const auto& cell = row[h + 1];
+      const auto& cell = row[h + 2];
       if (!cell || trim(*cell).empty()) continue;
       // A value that is already a digest stays as it is: a hash is never hashed twice.
       std::string digest =
@@ -265,6 +273,9 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
     report.rows_changed["leads"] += *updated;
   }
 
+  RelatedScrubber related(connection_, schema_, related_);
+  MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed));
+
   // The do-not-contact row stays (a second safety); its free text can quote the address.
   auto comments = connection_.execute(
       fmt::format("UPDATE {} SET comments = NULL WHERE lead_id IN ({}) AND comments IS NOT NULL",
@@ -308,6 +319,7 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
 
 Result<PlanReport> Engine::plan() {
   PlanReport report;
+  report.related = &related_;
   auto pending = count_pending();
   if (!pending) return pending.error();
   report.pending = *pending;
@@ -471,6 +483,10 @@ Result<StatusReport> Engine::status() {
   if (!pending) return pending.error();
   report.pending = *pending;
   if (!schema_.has_table("gdpr_contacts")) return report;
+  RelatedScrubber related(connection_, schema_, related_);
+  auto locations = related.watermark_status();
+  if (!locations) return locations.error();
+  report.locations = std::move(*locations);
   auto rows = connection_.query(
       fmt::format("SELECT reason, COUNT(*) FROM {} GROUP BY reason ORDER BY reason",
                   schema_.table("gdpr_contacts")),

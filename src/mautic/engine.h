@@ -17,12 +17,10 @@
 #include "core/result.h"
 #include "db/connection.h"
 #include "mautic/contact_policy.h"
+#include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
 
 namespace mgdpr::mautic {
-
-// Rows changed per Mautic table (unprefixed name), for summaries and --json.
-using TableCounts = std::map<std::string, uint64_t>;
 
 struct SweepOptions {
   std::optional<int64_t> limit;  // at most this many contacts
@@ -51,6 +49,7 @@ struct PlanLine {
 struct PlanReport {
   int64_t pending = 0;
   std::vector<PlanLine> lines;
+  const RelatedPlan* related = nullptr;  // the action for every location
 };
 
 struct LookupMatch {
@@ -70,6 +69,7 @@ struct LookupCriterion {
 };
 
 struct StatusReport {
+  std::vector<RelatedScrubber::LocationStatus> locations;  // when each was last cleaned
   std::map<std::string, int64_t> processed_by_reason;
   int64_t pending = 0;
   std::optional<std::string> last_sweep_at;
@@ -82,7 +82,8 @@ using ProgressCallback = std::function<void(int64_t, int64_t)>;
 class Engine {
  public:
   Engine(db::Connection& connection, const Config& config, const Schema& schema,
-         const ContactPolicy& policy, const HashKey& key, std::string actor);
+         const ContactPolicy& policy, const RelatedPlan& related, const HashKey& key,
+         std::string actor);
 
   // Processes every pending contact in batches, one transaction per batch. Takes an advisory
   // lock so two sweeps never work at once.
@@ -110,6 +111,7 @@ class Engine {
   const Config& config_;
   const Schema& schema_;
   const ContactPolicy& policy_;
+  const RelatedPlan& related_;
   const HashKey& key_;
   std::string actor_;
 };

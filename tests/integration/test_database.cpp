@@ -124,7 +124,7 @@ void MauticTest::SetUp() {
                   .ok());
   connection = connect_root(database);
   ASSERT_TRUE(connection);
-  auto created = create_synthetic_mautic(*connection, fixtures_dir(), MauticSchemaVersion::k51,
+  auto created = create_synthetic_mautic(*connection, fixtures_dir(), schema_version,
                                          prefix(), contact_set);
   ASSERT_TRUE(created.ok()) << created.error().message;
 

@@ -48,6 +48,7 @@ class MauticTest : public ::testing::TestWithParam<std::string> {
   CommandResult tool(std::vector<std::string> args, const std::string& stdin_text = "");
 
   ContactSet contact_set;
+  MauticSchemaVersion schema_version = MauticSchemaVersion::k51;
   std::string database;
   std::filesystem::path dir;
   std::filesystem::path config_path;

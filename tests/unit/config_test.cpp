@@ -93,8 +93,8 @@ TEST(ParseConfigTest, EmptyTextGivesDefaults) {
   EXPECT_TRUE(config.database.password_env.empty());
   EXPECT_TRUE(config.database.password_file.empty());
   EXPECT_EQ(config.key_file, "/etc/mautic-gdpr/hmac.key");
-  EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kUnsubscribed,
-                                                    DncReason::kBounced}));
+  EXPECT_EQ(config.reasons,
+            (std::vector<DncReason>{DncReason::kUnsubscribed, DncReason::kBounced}));
   EXPECT_EQ(config.channels, std::vector<std::string>{"email"});
   EXPECT_EQ(config.default_action, Action::kDelete);
   EXPECT_TRUE(config.fields.empty());
@@ -111,8 +111,8 @@ TEST(ParseConfigTest, ContractExampleParses) {
   EXPECT_EQ(config.database.password_env, "MAUTIC_DB_PASSWORD");
   EXPECT_EQ(config.database.table_prefix, "");
   EXPECT_EQ(config.key_file, "/etc/mautic-gdpr/hmac.key");
-  EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kUnsubscribed,
-                                                    DncReason::kBounced}));
+  EXPECT_EQ(config.reasons,
+            (std::vector<DncReason>{DncReason::kUnsubscribed, DncReason::kBounced}));
   EXPECT_EQ(config.channels, std::vector<std::string>{"email"});
   EXPECT_EQ(config.default_action, Action::kDelete);
   ASSERT_EQ(config.fields.size(), 2u);
@@ -156,15 +156,17 @@ TEST(ParseConfigTest, ActionForUsesRuleOrDefault) {
   EXPECT_EQ(config.action_for("country"), Action::kKeep);
   EXPECT_EQ(config.action_for("firstname"), Action::kDelete);
 
-  const Config keep_by_default = parsed("[policy]\ndefault = \"keep\"\n"
-                                        "[policy.fields]\nemail = \"delete\"\n");
+  const Config keep_by_default = parsed(
+      "[policy]\ndefault = \"keep\"\n"
+      "[policy.fields]\nemail = \"delete\"\n");
   EXPECT_EQ(keep_by_default.action_for("firstname"), Action::kKeep);
   EXPECT_EQ(keep_by_default.action_for("email"), Action::kDelete);
 }
 
 TEST(ParseConfigTest, FieldRulesKeepFileOrder) {
-  const Config config = parsed("[policy.fields]\nzeta = \"keep\"\nalpha = \"hash\"\n"
-                               "middle = \"delete\"\n");
+  const Config config = parsed(
+      "[policy.fields]\nzeta = \"keep\"\nalpha = \"hash\"\n"
+      "middle = \"delete\"\n");
   ASSERT_EQ(config.fields.size(), 3u);
   EXPECT_EQ(config.fields[0].alias, "zeta");
   EXPECT_EQ(config.fields[1].alias, "alpha");
@@ -181,9 +183,10 @@ TEST(ParseConfigTest, InlineFieldTableWorksLikeSection) {
 }
 
 TEST(ParseConfigTest, SocketAndPasswordFile) {
-  const Config config = parsed("[database]\nsocket = \"/run/mysqld/mysqld.sock\"\n"
-                               "password_file = \"/etc/mautic-gdpr/db-password\"\n"
-                               "table_prefix = \"mautic_\"\n");
+  const Config config = parsed(
+      "[database]\nsocket = \"/run/mysqld/mysqld.sock\"\n"
+      "password_file = \"/etc/mautic-gdpr/db-password\"\n"
+      "table_prefix = \"mautic_\"\n");
   EXPECT_EQ(config.database.socket, "/run/mysqld/mysqld.sock");
   EXPECT_EQ(config.database.password_file, "/etc/mautic-gdpr/db-password");
   EXPECT_TRUE(config.database.password_env.empty());
@@ -192,8 +195,9 @@ TEST(ParseConfigTest, SocketAndPasswordFile) {
 }
 
 TEST(ParseConfigTest, AllReasonsAndSeveralChannels) {
-  const Config config = parsed("[trigger]\nreasons = [\"manual\", \"bounced\", \"unsubscribed\", "
-                               "\"bounced\"]\nchannels = [\"email\", \"sms\"]\n");
+  const Config config = parsed(
+      "[trigger]\nreasons = [\"manual\", \"bounced\", \"unsubscribed\", "
+      "\"bounced\"]\nchannels = [\"email\", \"sms\"]\n");
   // Duplicates are dropped, the order is kept.
   EXPECT_EQ(config.reasons, (std::vector<DncReason>{DncReason::kManual, DncReason::kBounced,
                                                     DncReason::kUnsubscribed}));
@@ -235,18 +239,15 @@ TEST(ParseConfigTest, RelatedKeepsRawStrings) {
 // Errors
 
 TEST(ParseConfigErrorTest, TomlSyntaxErrorHasItsLine) {
-  const std::string error =
-      single_error_at("[database]\nhost = \"127.0.0.1\"\nport = = 3306\n", 3);
+  const std::string error = single_error_at("[database]\nhost = \"127.0.0.1\"\nport = = 3306\n", 3);
   EXPECT_TRUE(HasPart(error, "fix the TOML syntax"));
 }
 
 TEST(ParseConfigErrorTest, TomlSyntaxErrorOnSecretLineHidesValue) {
-  const std::string error =
-      single_error_at("[legacy]\nmd5_salt = 'TopSecretSalt\n", 2);
+  const std::string error = single_error_at("[legacy]\nmd5_salt = 'TopSecretSalt\n", 2);
   EXPECT_TRUE(LacksPart(error, "TopSecretSalt"));
   EXPECT_TRUE(HasPart(error, "not shown"));
-  const std::string password_error =
-      single_error_at("[database]\npassword = Hunter2Secret\n", 2);
+  const std::string password_error = single_error_at("[database]\npassword = Hunter2Secret\n", 2);
   EXPECT_TRUE(LacksPart(password_error, "Hunter2Secret"));
   EXPECT_TRUE(HasPart(password_error, "not shown"));
   // A dotted, quoted key is recognized too.
@@ -263,15 +264,17 @@ TEST(ParseConfigErrorTest, UnknownSectionSuggestsClosest) {
 TEST(ParseConfigErrorTest, UnknownSectionWithoutSuggestionListsSections) {
   const std::string error = single_error_at("[whatever]\n", 1);
   EXPECT_TRUE(HasPart(error, "unknown section [whatever]"));
-  EXPECT_TRUE(HasPart(error, "[database], [hashing], [trigger], [policy], [legacy], [sweep], "
-                               "[related]"));
+  EXPECT_TRUE(HasPart(error,
+                      "[database], [hashing], [trigger], [policy], [legacy], [sweep], "
+                      "[related]"));
 }
 
 TEST(ParseConfigErrorTest, UnknownKeySuggestsClosest) {
-  const std::string error = single_error_at(
-      "[database]\nhost = \"db\"\npasword_env = \"MAUTIC_DB_PASSWORD\"\n", 3);
-  EXPECT_TRUE(HasPart(error, "unknown key `pasword_env` in [database]; did you mean "
-                               "`password_env`?"));
+  const std::string error =
+      single_error_at("[database]\nhost = \"db\"\npasword_env = \"MAUTIC_DB_PASSWORD\"\n", 3);
+  EXPECT_TRUE(HasPart(error,
+                      "unknown key `pasword_env` in [database]; did you mean "
+                      "`password_env`?"));
   // The refused `password` key is never suggested.
   EXPECT_TRUE(LacksPart(error, "`password`"));
 }
@@ -281,23 +284,29 @@ TEST(ParseConfigErrorTest, RefusedPasswordKeyIsNeverSuggested) {
   const std::string error = single_error_at("[database]\npasswd = \"x\"\n", 2);
   EXPECT_TRUE(LacksPart(error, "did you mean"));
   EXPECT_TRUE(LacksPart(error, "`password`"));
-  EXPECT_TRUE(HasPart(error, "the keys of [database] are host, port, socket, name, user, "
-                             "password_env, password_file, table_prefix"));
-  EXPECT_EQ(error.substr(error.size() - std::string_view("table_prefix").size()),
-            "table_prefix");
+  EXPECT_TRUE(HasPart(error,
+                      "the keys of [database] are host, port, socket, name, user, "
+                      "password_env, password_file, table_prefix"));
+  EXPECT_EQ(error.substr(error.size() - std::string_view("table_prefix").size()), "table_prefix");
 }
 
 TEST(ParseConfigErrorTest, UnknownKeyNeverQuotesItsValue) {
-  const std::string error =
-      single_error_at("[database]\ndb_pass = \"Sup3rSecretValue\"\n", 2);
+  const std::string error = single_error_at("[database]\ndb_pass = \"Sup3rSecretValue\"\n", 2);
   EXPECT_TRUE(HasPart(error, "unknown key `db_pass` in [database]"));
   EXPECT_TRUE(LacksPart(error, "Sup3rSecretValue"));
 }
 
+TEST(ParseConfigErrorTest, EveryProblemStaysOneLine) {
+  // A quoted key may hold a line break; the message escapes it.
+  const std::string error = single_error_at("[database]\n\"ho\\nst\" = \"x\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "unknown key `ho\\nst` in [database]"));
+}
+
 TEST(ParseConfigErrorTest, UnknownKeyWithoutSuggestionListsKeys) {
   const std::string error = single_error_at("[sweep]\nparallelism = 4\n", 2);
-  EXPECT_TRUE(HasPart(error, "unknown key `parallelism` in [sweep]; the keys of [sweep] are "
-                               "batch_size"));
+  EXPECT_TRUE(HasPart(error,
+                      "unknown key `parallelism` in [sweep]; the keys of [sweep] are "
+                      "batch_size"));
 }
 
 TEST(ParseConfigErrorTest, UnknownSubsectionSuggestsFields) {
@@ -321,19 +330,27 @@ TEST(ParseConfigErrorTest, WrongTypeShowsExample) {
 }
 
 TEST(ParseConfigErrorTest, WrongTypeForStringAndList) {
-  EXPECT_TRUE(HasPart(single_error_at("[hashing]\nkey_file = 42\n", 2), "key_file must be a string in double quotes, e.g. key_file = "
-                        "\"/etc/mautic-gdpr/hmac.key\""));
-  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = \"bounced\"\n", 2), "reasons must be a list of strings, e.g. reasons = "
-                        "[\"unsubscribed\", \"bounced\"]"));
-  EXPECT_TRUE(HasPart(single_error_at("[trigger]\n\nchannels = [\"email\", 1]\n", 3), "channels is a list with something other than strings in it"));
-  EXPECT_TRUE(HasPart(single_error_at("[policy]\nfields = \"hash\"\n", 2), "policy.fields is a string, not a table; write [policy.fields]"));
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = 1\n", 2), "email must be a string in double quotes, e.g. email = \"hash\""));
+  EXPECT_TRUE(HasPart(single_error_at("[hashing]\nkey_file = 42\n", 2),
+                      "key_file must be a string in double quotes, e.g. key_file = "
+                      "\"/etc/mautic-gdpr/hmac.key\""));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = \"bounced\"\n", 2),
+                      "reasons must be a list of strings, e.g. reasons = "
+                      "[\"unsubscribed\", \"bounced\"]"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\n\nchannels = [\"email\", 1]\n", 3),
+                      "channels is a list with something other than strings in it"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy]\nfields = \"hash\"\n", 2),
+                      "policy.fields is a string, not a table; write [policy.fields]"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = 1\n", 2),
+                      "email must be a string in double quotes, e.g. email = \"hash\""));
 }
 
 TEST(ParseConfigErrorTest, PortOutOfRange) {
-  EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 0\n", 2), "port = 0 is out of range; write a number from 1 to 65535"));
-  EXPECT_TRUE(HasPart(single_error_at("[database]\n\nport = 70000\n", 3), "port = 70000 is out of range; write a number from 1 to 65535"));
-  EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 9223372036854775807\n", 2), "out of range"));
+  EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 0\n", 2),
+                      "port = 0 is out of range; write a number from 1 to 65535"));
+  EXPECT_TRUE(HasPart(single_error_at("[database]\n\nport = 70000\n", 3),
+                      "port = 70000 is out of range; write a number from 1 to 65535"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[database]\nport = 9223372036854775807\n", 2), "out of range"));
   EXPECT_EQ(parsed("[database]\nport = 65535\n").database.port, 65535);
 }
 
@@ -342,16 +359,18 @@ TEST(ParseConfigErrorTest, PasswordEnvAndFileTogether) {
       "[database]\npassword_env = \"MAUTIC_DB_PASSWORD\"\n"
       "password_file = \"/etc/mautic-gdpr/db-password\"\n",
       3);
-  EXPECT_TRUE(HasPart(error, "both password_env (line 2) and password_file (line 3) are set; "
-                               "remove one of them"));
+  EXPECT_TRUE(HasPart(error,
+                      "both password_env (line 2) and password_file (line 3) are set; "
+                      "remove one of them"));
 }
 
 TEST(ParseConfigErrorTest, InlinePasswordRefusedWithoutEchoingIt) {
   const std::string error =
       single_error_at("[database]\nuser = \"mautic\"\npassword = \"CorrectHorse42\"\n", 3);
-  EXPECT_TRUE(HasPart(error, "a password in the config file is not accepted; write "
-                               "password_env = \"MAUTIC_DB_PASSWORD\" or password_file = "
-                               "\"/etc/mautic-gdpr/db-password\""));
+  EXPECT_TRUE(HasPart(error,
+                      "a password in the config file is not accepted; write "
+                      "password_env = \"MAUTIC_DB_PASSWORD\" or password_file = "
+                      "\"/etc/mautic-gdpr/db-password\""));
   EXPECT_TRUE(LacksPart(error, "CorrectHorse42"));
   // Whatever its type.
   const std::string number_error = single_error_at("[database]\npassword = 987654321\n", 2);
@@ -367,13 +386,15 @@ TEST(ParseConfigErrorTest, PasswordPastedIntoPasswordEnvIsNotEchoed) {
 
 TEST(ParseConfigErrorTest, TablePrefixWithBadCharacters) {
   const std::string error = single_error_at("[database]\ntable_prefix = \"mau-tic;\"\n", 2);
-  EXPECT_TRUE(HasPart(error, "table_prefix \"mau-tic;\" contains characters other than "
-                               "letters, digits and _"));
+  EXPECT_TRUE(HasPart(error,
+                      "table_prefix \"mau-tic;\" contains characters other than "
+                      "letters, digits and _"));
   EXPECT_TRUE(HasPart(error, "table_prefix = \"mautic_\""));
 }
 
 TEST(ParseConfigErrorTest, EmptyRequiredStrings) {
-  EXPECT_TRUE(HasPart(single_error_at("[database]\nname = \"\"\n", 2), "name is empty; write e.g. name = \"mautic\""));
+  EXPECT_TRUE(HasPart(single_error_at("[database]\nname = \"\"\n", 2),
+                      "name is empty; write e.g. name = \"mautic\""));
   EXPECT_TRUE(HasPart(single_error_at("[hashing]\nkey_file = \"\"\n", 2), "key_file is empty"));
 }
 
@@ -385,31 +406,37 @@ TEST(ParseConfigErrorTest, UnknownReasonSuggestsClosestAtElementLine) {
 
 TEST(ParseConfigErrorTest, UnknownReasonWithoutSuggestion) {
   const std::string error = single_error_at("[trigger]\nreasons = [\"spam\"]\n", 2);
-  EXPECT_TRUE(HasPart(error, "unknown reason \"spam\"; write any of unsubscribed, bounced, "
-                               "manual"));
+  EXPECT_TRUE(HasPart(error,
+                      "unknown reason \"spam\"; write any of unsubscribed, bounced, "
+                      "manual"));
 }
 
 TEST(ParseConfigErrorTest, EmptyReasonsOrChannels) {
-  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = []\n", 2), "reasons is empty, so no contact would ever be pseudonymized; list at "
-                        "least one, e.g. reasons = [\"unsubscribed\", \"bounced\"]"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nreasons = []\n", 2),
+                      "reasons is empty, so no contact would ever be pseudonymized; list at "
+                      "least one, e.g. reasons = [\"unsubscribed\", \"bounced\"]"));
   EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = []\n", 2), "channels is empty"));
 }
 
 TEST(ParseConfigErrorTest, BadChannelName) {
-  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = [\"e mail\"]\n", 2), "channel \"e mail\" is not a Mautic channel name"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = [\"e mail\"]\n", 2),
+                      "channel \"e mail\" is not a Mautic channel name"));
 }
 
 TEST(ParseConfigErrorTest, UnknownDefaultAction) {
   const std::string error = single_error_at("[policy]\ndefault = \"hsh\"\n", 2);
-  EXPECT_TRUE(HasPart(error, "unknown action \"hsh\" in default; did you mean default = "
-                               "\"hash\"?"));
+  EXPECT_TRUE(HasPart(error,
+                      "unknown action \"hsh\" in default; did you mean default = "
+                      "\"hash\"?"));
 }
 
 TEST(ParseConfigErrorTest, UnknownFieldAction) {
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nphone = \"delet\"\n", 3), "unknown action \"delet\" for field phone; did you mean phone = "
-                        "\"delete\"?"));
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nphone = \"anonymize\"\n", 2), "unknown action \"anonymize\" for field phone; write one of delete, "
-                        "hash, keep"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nphone = \"delet\"\n", 3),
+                      "unknown action \"delet\" for field phone; did you mean phone = "
+                      "\"delete\"?"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nphone = \"anonymize\"\n", 2),
+                      "unknown action \"anonymize\" for field phone; write one of delete, "
+                      "hash, keep"));
 }
 
 TEST(ParseConfigErrorTest, FieldAliasMustBeIdentifier) {
@@ -426,7 +453,8 @@ TEST(ParseConfigErrorTest, SaltMustBeHexAndIsNeverEchoed) {
   const std::string error = single_error_at("[legacy]\nmd5_salt = \"NotHexSecret\"\n", 2);
   EXPECT_TRUE(HasPart(error, "md5_salt is not a hex string"));
   EXPECT_TRUE(LacksPart(error, "NotHexSecret"));
-  EXPECT_TRUE(HasPart(single_error_at("[legacy]\nmd5_salt = \"\"\n", 2), "md5_salt is not a hex string"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[legacy]\nmd5_salt = \"\"\n", 2), "md5_salt is not a hex string"));
 }
 
 TEST(ParseConfigErrorTest, SaltOfWrongTypeIsNeverEchoed) {
@@ -436,15 +464,18 @@ TEST(ParseConfigErrorTest, SaltOfWrongTypeIsNeverEchoed) {
 }
 
 TEST(ParseConfigErrorTest, BatchSizeOutOfRange) {
-  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 0\n", 2), "batch_size = 0 is out of range; write a number from 1 to 10000, "
-                        "e.g. batch_size = 500"));
-  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 10001\n", 2), "batch_size = 10001 is out of range"));
+  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 0\n", 2),
+                      "batch_size = 0 is out of range; write a number from 1 to 10000, "
+                      "e.g. batch_size = 500"));
+  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 10001\n", 2),
+                      "batch_size = 10001 is out of range"));
   EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = -5\n", 2), "out of range"));
 }
 
 TEST(ParseConfigErrorTest, RelatedValueMustBeString) {
-  EXPECT_TRUE(HasPart(single_error_at("[related]\npage_hits = 1\n", 2), "page_hits must be a string in double quotes, e.g. page_hits = "
-                        "\"delete\""));
+  EXPECT_TRUE(HasPart(single_error_at("[related]\npage_hits = 1\n", 2),
+                      "page_hits must be a string in double quotes, e.g. page_hits = "
+                      "\"delete\""));
 }
 
 TEST(ParseConfigErrorTest, CollectsAllErrorsInFileOrder) {
@@ -527,14 +558,83 @@ TEST(ExampleConfigTest, Parses) {
 TEST(ExampleConfigTest, CommentedSectionsParseWhenUncommented) {
   // Uncomment lines like "# [legacy]" and "# md5_salt = ...", but not prose.
   const std::regex commented_setting(R"((^|\n)# (\[|[a-z_0-9]+ = ))");
-  const std::string uncommented =
-      std::regex_replace(example_config(), commented_setting, "$1$2");
+  const std::string uncommented = std::regex_replace(example_config(), commented_setting, "$1$2");
   ASSERT_NE(uncommented, example_config());
   auto config = parse_config(uncommented, "example.toml");
   ASSERT_TRUE(config.ok()) << config.error().message << "\n" << uncommented;
   ASSERT_TRUE(config->legacy.has_value());
   EXPECT_EQ(config->legacy->md5_field, "email_hash");
   EXPECT_EQ(config->sweep.batch_size, 500);
+}
+
+// ---------------------------------------------------------------------------------------------
+// [guard]
+
+TEST(GuardConfigTest, DefaultsGuardImportApiAndIntegrations) {
+  const Config config = parsed("");
+  EXPECT_TRUE(config.guard.enabled);
+  EXPECT_EQ(config.guard.origins,
+            (std::vector<ContactOrigin>{ContactOrigin::kImport, ContactOrigin::kApi,
+                                        ContactOrigin::kIntegration}));
+  EXPECT_TRUE(config.guard.fields.empty());  // email, when the policy hashes it
+  EXPECT_FALSE(config.guard.reasons.has_value());  // the [trigger] reasons
+}
+
+TEST(GuardConfigTest, EveryKey) {
+  const Config config = parsed(
+      "[guard]\nenabled = false\norigins = [\"form\", \"import\"]\n"
+      "fields = [\"email\", \"mobile\"]\nreasons = [\"bounced\"]\n");
+  EXPECT_FALSE(config.guard.enabled);
+  EXPECT_EQ(config.guard.origins,
+            (std::vector<ContactOrigin>{ContactOrigin::kForm, ContactOrigin::kImport}));
+  EXPECT_EQ(config.guard.fields, (std::vector<std::string>{"email", "mobile"}));
+  ASSERT_TRUE(config.guard.reasons.has_value());
+  EXPECT_EQ(*config.guard.reasons, std::vector<DncReason>{DncReason::kBounced});
+  EXPECT_EQ(config.line_of("guard.fields"), 4);
+}
+
+TEST(GuardConfigTest, EmptyOriginsOnlyReport) {
+  EXPECT_TRUE(parsed("[guard]\norigins = []\n").guard.origins.empty());
+}
+
+TEST(GuardConfigTest, OriginNamesRoundTrip) {
+  for (ContactOrigin origin : {ContactOrigin::kForm, ContactOrigin::kImport,
+                               ContactOrigin::kIntegration, ContactOrigin::kApi}) {
+    EXPECT_EQ(parse_origin(origin_name(origin)), origin);
+  }
+  EXPECT_FALSE(parse_origin("csv").has_value());
+}
+
+TEST(GuardConfigErrorTest, UnknownOriginSuggestsClosestAtElementLine) {
+  const std::string error =
+      single_error_at("[guard]\norigins = [\n  \"import\",\n  \"integrations\",\n]\n", 4);
+  EXPECT_TRUE(HasPart(error, "unknown origin \"integrations\"; did you mean \"integration\"?"));
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\norigins = [\"webhook\"]\n", 2),
+                      "write any of import, api, integration, form"));
+}
+
+TEST(GuardConfigErrorTest, EnabledMustBeTrueOrFalse) {
+  const std::string error = single_error_at("[guard]\nenabled = \"yes\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "enabled must be true or false (no quotes), e.g. enabled = true"));
+}
+
+TEST(GuardConfigErrorTest, EmptyFieldsOrReasons) {
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\nfields = []\n", 2),
+                      "fields is empty, so the guard would compare nothing"));
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\nreasons = []\n", 2),
+                      "reasons is empty, so no returning contact would ever be suppressed"));
+}
+
+TEST(GuardConfigErrorTest, BadFieldAliasAndReason) {
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\nfields = [\"e-mail\"]\n", 2),
+                      "\"e-mail\" is not a Mautic field alias"));
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\nreasons = [\"bounce\"]\n", 2),
+                      "unknown reason \"bounce\"; did you mean \"bounced\"?"));
+}
+
+TEST(GuardConfigErrorTest, UnknownKeySuggestsClosest) {
+  EXPECT_TRUE(HasPart(single_error_at("[guard]\norigin = [\"import\"]\n", 2),
+                      "unknown key `origin` in [guard]; did you mean `origins`?"));
 }
 
 }  // namespace

@@ -78,8 +78,7 @@ TEST(HashKeyTest, FingerprintIsHmacOfFixedLabel) {
   auto key = HashKey::from_bytes(repeated('k', 32));
   ASSERT_TRUE(key.ok());
   // python3: hmac.new(b'k' * 32, b'mautic-gdpr key fingerprint v1', hashlib.sha256)
-  EXPECT_EQ(key->fingerprint(),
-            "00818f62b65e9ab36a3ac854665be40dfb5a4d08bf182f06623f812f58512229");
+  EXPECT_EQ(key->fingerprint(), "00818f62b65e9ab36a3ac854665be40dfb5a4d08bf182f06623f812f58512229");
   EXPECT_EQ(key->fingerprint(), key->hmac_hex("mautic-gdpr key fingerprint v1"));
   EXPECT_TRUE(looks_like_digest(key->fingerprint()));
 }

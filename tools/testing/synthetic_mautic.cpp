@@ -65,12 +65,19 @@ Status add_custom_field(db::Connection& connection, const std::string& prefix,
                                                 db::quote_identifier(field.alias),
                                                 field.column_type));
   if (!altered) return altered.error();
+  // Mautic 4.4's lead_fields has no char_length_limit column.
+  auto has_limit = connection.query(
+      fmt::format("SHOW COLUMNS FROM {} LIKE 'char_length_limit'",
+                  db::quote_identifier(prefix + "lead_fields")));
+  if (!has_limit) return has_limit.error();
+  const bool limit = !has_limit->empty();
   auto inserted = connection.execute(
       fmt::format("INSERT INTO {} (is_published, label, alias, type, field_group, is_required, "
                   "is_fixed, is_visible, is_short_visible, is_listable, is_publicly_updatable, "
-                  "is_unique_identifer, char_length_limit, field_order, object, properties) "
-                  "VALUES (1, ?, ?, ?, 'core', 0, 0, 1, 0, 1, 0, 0, 64, 100, 'lead', 'a:0:{{}}')",
-                  db::quote_identifier(prefix + "lead_fields")),
+                  "is_unique_identifer, {}field_order, object, properties) "
+                  "VALUES (1, ?, ?, ?, 'core', 0, 0, 1, 0, 1, 0, 0, {}100, 'lead', 'a:0:{{}}')",
+                  db::quote_identifier(prefix + "lead_fields"), limit ? "char_length_limit, " : "",
+                  limit ? "64, " : ""),
       {field.alias, field.alias, field.type});
   if (!inserted) return inserted.error();
   return {};

@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Table-driven parsing, modelled on ccache's config: each section is a table of known keys
+// (name, type, example, setter). The walker checks names and types for every key alike, the
+// setters check values, and a few per-section checks relate keys to each other. Every
+// problem is collected, so one run shows all of them.
+#include "core/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+namespace mgdpr {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Collecting problems
+
+struct Problem {
+  int line;
+  std::string message;
+};
+
+class Problems {
+ public:
+  explicit Problems(std::string_view path) : path_(path.empty() ? "<config>" : path) {}
+
+  // message reads "what is wrong; what to write instead". Line breaks (from quoted keys or
+  // toml++ descriptions) are escaped so that every problem stays one line.
+  void add(int line, std::string message) {
+    std::string one_line;
+    for (char c : message) {
+      if (c == '\n') {
+        one_line += "\\n";
+      } else if (c == '\r') {
+        one_line += "\\r";
+      } else {
+        one_line += c;
+      }
+    }
+    problems_.push_back({line, std::move(one_line)});
+  }
+  bool empty() const { return problems_.empty(); }
+
+  // One line per problem, in the order of the file.
+  std::string joined() {
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
+    std::string text;
+    for (const Problem& problem : problems_) {
+      if (!text.empty()) text += '\n';
+      text += problem.line > 0 ? fmt::format("{}:{}: ", path_, problem.line) : path_ + ": ";
+      text += problem.message;
+    }
+    return text;
+  }
+
+ private:
+  std::string path_;
+  std::vector<Problem> problems_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The tables of known keys
+
+enum class ValueType { kString, kWholeNumber, kBoolean, kStringList, kTable, kAny };
+
+// What a setter gets besides the value: where it is and where to report.
+struct KeyContext {
+  Config& config;
+  Problems& problems;
+  std::string_view key;  // "port", or the alias in [policy.fields]
+  int line;
+};
+
+using Setter = void (*)(const toml::node& value, KeyContext& context);
+
+struct SectionSpec;
+
+// Generic messages never quote a value; setters of secret keys (password, md5_salt) do not
+// either, and a setter that may see a pasted secret (password_env) keeps quiet too.
+struct KeySpec {
+  std::string_view name;
+  ValueType type;
+  // A correct line, offered in fixes; "{key}" stands for the key's own name.
+  std::string_view example;
+  Setter apply;
+  bool suggest = true;  // offered by did-you-mean (not for keys that are always refused)
+  const SectionSpec* subsection = nullptr;  // for kTable keys: the spec of the nested table
+};
+
+// A per-section check of keys against each other, run after the keys of the section.
+using SectionCheck = void (*)(const toml::table& table, int section_line, KeyContext& context);
+
+struct SectionSpec {
+  std::string_view name;  // dotted: "database", "policy.fields"
+  std::span<const KeySpec> keys;
+  // Sections whose key names are data ([related], [policy.fields]): every key uses this spec.
+  const KeySpec* any_key = nullptr;
+  void (*on_present)(Config& config) = nullptr;  // the section was written at all
+  SectionCheck check = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers for setters
+
+std::string_view string_of(const toml::node& value) { return *value.value<std::string_view>(); }
+int64_t integer_of(const toml::node& value) { return *value.value<int64_t>(); }
+
+bool is_identifier(std::string_view text) {
+  if (text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool is_hex(std::string_view text) {
+  if (text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+std::string replace_key(std::string_view example, std::string_view key) {
+  std::string text(example);
+  const std::string_view placeholder = "{key}";
+  for (size_t at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + key.size())) {
+    text.replace(at, placeholder.size(), key);
+  }
+  return text;
+}
+
+std::string joined_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) {
+    if (!text.empty()) text += ", ";
+    text += name;
+  }
+  return text;
+}
+
+int line_of_node(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+
+int line_of_key(const toml::key& key, const toml::node& node) {
+  const int line = static_cast<int>(key.source().begin.line);
+  return line > 0 ? line : line_of_node(node);
+}
+
+// Ranges are checked on the 64-bit TOML value, before narrowing to int.
+bool in_range(const toml::node& value, KeyContext& context, int64_t low, int64_t high,
+              std::string_view example) {
+  const int64_t number = integer_of(value);
+  if (number >= low && number <= high) return true;
+  context.problems.add(context.line, fmt::format("{} = {} is out of range; write a number from "
+                                                 "{} to {}, e.g. {}",
+                                                 context.key, number, low, high, example));
+  return false;
+}
+
+void set_nonempty_string(const toml::node& value, KeyContext& context, std::string& target,
+                         std::string_view example) {
+  const std::string_view text = string_of(value);
+  if (text.empty()) {
+    context.problems.add(context.line,
+                         fmt::format("{} is empty; write e.g. {}", context.key, example));
+    return;
+  }
+  target = std::string(text);
+}
+
+// A list of strings, each element checked by parse_one; reports at the element's own line.
+template <typename T, typename Parse>
+std::vector<T> parse_list(const toml::node& value, KeyContext& context, std::string_view example,
+                          std::string_view purpose, Parse parse_one) {
+  const toml::array& list = *value.as_array();
+  std::vector<T> items;
+  if (list.empty()) {
+    context.problems.add(context.line, fmt::format("{} is empty, so {}; list at least one, e.g. {}",
+                                                   context.key, purpose, example));
+    return items;
+  }
+  for (const toml::node& element : list) {
+    const int line = line_of_node(element) > 0 ? line_of_node(element) : context.line;
+    std::optional<T> item = parse_one(string_of(element), line);
+    if (item && std::find(items.begin(), items.end(), *item) == items.end()) {
+      items.push_back(std::move(*item));
+    }
+  }
+  return items;
+}
+
+std::vector<std::string> action_names() { return {"delete", "hash", "keep"}; }
+
+std::optional<Action> parse_action_or_report(std::string_view word, KeyContext& context,
+                                             std::string_view subject) {
+  if (auto action = parse_action(word)) return action;
+  std::string fix;
+  if (auto suggestion = did_you_mean(word, action_names())) {
+    fix = fmt::format("did you mean {} = \"{}\"? The actions are delete, hash, keep", context.key,
+                      *suggestion);
+  } else {
+    fix = fmt::format("write one of delete, hash, keep, e.g. {} = \"hash\"", context.key);
+  }
+  context.problems.add(context.line, fmt::format("unknown action {:?} {}; {}", word, subject, fix));
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [database]
+
+constexpr std::string_view kPasswordRefusal =
+    "a password in the config file is not accepted; write password_env = "
+    "\"MAUTIC_DB_PASSWORD\" or password_file = \"/etc/mautic-gdpr/db-password\"";
+
+const KeySpec kDatabaseKeys[] = {
+    {"host", ValueType::kString, "host = \"127.0.0.1\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.database.host, "host = \"127.0.0.1\"");
+     }},
+    {"port", ValueType::kWholeNumber, "port = 3306",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 65535, "port = 3306")) {
+         context.config.database.port = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"socket", ValueType::kString, "socket = \"/run/mysqld/mysqld.sock\"",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.database.socket = std::string(string_of(value));
+     }},
+    {"name", ValueType::kString, "name = \"mautic\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.database.name, "name = \"mautic\"");
+     }},
+    {"user", ValueType::kString, "user = \"mautic\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.database.user, "user = \"mautic\"");
+     }},
+    // The value is not quoted when it is no variable name: people paste the password here.
+    {"password_env", ValueType::kString, "password_env = \"MAUTIC_DB_PASSWORD\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view name = string_of(value);
+       const bool starts_with_digit = !name.empty() && name.front() >= '0' && name.front() <= '9';
+       if (!is_identifier(name) || starts_with_digit) {
+         context.problems.add(
+             context.line,
+             "password_env must be the name of an environment variable (letters, digits and _), "
+             "not the password itself; write e.g. password_env = \"MAUTIC_DB_PASSWORD\" and put "
+             "the password into that variable");
+         return;
+       }
+       context.config.database.password_env = std::string(name);
+     }},
+    {"password_file", ValueType::kString, "password_file = \"/etc/mautic-gdpr/db-password\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.database.password_file,
+                           "password_file = \"/etc/mautic-gdpr/db-password\"");
+     }},
+    {"table_prefix", ValueType::kString, "table_prefix = \"mautic_\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view prefix = string_of(value);
+       if (!prefix.empty() && !is_identifier(prefix)) {
+         context.problems.add(
+             context.line,
+             fmt::format("table_prefix {:?} contains characters other than letters, digits and "
+                         "_; write the prefix of your Mautic tables, e.g. table_prefix = "
+                         "\"mautic_\" (or \"\" for none)",
+                         prefix));
+         return;
+       }
+       context.config.database.table_prefix = std::string(prefix);
+     }},
+    {"password", ValueType::kAny, kPasswordRefusal,
+     [](const toml::node&, KeyContext& context) {
+       context.problems.add(context.line, std::string(kPasswordRefusal));
+     },
+     false},
+};
+
+void check_database(const toml::table& table, int, KeyContext& context) {
+  const toml::node* env = table.get("password_env");
+  const toml::node* file = table.get("password_file");
+  if (env == nullptr || file == nullptr) return;
+  const int env_line = context.config.line_of("database.password_env");
+  const int file_line = context.config.line_of("database.password_file");
+  context.problems.add(
+      std::max(env_line, file_line),
+      fmt::format("both password_env (line {}) and password_file (line {}) are set; remove one "
+                  "of them: keep password_env to read the password from the environment, or "
+                  "password_file to read it from a file",
+                  env_line, file_line));
+}
+
+// ---------------------------------------------------------------------------------------------
+// [hashing]
+
+const KeySpec kHashingKeys[] = {
+    {"key_file", ValueType::kString, "key_file = \"/etc/mautic-gdpr/hmac.key\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.key_file,
+                           "key_file = \"/etc/mautic-gdpr/hmac.key\" (made by `mautic-gdpr "
+                           "keygen --out PATH`)");
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [trigger]
+
+std::optional<DncReason> reason_or_report(std::string_view word, int line, KeyContext& context) {
+  if (auto reason = parse_reason(word)) return reason;
+  const std::vector<std::string> names = {"unsubscribed", "bounced", "manual"};
+  std::string fix = "write any of unsubscribed, bounced, manual";
+  if (auto suggestion = did_you_mean(word, names)) {
+    fix = fmt::format("did you mean \"{}\"? The reasons are unsubscribed, bounced, manual",
+                      *suggestion);
+  }
+  context.problems.add(line, fmt::format("unknown reason {:?}; {}", word, fix));
+  return std::nullopt;
+}
+
+const KeySpec kTriggerKeys[] = {
+    {"reasons", ValueType::kStringList, "reasons = [\"unsubscribed\", \"bounced\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.reasons = parse_list<DncReason>(
+           value, context, "reasons = [\"unsubscribed\", \"bounced\"]",
+           "no contact would ever be pseudonymized",
+           [&](std::string_view word, int line) { return reason_or_report(word, line, context); });
+     }},
+    {"channels", ValueType::kStringList, "channels = [\"email\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.channels = parse_list<std::string>(
+           value, context, "channels = [\"email\"]", "no contact would ever be pseudonymized",
+           [&](std::string_view word, int line) -> std::optional<std::string> {
+             if (is_identifier(word)) return std::string(word);
+             context.problems.add(
+                 line, fmt::format("channel {:?} is not a Mautic channel name (letters, digits "
+                                   "and _ only); write e.g. channels = [\"email\"]",
+                                   word));
+             return std::nullopt;
+           });
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [policy] and [policy.fields]
+
+const KeySpec kFieldRule = {
+    "", ValueType::kString, "{key} = \"hash\"", [](const toml::node& value, KeyContext& context) {
+      if (!is_identifier(context.key)) {
+        context.problems.add(
+            context.line,
+            fmt::format("{:?} is not a Mautic field alias (only letters, digits and _); write "
+                        "the alias as Mautic shows it under Custom Fields, e.g. firstname = "
+                        "\"delete\"",
+                        context.key));
+        return;
+      }
+      const std::string subject = fmt::format("for field {}", context.key);
+      if (auto action = parse_action_or_report(string_of(value), context, subject)) {
+        context.config.fields.push_back({std::string(context.key), *action});
+      }
+    }};
+
+const SectionSpec kPolicyFieldsSection = {"policy.fields", {}, &kFieldRule};
+
+const KeySpec kPolicyKeys[] = {
+    {"default", ValueType::kString, "default = \"delete\"",
+     [](const toml::node& value, KeyContext& context) {
+       if (auto action = parse_action_or_report(string_of(value), context, "in default")) {
+         context.config.default_action = *action;
+       }
+     }},
+    {"fields", ValueType::kTable,
+     "[policy.fields] on its own line, followed by lines like email = \"hash\"", nullptr, true,
+     &kPolicyFieldsSection},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [legacy]
+
+const KeySpec kLegacyKeys[] = {
+    {"md5_salt", ValueType::kString, "md5_salt = \"<the plugin's salt>\"",
+     [](const toml::node& value, KeyContext& context) {
+       if (!is_hex(string_of(value))) {
+         context.problems.add(
+             context.line,
+             "md5_salt is not a hex string (only the digits 0-9 and letters a-f; the value "
+             "is not shown, it is secret); copy the salt exactly from the LeadEngine GDPR "
+             "plugin's settings, e.g. md5_salt = \"5f2b...\"");
+         return;
+       }
+       context.config.legacy->md5_salt = std::string(string_of(value));
+     }},
+    {"md5_field", ValueType::kString, "md5_field = \"email_hash\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view alias = string_of(value);
+       if (!is_identifier(alias)) {
+         context.problems.add(
+             context.line,
+             fmt::format("md5_field {:?} is not a Mautic field alias (only letters, digits and "
+                         "_); write e.g. md5_field = \"email_hash\"",
+                         alias));
+         return;
+       }
+       context.config.legacy->md5_field = std::string(alias);
+     }},
+};
+
+void check_legacy(const toml::table& table, int section_line, KeyContext& context) {
+  if (table.contains("md5_salt")) return;
+  context.problems.add(section_line,
+                       "[legacy] has no md5_salt; add md5_salt = \"<the LeadEngine GDPR "
+                       "plugin's salt>\", or remove the [legacy] section");
+}
+
+// ---------------------------------------------------------------------------------------------
+// [sweep]
+
+const KeySpec kSweepKeys[] = {
+    {"batch_size", ValueType::kWholeNumber, "batch_size = 500",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 10000, "batch_size = 500")) {
+         context.config.sweep.batch_size = static_cast<int>(integer_of(value));
+       }
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [guard]: the re-import guard. Field names are checked later, against the resolved policy.
+
+constexpr std::string_view kOriginsExample = "origins = [\"import\", \"api\", \"integration\"]";
+
+const KeySpec kGuardKeys[] = {
+    {"enabled", ValueType::kBoolean, "enabled = true",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.guard.enabled = *value.value<bool>();
+     }},
+    {"origins", ValueType::kStringList, kOriginsExample,
+     [](const toml::node& value, KeyContext& context) {
+       // An empty list is allowed: every match is then only reported.
+       if (value.as_array()->empty()) {
+         context.config.guard.origins.clear();
+         return;
+       }
+       context.config.guard.origins = parse_list<ContactOrigin>(
+           value, context, kOriginsExample, "",
+           [&](std::string_view word, int line) -> std::optional<ContactOrigin> {
+             if (auto origin = parse_origin(word)) return origin;
+             const std::vector<std::string> names = {"import", "api", "integration", "form"};
+             std::string fix = "write any of import, api, integration, form";
+             if (auto suggestion = did_you_mean(word, names)) {
+               fix = fmt::format(
+                   "did you mean \"{}\"? The origins are import, api, integration, form",
+                   *suggestion);
+             }
+             context.problems.add(line, fmt::format("unknown origin {:?}; {}", word, fix));
+             return std::nullopt;
+           });
+     }},
+    {"fields", ValueType::kStringList, "fields = [\"email\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.guard.fields = parse_list<std::string>(
+           value, context, "fields = [\"email\"]",
+           "the guard would compare nothing (write enabled = false to turn it off)",
+           [&](std::string_view word, int line) -> std::optional<std::string> {
+             if (is_identifier(word)) return std::string(word);
+             context.problems.add(
+                 line, fmt::format("{:?} is not a Mautic field alias (only letters, digits and "
+                                   "_); write e.g. fields = [\"email\"]",
+                                   word));
+             return std::nullopt;
+           });
+     }},
+    {"reasons", ValueType::kStringList, "reasons = [\"unsubscribed\", \"bounced\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.guard.reasons = parse_list<DncReason>(
+           value, context, "reasons = [\"unsubscribed\", \"bounced\"]",
+           "no returning contact would ever be suppressed (write enabled = false to turn the "
+           "guard off)",
+           [&](std::string_view word, int line) { return reason_or_report(word, line, context); });
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [related]: location names are checked later, against the live location table.
+
+const KeySpec kRelatedLocation = {
+    "", ValueType::kString, "{key} = \"delete\"", [](const toml::node& value, KeyContext& context) {
+      context.config.related[std::string(context.key)] = std::string(string_of(value));
+    }};
+
+// ---------------------------------------------------------------------------------------------
+// The sections
+
+const SectionSpec kSections[] = {
+    {"database", kDatabaseKeys, nullptr, nullptr, check_database},
+    {"hashing", kHashingKeys},
+    {"trigger", kTriggerKeys},
+    {"policy", kPolicyKeys},
+    {"legacy", kLegacyKeys, nullptr, [](Config& config) { config.legacy.emplace(); }, check_legacy},
+    {"sweep", kSweepKeys},
+    {"related", {}, &kRelatedLocation},
+    {"guard", kGuardKeys},
+};
+
+std::string section_list() {
+  std::string text;
+  for (const SectionSpec& section : kSections) {
+    if (!text.empty()) text += ", ";
+    text += fmt::format("[{}]", section.name);
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walker
+
+std::string_view type_description(ValueType type) {
+  switch (type) {
+    case ValueType::kString: return "a string in double quotes";
+    case ValueType::kWholeNumber: return "a whole number";
+    case ValueType::kBoolean: return "true or false (no quotes)";
+    case ValueType::kStringList: return "a list of strings";
+    case ValueType::kTable: return "a table";
+    case ValueType::kAny: return "anything";
+  }
+  return "?";
+}
+
+std::string_view node_description(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "a whole number";
+    case toml::node_type::floating_point: return "a decimal number";
+    case toml::node_type::boolean: return "true/false";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date and time";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: {
+      if (node.is_array_of_tables()) return "a list of tables";
+      const toml::array& list = *node.as_array();
+      const bool all_strings =
+          std::all_of(list.begin(), list.end(), [](const toml::node& e) { return e.is_string(); });
+      return all_strings ? "a list" : "a list with something other than strings in it";
+    }
+    case toml::node_type::none: break;
+  }
+  return "something else";
+}
+
+bool has_type(const toml::node& node, ValueType type) {
+  switch (type) {
+    case ValueType::kString: return node.is_string();
+    case ValueType::kWholeNumber: return node.is_integer();
+    case ValueType::kBoolean: return node.is_boolean();
+    case ValueType::kStringList: {
+      const toml::array* list = node.as_array();
+      return list != nullptr && std::all_of(list->begin(), list->end(),
+                                            [](const toml::node& e) { return e.is_string(); });
+    }
+    case ValueType::kTable: return node.is_table();
+    case ValueType::kAny: return true;
+  }
+  return false;
+}
+
+const KeySpec* find_key(const SectionSpec& section, std::string_view name) {
+  for (const KeySpec& key : section.keys) {
+    if (key.name == name) return &key;
+  }
+  return section.any_key;
+}
+
+class Walker {
+ public:
+  Walker(Config& config, Problems& problems) : config_(config), problems_(problems) {}
+
+  void walk_document(const toml::table& document) {
+    for (const auto& [key, node] : document) {
+      const std::string_view name = key.str();
+      const int line = line_of_key(key, node);
+      const SectionSpec* section = find_section(name);
+      if (section == nullptr) {
+        report_unknown_top_level(name, node, line);
+        continue;
+      }
+      if (!node.is_table()) {
+        problems_.add(line, fmt::format("{} is {}, not a section; write [{}] on its own line, "
+                                        "followed by its keys",
+                                        name, node_description(node), name));
+        continue;
+      }
+      walk_section(*section, *node.as_table(), line);
+    }
+  }
+
+ private:
+  static const SectionSpec* find_section(std::string_view name) {
+    for (const SectionSpec& section : kSections) {
+      if (section.name == name) return &section;
+    }
+    return nullptr;
+  }
+
+  void walk_section(const SectionSpec& section, const toml::table& table, int section_line) {
+    config_.key_lines[std::string(section.name)] = section_line;
+    if (section.on_present != nullptr) section.on_present(config_);
+    for (const auto& [key, node] : table) {
+      const std::string_view name = key.str();
+      const int line = line_of_key(key, node);
+      const std::string dotted = fmt::format("{}.{}", section.name, name);
+      const KeySpec* spec = find_key(section, name);
+      if (spec == nullptr) {
+        report_unknown_key(section, name, node, line);
+        continue;
+      }
+      config_.key_lines[dotted] = line;
+      if (!has_type(node, spec->type)) {
+        report_wrong_type(section, *spec, name, node, line);
+        continue;
+      }
+      if (spec->subsection != nullptr) {
+        walk_section(*spec->subsection, *node.as_table(), line);
+        continue;
+      }
+      KeyContext context{config_, problems_, name, line};
+      spec->apply(node, context);
+    }
+    if (section.check != nullptr) {
+      KeyContext context{config_, problems_, section.name, section_line};
+      section.check(table, section_line, context);
+    }
+  }
+
+  void report_unknown_top_level(std::string_view name, const toml::node& node, int line) {
+    if (node.is_table() || node.is_array_of_tables()) {
+      std::vector<std::string> names;
+      for (const SectionSpec& section : kSections) names.emplace_back(section.name);
+      if (auto suggestion = did_you_mean(name, names)) {
+        problems_.add(line,
+                      fmt::format("unknown section [{}]; did you mean [{}]?", name, *suggestion));
+      } else {
+        problems_.add(
+            line, fmt::format("unknown section [{}]; the sections are {}", name, section_list()));
+      }
+      return;
+    }
+    // A key above the first section header: point to the section that knows it.
+    for (const SectionSpec& section : kSections) {
+      for (const KeySpec& key : section.keys) {
+        if (key.name == name) {
+          problems_.add(line, fmt::format("{} is outside any section; move it below [{}]", name,
+                                          section.name));
+          return;
+        }
+      }
+    }
+    problems_.add(line, fmt::format("{} is outside any section and not a known key; keys belong "
+                                    "in one of the sections {}",
+                                    name, section_list()));
+  }
+
+  // The value is never quoted: an unknown key may well hold a secret.
+  void report_unknown_key(const SectionSpec& section, std::string_view name, const toml::node& node,
+                          int line) {
+    std::vector<std::string> candidates;
+    for (const KeySpec& key : section.keys) {
+      if (key.suggest) candidates.emplace_back(key.name);
+    }
+    const bool is_section = node.is_table() && !node.as_table()->is_inline();
+    const std::string what = is_section
+                                 ? fmt::format("unknown section [{}.{}]", section.name, name)
+                                 : fmt::format("unknown key `{}` in [{}]", name, section.name);
+    if (auto suggestion = did_you_mean(name, candidates)) {
+      const KeySpec* spec = find_key(section, *suggestion);
+      if (spec->type == ValueType::kTable) {
+        problems_.add(line,
+                      fmt::format("{}; did you mean [{}.{}]?", what, section.name, *suggestion));
+      } else {
+        problems_.add(line, fmt::format("{}; did you mean `{}`? e.g. {}", what, *suggestion,
+                                        replace_key(spec->example, *suggestion)));
+      }
+    } else if (candidates.empty()) {
+      problems_.add(line, fmt::format("{}; [{}] has no keys of its own", what, section.name));
+    } else {
+      problems_.add(line, fmt::format("{}; the keys of [{}] are {}", what, section.name,
+                                      joined_names(candidates)));
+    }
+  }
+
+  void report_wrong_type(const SectionSpec& section, const KeySpec& spec, std::string_view name,
+                         const toml::node& node, int line) {
+    if (spec.type == ValueType::kTable) {
+      problems_.add(line, fmt::format("{}.{} is {}, not a table; write {}", section.name, name,
+                                      node_description(node), replace_key(spec.example, name)));
+      return;
+    }
+    problems_.add(
+        line, fmt::format("{} is {}; {} must be {}, e.g. {}", name, node_description(node), name,
+                          type_description(spec.type), replace_key(spec.example, name)));
+  }
+
+  Config& config_;
+  Problems& problems_;
+};
+
+// toml++ describes a syntax error with a piece of the offending text. On the line of a secret
+// key that piece could be the secret, so there the description is replaced.
+bool is_secret_line(std::string_view text, int line) {
+  size_t start = 0;
+  for (int current = 1; current < line; ++current) {
+    start = text.find('\n', start);
+    if (start == std::string_view::npos) return false;
+    ++start;
+  }
+  std::string_view content = text.substr(start);
+  content = content.substr(0, std::min(content.find('\n'), content.find('=')));
+  // The last part of a (possibly dotted or quoted) key.
+  std::string last;
+  for (char c : content) {
+    if (c == '.') {
+      last.clear();
+    } else if (c != ' ' && c != '\t' && c != '"' && c != '\'') {
+      last.push_back(c);
+    }
+  }
+  return last == "password" || last == "md5_salt";
+}
+
+}  // namespace
+
+std::string_view origin_name(ContactOrigin origin) {
+  switch (origin) {
+    case ContactOrigin::kForm: return "form";
+    case ContactOrigin::kImport: return "import";
+    case ContactOrigin::kIntegration: return "integration";
+    case ContactOrigin::kApi: return "api";
+  }
+  return "api";
+}
+
+std::optional<ContactOrigin> parse_origin(std::string_view name) {
+  for (ContactOrigin origin : {ContactOrigin::kForm, ContactOrigin::kImport,
+                               ContactOrigin::kIntegration, ContactOrigin::kApi}) {
+    if (origin_name(origin) == name) return origin;
+  }
+  return std::nullopt;
+}
+
+int Config::line_of(std::string_view dotted_key) const {
+  const auto found = key_lines.find(dotted_key);
+  return found == key_lines.end() ? 0 : found->second;
+}
+
+std::string Config::where(std::string_view dotted_key) const {
+  const int line = line_of(dotted_key);
+  return line > 0 ? fmt::format("{}:{}", path, line) : path;
+}
+
+Action Config::action_for(std::string_view alias) const {
+  for (const FieldRule& rule : fields) {
+    if (rule.alias == alias) return rule.action;
+  }
+  return default_action;
+}
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view path) {
+  Config config;
+  config.path = std::string(path);
+  Problems problems(path);
+
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& error) {
+    const int line = static_cast<int>(error.source().begin.line);
+    const std::string description =
+        is_secret_line(toml_text, line)
+            ? std::string("the value of a secret key is not valid TOML (not shown)")
+            : std::string(error.description());
+    problems.add(line, fmt::format("{}; fix the TOML syntax: key = \"text\", key = 123, "
+                                   "key = [\"a\", \"b\"], [section] headers",
+                                   description));
+    return Error{problems.joined()};
+  } catch (const std::exception& error) {
+    // Only allocation failures are left; still no exception escapes.
+    return Error{fmt::format("{}: cannot parse the config: {}", config.path, error.what())};
+  }
+
+  Walker(config, problems).walk_document(document);
+  if (!problems.empty()) return Error{problems.joined()};
+
+  // toml++ keeps keys sorted by name; rules are listed in the order of the file.
+  std::stable_sort(config.fields.begin(), config.fields.end(),
+                   [&](const FieldRule& a, const FieldRule& b) {
+                     return config.line_of("policy.fields." + a.alias) <
+                            config.line_of("policy.fields." + b.alias);
+                   });
+  return config;
+}
+
+std::optional<std::string> did_you_mean(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  // Two-row Levenshtein distance.
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> previous(b.size() + 1);
+    std::vector<size_t> current(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      current[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+        current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+      }
+      std::swap(previous, current);
+    }
+    return previous[b.size()];
+  };
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  std::optional<std::string> best;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    const size_t d = distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string example_config() {
+  return R"(# mautic-gdpr configuration (TOML).
+# A section left out keeps its defaults; the values below are the defaults unless noted.
+
+[database]
+host = "127.0.0.1"          # or: socket = "/run/mysqld/mysqld.sock" (socket wins when set)
+port = 3306
+name = "mautic"
+user = "mautic"
+password_env = "MAUTIC_DB_PASSWORD"   # or: password_file = "/etc/mautic-gdpr/db-password"
+table_prefix = ""           # the prefix of Mautic's tables, if it was installed with one
+
+[hashing]
+key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`
+
+[trigger]
+# Contacts with a DoNotContact entry for one of these reasons and channels are pseudonymized.
+reasons = ["unsubscribed", "bounced"]    # any of unsubscribed, bounced, manual
+channels = ["email"]
+
+[policy]
+default = "delete"          # action for every contact field not named below
+
+[policy.fields]
+# Field alias (as in Mautic's Custom Fields) = delete, hash or keep.
+email = "hash"
+country = "keep"
+
+# Only if the LeadEngine GDPR plugin pseudonymized contacts before: its salt (copy it from the
+# plugin's settings) and the hidden contact field it wrote md5(salt + email + salt) into.
+# [legacy]
+# md5_salt = "0123456789abcdef"
+# md5_field = "email_hash"
+
+# How many contacts one transaction pseudonymizes.
+# [sweep]
+# batch_size = 500
+
+# The re-import guard (runs first in every sweep): a new contact whose email matches a person
+# who left is put back on do-not-contact when it came from one of these origins, and only
+# reported otherwise (a form submission by the person is a fresh opt-in).
+# [guard]
+# enabled = true
+# origins = ["import", "api", "integration"]   # any of import, api, integration, form
+# fields = ["email"]                           # hashed fields to compare
+# reasons = ["unsubscribed", "bounced"]        # default: the [trigger] reasons
+)";
+}
+
+}  // namespace mgdpr

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The TOML configuration: parsed from text (no file access here) into plain structs.
+// Parsing is table-driven: every known key is one row with its type, default and help, so
+// unknown keys get a did-you-mean and every error reads `file:line: what is wrong; the fix`.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/policy.h"
+#include "core/result.h"
+
+namespace mgdpr {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/mautic-gdpr/config.toml";
+
+struct DatabaseConfig {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string socket;  // wins over host/port when set
+  std::string name = "mautic";
+  std::string user = "mautic";
+  std::string password_env;   // name of an environment variable holding the password
+  std::string password_file;  // or a file holding it (first line)
+  std::string table_prefix;
+};
+
+struct FieldRule {
+  std::string alias;  // Mautic's lead_fields.alias
+  Action action = Action::kDelete;
+};
+
+struct LegacyConfig {
+  std::string md5_salt;                  // the LeadEngine GDPR plugin's salt (hex string)
+  std::string md5_field = "email_hash";  // the hidden contact field it wrote the MD5 into
+};
+
+struct SweepConfig {
+  int batch_size = 500;
+};
+
+// Where a new contact came from, as the re-import guard reads it from Mautic's own tables.
+enum class ContactOrigin {
+  kForm,         // a form submission: the person's own act, a fresh opt-in
+  kImport,       // a CSV import
+  kIntegration,  // a CRM or other integration sync
+  kApi,          // anything else: the REST API, or a Mautic user
+};
+
+std::string_view origin_name(ContactOrigin origin);
+std::optional<ContactOrigin> parse_origin(std::string_view name);
+
+struct GuardConfig {
+  bool enabled = true;
+  // Origins whose contacts are put on do-not-contact; the others are only reported.
+  std::vector<ContactOrigin> origins = {ContactOrigin::kImport, ContactOrigin::kApi,
+                                        ContactOrigin::kIntegration};
+  // Hashed fields to compare; empty (not written): email, when the policy hashes it.
+  std::vector<std::string> fields;
+  // Reasons of the processed records that suppress; nullopt (not written): [trigger] reasons.
+  std::optional<std::vector<DncReason>> reasons;
+};
+
+struct Config {
+  std::string path;  // where it was read from, for messages
+
+  DatabaseConfig database;
+  std::string key_file = "/etc/mautic-gdpr/hmac.key";
+  std::vector<DncReason> reasons = {DncReason::kUnsubscribed, DncReason::kBounced};
+  std::vector<std::string> channels = {"email"};
+  Action default_action = Action::kDelete;
+  std::vector<FieldRule> fields;  // [policy.fields], in file order
+  std::optional<LegacyConfig> legacy;
+  SweepConfig sweep;
+  GuardConfig guard;
+  // [related]: location name -> action word, validated against the location table later.
+  std::map<std::string, std::string> related;
+
+  // Line of a dotted key ("policy.fields.email", "hashing.key_file") or of a section
+  // ("policy.fields"); 0 when the key was not written in the file.
+  int line_of(std::string_view dotted_key) const;
+  // "path:line" for a key, or "path" when the key was not written.
+  std::string where(std::string_view dotted_key) const;
+
+  // The action for a field alias: its rule, or the default.
+  Action action_for(std::string_view alias) const;
+
+  std::map<std::string, int, std::less<>> key_lines;
+};
+
+// Parses TOML text. On failure the error holds one line per problem found, each
+// `path:line: what is wrong; what to write instead`.
+Result<Config> parse_config(std::string_view toml_text, std::string_view path);
+
+// A commented example config, the one `mautic-gdpr init-config` prints and the README shows.
+std::string example_config();
+
+// Levenshtein-based suggestion: the candidate closest to word, if it is close enough.
+std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace mgdpr

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The one error style inside the library: functions that can fail return Result<T>
+// (a value or an Error). Exceptions and exit codes exist only at the edges (cli, server).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace mgdpr {
+
+// What went wrong, in the terms the edge needs to pick an exit code or HTTP status.
+enum class ErrorKind {
+  kFailure,      // anything else
+  kConfig,       // the configuration (or a secret file it names) is wrong
+  kDatabase,     // the database could not be reached or answered with an error
+  kKeyMismatch,  // the hash key is not the one this database was processed with
+  kBusy,         // another sweep holds the lock
+};
+
+struct Error {
+  std::string message;
+  ErrorKind kind = ErrorKind::kFailure;
+};
+
+template <typename... Args>
+Error make_error(fmt::format_string<Args...> format, Args&&... args) {
+  return Error{fmt::format(format, std::forward<Args>(args)...)};
+}
+
+template <typename... Args>
+Error make_error(ErrorKind kind, fmt::format_string<Args...> format, Args&&... args) {
+  return Error{fmt::format(format, std::forward<Args>(args)...), kind};
+}
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(state_); }
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const { return std::get<1>(state_); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return error_; }
+
+ private:
+  Error error_;
+  bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+}  // namespace mgdpr
+
+// Propagates an error from an expression yielding Result<...> or Status.
+#define MGDPR_TRY(expr)                        \
+  do {                                         \
+    auto mgdpr_try_result_ = (expr);           \
+    if (!mgdpr_try_result_.ok()) return mgdpr_try_result_.error(); \
+  } while (false)

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mautic/related_scrubber.h"
+
+#include <algorithm>
+
+#include "core/scrub.h"
+#include "mautic/own_tables.h"
+
+namespace mgdpr::mautic {
+
+using db::Param;
+using db::quote_identifier;
+
+namespace {
+
+// Rows at most this far below a watermark are looked at again: an insert that committed after
+// a later one (InnoDB hands out ids at insert, not at commit) is still found.
+constexpr int64_t kWatermarkOverlap = 1000;
+// Rows per CASE statement when structured values are written back.
+constexpr size_t kRowsPerWrite = 500;
+constexpr std::string_view kPlaceholderIp = "0.0.0.0";
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string joined;
+  for (const auto& part : parts) {
+    if (!joined.empty()) joined += separator;
+    joined += part;
+  }
+  return joined;
+}
+
+bool is_integer_column(const ColumnInfo* column) {
+  if (column == nullptr) return false;
+  static const std::set<std::string, std::less<>> kIntegers = {"tinyint", "smallint",
+                                                               "mediumint", "int", "bigint"};
+  return kIntegers.contains(column->data_type);
+}
+
+Param key_param(const std::string& key) {
+  auto as_int = db::cell_to_int(key);
+  return as_int ? Param(*as_int) : Param(key);
+}
+
+// The form results tables Mautic creates per form: form_results_<form id>_<alias>.
+bool is_form_results_table(std::string_view name) {
+  constexpr std::string_view kStem = "form_results_";
+  if (!name.starts_with(kStem)) return false;
+  auto rest = name.substr(kStem.size());
+  auto underscore = rest.find('_');
+  return underscore != std::string_view::npos && underscore > 0 &&
+         std::all_of(rest.begin(), rest.begin() + long(underscore),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+RelatedPlan build_related_plan(const Config& config, const Schema& schema) {
+  RelatedPlan plan;
+  std::vector<std::string> names;
+  for (const auto& location : pii_locations()) names.emplace_back(location.name);
+  for (const auto& [name, action_word] : config.related) {
+    const std::string where = config.where("related." + name);
+    const Location* location = find_location(name);
+    if (location == nullptr) {
+      auto suggestion = did_you_mean(name, names);
+      plan.problems.push_back(fmt::format(
+          "{}: `{}` is not a location mautic-gdpr knows; {}", where, name,
+          suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                     : "run `mautic-gdpr check` to list them"));
+      continue;
+    }
+    auto action = parse_row_action(action_word);
+    if (!action) {
+      plan.problems.push_back(fmt::format(
+          "{}: `{}` is not an action for a location; write {} = \"scrub\", \"delete\" or \"keep\"",
+          where, action_word, name));
+      continue;
+    }
+    if (*action == RowAction::kScrub && location->columns.empty() &&
+        schema.column(location->name, "ip_id") == nullptr) {
+      plan.problems.push_back(fmt::format(
+          "{}: `{}` has nothing statistical to keep, so it cannot be scrubbed; write {} = "
+          "\"delete\" or \"keep\"",
+          where, name, name));
+    }
+  }
+
+  for (const auto& location : pii_locations()) {
+    LocationPlan entry;
+    entry.location = &location;
+    entry.action = location.default_action;
+    entry.origin = "default";
+    if (auto configured = config.related.find(std::string(location.name));
+        configured != config.related.end()) {
+      if (auto action = parse_row_action(configured->second)) {
+        entry.action = *action;
+        entry.origin = config.where("related." + std::string(location.name));
+      }
+    }
+    if (location.name == kFormResultsLocation) {
+      for (const auto& table : schema.tables()) {
+        if (is_form_results_table(table)) entry.tables.push_back(table);
+      }
+      if (!schema.has_table("form_submissions")) entry.tables.clear();
+    } else if (schema.has_table(location.name)) {
+      entry.tables.emplace_back(location.name);
+    }
+    if (entry.tables.empty() && location.name != kFormResultsLocation) {
+      plan.missing.emplace_back(location.name);
+      continue;
+    }
+    plan.locations.push_back(std::move(entry));
+  }
+  return plan;
+}
+
+// Which contacts' rows an operation touches: `contacts_sql` is an SQL set of contact ids, e.g.
+// "(?, ?)" or "(SELECT contact_id FROM ...)"; with key_floor only rows above it.
+struct RelatedScrubber::Filter {
+  std::string contacts_sql;
+  std::vector<Param> contacts_params;
+  std::optional<int64_t> key_floor;
+};
+
+RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schema,
+                                 const RelatedPlan& plan)
+    : connection_(connection), schema_(schema), plan_(plan) {}
+
+namespace {
+
+// "FROM <table> t [JOIN parent] WHERE <row belongs to the contacts> [AND key > ?]"
+struct RowSelection {
+  std::string from;   // "<table> t JOIN ..." (no FROM keyword: UPDATE and DELETE reuse it)
+  std::string where;  // without WHERE keyword
+  std::vector<Param> params;
+};
+
+}  // namespace
+
+static RowSelection select_rows(const Schema& schema, const Location& location,
+                                const std::string& table, const std::string& contacts_sql,
+                                const std::vector<Param>& contacts_params,
+                                std::optional<int64_t> key_floor) {
+  RowSelection selection;
+  selection.from = schema.table(table) + " t";
+  const std::string link = "t." + quote_identifier(location.link_column);
+  switch (location.link) {
+    case Link::kContactColumn:
+      selection.where = link + " IN " + contacts_sql;
+      break;
+    case Link::kEmailStat:
+      selection.from += " JOIN " + schema.table("email_stats") + " parent ON parent.id = " + link;
+      selection.where = "parent.lead_id IN " + contacts_sql;
+      break;
+    case Link::kCampaignLog:
+      selection.from +=
+          " JOIN " + schema.table("campaign_lead_event_log") + " parent ON parent.id = " + link;
+      selection.where = "parent.lead_id IN " + contacts_sql;
+      break;
+    case Link::kFormSubmission:
+      selection.from +=
+          " JOIN " + schema.table("form_submissions") + " parent ON parent.id = " + link;
+      selection.where = "parent.lead_id IN " + contacts_sql;
+      break;
+    case Link::kWebhookPayload:
+    case Link::kNoLink:
+      selection.where = "0";  // handled apart: no SQL can tie these rows to a contact
+      break;
+  }
+  selection.params = contacts_params;
+  if (!location.kind_column.empty()) {
+    selection.where += fmt::format(" AND t.{} IN ({})", quote_identifier(location.kind_column),
+                                   db::placeholders(location.kind_values.size()));
+    for (auto value : location.kind_values) selection.params.emplace_back(std::string(value));
+  }
+  if (key_floor) {
+    selection.where += fmt::format(" AND t.{} > ?", quote_identifier(location.key_column));
+    selection.params.emplace_back(*key_floor);
+  }
+  return selection;
+}
+
+Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table,
+                              const Filter& filter, TableCounts& changed) {
+  const Location& location = *plan.location;
+  if (plan.action == RowAction::kKeep) return {};
+  if (location.link == Link::kWebhookPayload) {
+    return apply_webhook_queue(plan, table, filter, changed);
+  }
+  RowSelection rows = select_rows(schema_, location, table, filter.contacts_sql,
+                                  filter.contacts_params, filter.key_floor);
+
+  // IPs first: remember them (an IP nobody uses any more goes at the end) and unlink them.
+  if (const ColumnInfo* ip = schema_.column(table, "ip_id")) {
+    auto ips = connection_.query(fmt::format("SELECT DISTINCT t.ip_id FROM {} WHERE {} AND "
+                                             "t.ip_id IS NOT NULL",
+                                             rows.from, rows.where),
+                                 rows.params);
+    if (!ips) return ips.error();
+    for (const auto& row : ips->rows) touched_ips_.insert(db::cell_to_int(row[0]).value_or(0));
+    if (plan.action == RowAction::kScrub && !ips->rows.empty()) {
+      // Mautic 4.4 (and databases upgraded from it) have NOT NULL ip_id: point those rows at
+      // an anonymous placeholder address instead.
+      Param replacement = nullptr;
+      if (!ip->nullable) {
+        auto placeholder = placeholder_ip();
+        if (!placeholder) return placeholder.error();
+        replacement = *placeholder;
+      }
+      std::vector<Param> params = {replacement};
+      params.insert(params.end(), rows.params.begin(), rows.params.end());
+      auto unlinked = connection_.execute(
+          fmt::format("UPDATE {} SET t.ip_id = ? WHERE {} AND t.ip_id IS NOT NULL", rows.from,
+                      rows.where),
+          params);
+      if (!unlinked) return unlinked.error();
+      changed[table] += *unlinked;
+    }
+  }
+
+  if (plan.action == RowAction::kDelete) {
+    auto deleted = connection_.execute(
+        fmt::format("DELETE t FROM {} WHERE {}", rows.from, rows.where), rows.params);
+    if (!deleted) return deleted.error();
+    changed[table] += *deleted;
+    return {};
+  }
+
+  // Scrub: clear the plain columns in one statement, rewrite the structured ones.
+  std::vector<std::string> clears;
+  std::vector<const ColumnRule*> structured;
+  auto clear_expression = [&](const ColumnInfo& column) {
+    const std::string name = "t." + quote_identifier(column.name);
+    clears.push_back(name + (column.nullable ? " = NULL" : " = ''"));
+  };
+  if (location.name == kFormResultsLocation) {
+    for (const ColumnInfo& column : *schema_.columns(table)) {
+      if (column.name == "submission_id" || column.name == "form_id") continue;
+      if (column.nullable || column.is_text()) clear_expression(column);
+    }
+  }
+  for (const ColumnRule& rule : location.columns) {
+    const ColumnInfo* column = schema_.column(table, rule.column);
+    if (column == nullptr) continue;  // not in this Mautic version
+    if (rule.scrub == ColumnScrub::kClear) {
+      if (column->nullable || column->is_text()) clear_expression(*column);
+    } else {
+      structured.push_back(&rule);
+    }
+  }
+  if (!clears.empty()) {
+    auto cleared = connection_.execute(
+        fmt::format("UPDATE {} SET {} WHERE {}", rows.from, join(clears, ", "), rows.where),
+        rows.params);
+    if (!cleared) return cleared.error();
+    changed[table] += *cleared;
+  }
+  if (!structured.empty()) {
+    MGDPR_TRY(scrub_structured(table, std::string(location.key_column), structured,
+                               fmt::format("{} WHERE {}", rows.from, rows.where), rows.params,
+                               changed));
+  }
+  return {};
+}
+
+Status RelatedScrubber::scrub_structured(const std::string& table, const std::string& key_column,
+                                         const std::vector<const ColumnRule*>& rules,
+                                         const std::string& from,
+                                         const std::vector<Param>& params,
+                                         TableCounts& changed) {
+  std::vector<std::string> selected = {"t." + quote_identifier(key_column)};
+  std::vector<std::string> any_set;
+  for (const ColumnRule* rule : rules) {
+    selected.push_back("t." + quote_identifier(rule->column));
+    any_set.push_back("t." + quote_identifier(rule->column) + " IS NOT NULL");
+  }
+  auto rows = connection_.query(fmt::format("SELECT {} FROM {} AND ({})", join(selected, ", "),
+                                            from, join(any_set, " OR ")),
+                                params);
+  if (!rows) return rows.error();
+
+  for (size_t c = 0; c < rules.size(); ++c) {
+    const ColumnRule& rule = *rules[c];
+    const ColumnInfo* column = schema_.column(table, rule.column);
+    // (key, new value) for rows whose value changes.
+    std::vector<std::pair<std::string, std::optional<std::string>>> updates;
+    for (const auto& row : rows->rows) {
+      const auto& value = row[c + 1];
+      if (!value || !row[0]) continue;
+      Result<std::string> scrubbed = Error{};
+      switch (rule.scrub) {
+        case ColumnScrub::kPhpSerialized:
+          scrubbed = scrub_php_serialized(*value);
+          break;
+        case ColumnScrub::kJson:
+          scrubbed = scrub_json(*value);
+          break;
+        case ColumnScrub::kCompressedJson: {
+          auto text = zlib_decompress(*value);
+          scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
+          if (scrubbed) scrubbed = zlib_compress(*scrubbed);
+          break;
+        }
+        case ColumnScrub::kClear:
+          break;
+      }
+      // A value that cannot be parsed cannot be scrubbed: it is cleared instead, never kept.
+      std::optional<std::string> replacement;
+      if (scrubbed) {
+        replacement = std::move(*scrubbed);
+      } else if (!column->nullable) {
+        replacement = rule.scrub == ColumnScrub::kJson ? "{}" : "";
+      }
+      if (replacement == value) continue;
+      updates.emplace_back(*row[0], std::move(replacement));
+    }
+    const std::string name = quote_identifier(rule.column);
+    const std::string key = quote_identifier(key_column);
+    for (size_t first = 0; first < updates.size(); first += kRowsPerWrite) {
+      const size_t last = std::min(updates.size(), first + kRowsPerWrite);
+      std::string cases;
+      std::vector<Param> write_params;
+      std::vector<Param> keys;
+      for (size_t i = first; i < last; ++i) {
+        cases += " WHEN ? THEN ?";
+        write_params.push_back(key_param(updates[i].first));
+        write_params.push_back(updates[i].second ? Param(*updates[i].second) : Param(nullptr));
+        keys.push_back(key_param(updates[i].first));
+      }
+      write_params.insert(write_params.end(), keys.begin(), keys.end());
+      auto written = connection_.execute(
+          fmt::format("UPDATE {} SET {} = CASE {}{} ELSE {} END WHERE {} IN ({})",
+                      schema_.table(table), name, key, cases, name, key,
+                      db::placeholders(keys.size())),
+          write_params);
+      if (!written) return written.error();
+      changed[table] += *written;
+    }
+  }
+  return {};
+}
+
+Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std::string& table,
+                                            const Filter& filter, TableCounts& changed) {
+  const bool compressed = schema_.column(table, "payload_compressed") != nullptr;
+  std::string sql = fmt::format("SELECT id, payload{} FROM {}",
+                                compressed ? ", payload_compressed" : "", schema_.table(table));
+  std::vector<Param> params;
+  if (filter.key_floor) {
+    sql += " WHERE id > ?";
+    params.emplace_back(*filter.key_floor);
+  }
+  auto rows = connection_.query(sql, params);
+  if (!rows) return rows.error();
+  // Row id -> contact ids its payload names.
+  std::map<std::string, std::set<int64_t>> mentions;
+  std::set<int64_t> mentioned;
+  for (const auto& row : rows->rows) {
+    std::optional<std::string> text = row[1];
+    if (!text && compressed && row[2]) {
+      auto inflated = zlib_decompress(*row[2]);
+      if (inflated) text = std::move(*inflated);
+    }
+    if (!text) continue;
+    auto ids = contact_ids_in_payload(*text);
+    if (!ids || ids->empty()) continue;
+    mentioned.insert(ids->begin(), ids->end());
+    mentions[*row[0]] = std::move(*ids);
+  }
+  if (mentions.empty()) return {};
+
+  // Which of the mentioned contacts are the ones this pass is about.
+  std::vector<Param> check_params;
+  for (int64_t id : mentioned) check_params.emplace_back(id);
+  check_params.insert(check_params.end(), filter.contacts_params.begin(),
+                      filter.contacts_params.end());
+  auto ours = connection_.query(
+      fmt::format("SELECT id FROM {} WHERE id IN ({}) AND id IN {}", schema_.table("leads"),
+                  db::placeholders(mentioned.size()), filter.contacts_sql),
+      check_params);
+  if (!ours) return ours.error();
+  std::set<int64_t> targets;
+  for (const auto& row : ours->rows) targets.insert(db::cell_to_int(row[0]).value_or(0));
+  std::vector<Param> row_ids;
+  for (const auto& [row_id, ids] : mentions) {
+    if (std::any_of(ids.begin(), ids.end(), [&](int64_t id) { return targets.contains(id); })) {
+      row_ids.push_back(key_param(row_id));
+    }
+  }
+  if (row_ids.empty()) return {};
+  const std::string where = fmt::format("t.id IN ({})", db::placeholders(row_ids.size()));
+  if (plan.action == RowAction::kDelete) {
+    auto deleted = connection_.execute(
+        fmt::format("DELETE t FROM {} t WHERE {}", schema_.table(table), where), row_ids);
+    if (!deleted) return deleted.error();
+    changed[table] += *deleted;
+    return {};
+  }
+  std::vector<const ColumnRule*> rules;
+  for (const ColumnRule& rule : plan.location->columns) {
+    if (schema_.column(table, rule.column) != nullptr) rules.push_back(&rule);
+  }
+  return scrub_structured(table, "id", rules,
+                          fmt::format("{} t WHERE {}", schema_.table(table), where), row_ids,
+                          changed);
+}
+
+Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::string& table,
+                                          std::span<const ContactIdentity> contacts,
+                                          TableCounts& changed) {
+  if (plan.action == RowAction::kKeep) return {};
+  std::vector<Param> emails;
+  std::vector<std::string> conditions;
+  const std::string column = quote_identifier(plan.location->link_column);
+  for (const auto& contact : contacts) {
+    if (!contact.email || contact.email->find('@') == std::string::npos) continue;
+    emails.emplace_back(*contact.email);
+    conditions.push_back(fmt::format("LOCATE(?, {}) > 0", column));
+  }
+  if (emails.empty()) return {};
+  const std::string statement =
+      plan.action == RowAction::kDelete
+          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table), join(conditions, " OR "))
+          : fmt::format("UPDATE {} SET {} = NULL WHERE {}", schema_.table(table), column,
+                        join(conditions, " OR "));
+  auto done = connection_.execute(statement, emails);
+  if (!done) return done.error();
+  changed[table] += *done;
+  return {};
+}
+
+Result<int64_t> RelatedScrubber::placeholder_ip() {
+  if (placeholder_ip_) return *placeholder_ip_;
+  auto recorded = read_meta(connection_, schema_, "placeholder_ip_id");
+  if (!recorded) return recorded.error();
+  if (recorded->has_value()) {
+    auto exists = connection_.query_value(
+        fmt::format("SELECT id FROM {} WHERE id = ?", schema_.table("ip_addresses")),
+        {db::cell_to_int(**recorded).value_or(0)});
+    if (!exists) return exists.error();
+    if (exists->has_value()) return *(placeholder_ip_ = db::cell_to_int(**exists));
+  }
+  auto inserted = connection_.execute(
+      fmt::format("INSERT INTO {} (ip_address, ip_details) VALUES (?, NULL)",
+                  schema_.table("ip_addresses")),
+      {std::string(kPlaceholderIp)});
+  if (!inserted) return inserted.error();
+  auto id = connection_.query_value("SELECT LAST_INSERT_ID()");
+  if (!id) return id.error();
+  placeholder_ip_ = db::cell_to_int(*id);
+  MGDPR_TRY(write_meta(connection_, schema_, "placeholder_ip_id", **id));
+  return *placeholder_ip_;
+}
+
+Status RelatedScrubber::drop_orphan_ips(TableCounts& changed) {
+  if (placeholder_ip_) touched_ips_.erase(*placeholder_ip_);
+  if (touched_ips_.empty() || !schema_.has_table("ip_addresses")) return {};
+  std::vector<Param> candidates;
+  for (int64_t id : touched_ips_) candidates.emplace_back(id);
+  touched_ips_.clear();
+  // Still used by anyone (another contact, or a row this policy keeps): the IP stays.
+  std::set<int64_t> used;
+  for (const auto& table : schema_.tables()) {
+    if (schema_.column(table, "ip_id") == nullptr) continue;
+    auto rows = connection_.query(
+        fmt::format("SELECT DISTINCT ip_id FROM {} WHERE ip_id IN ({})", schema_.table(table),
+                    db::placeholders(candidates.size())),
+        candidates);
+    if (!rows) return rows.error();
+    for (const auto& row : rows->rows) used.insert(db::cell_to_int(row[0]).value_or(0));
+  }
+  std::vector<Param> orphans;
+  for (const auto& candidate : candidates) {
+    if (!used.contains(std::get<int64_t>(candidate))) orphans.push_back(candidate);
+  }
+  if (orphans.empty()) return {};
+  auto deleted = connection_.execute(fmt::format("DELETE FROM {} WHERE id IN ({})",
+                                                 schema_.table("ip_addresses"),
+                                                 db::placeholders(orphans.size())),
+                                     orphans);
+  if (!deleted) return deleted.error();
+  changed["ip_addresses"] += *deleted;
+  return {};
+}
+
+Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts,
+                                       TableCounts& changed) {
+  if (contacts.empty()) return {};
+  touched_ips_.clear();
+  Filter filter;
+  filter.contacts_sql = "(" + db::placeholders(contacts.size()) + ")";
+  for (const auto& contact : contacts) filter.contacts_params.emplace_back(contact.id);
+  for (const LocationPlan& plan : plan_.locations) {
+    for (const std::string& table : plan.tables) {
+      if (plan.location->link == Link::kNoLink) {
+        MGDPR_TRY(apply_email_match(plan, table, contacts, changed));
+      } else {
+        MGDPR_TRY(apply(plan, table, filter, changed));
+      }
+    }
+  }
+  return drop_orphan_ips(changed);
+}
+
+Status RelatedScrubber::scrub_late_rows(TableCounts& changed) {
+  auto processed = connection_.query_value(
+      fmt::format("SELECT 1 FROM {} LIMIT 1", schema_.table("gdpr_contacts")));
+  if (!processed) return processed.error();
+  if (!processed->has_value()) return {};  // nobody processed yet: nothing can be late
+  for (const LocationPlan& plan : plan_.locations) {
+    if (plan.location->link == Link::kNoLink || plan.action == RowAction::kKeep) continue;
+    for (const std::string& table : plan.tables) {
+      auto transaction = db::Transaction::begin(connection_);
+      if (!transaction) return transaction.error();
+      Filter filter;
+      filter.contacts_sql = fmt::format("(SELECT contact_id FROM {})",
+                                        schema_.table("gdpr_contacts"));
+      std::optional<int64_t> high_water;
+      const ColumnInfo* key = plan.location->key_column.empty()
+                                  ? nullptr
+                                  : schema_.column(table, plan.location->key_column);
+      if (is_integer_column(key)) {
+        auto watermark = connection_.query_value(
+            fmt::format("SELECT last_id FROM {} WHERE location = ?",
+                        schema_.table("gdpr_watermarks")),
+            {table});
+        if (!watermark) return watermark.error();
+        filter.key_floor =
+            std::max<int64_t>(0, db::cell_to_int(*watermark).value_or(0) - kWatermarkOverlap);
+        auto top = connection_.query_value(
+            fmt::format("SELECT COALESCE(MAX({}), 0) FROM {}", quote_identifier(key->name),
+                        schema_.table(table)));
+        if (!top) return top.error();
+        high_water = db::cell_to_int(*top).value_or(0);
+      }
+      MGDPR_TRY(apply(plan, table, filter, changed));
+      MGDPR_TRY(drop_orphan_ips(changed));
+      auto moved = connection_.execute(
+          fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
+                      "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
+                      "cleaned_at = VALUES(cleaned_at)",
+                      schema_.table("gdpr_watermarks")),
+          {table, high_water.value_or(0)});
+      if (!moved) return moved.error();
+      MGDPR_TRY(transaction->commit());
+    }
+  }
+  return {};
+}
+
+Result<std::vector<RelatedScrubber::LocationStatus>> RelatedScrubber::watermark_status() {
+  std::vector<LocationStatus> statuses;
+  std::map<std::string, std::optional<std::string>> cleaned;
+  if (schema_.has_table("gdpr_watermarks")) {
+    auto rows = connection_.query(fmt::format("SELECT location, cleaned_at FROM {}",
+                                              schema_.table("gdpr_watermarks")),
+                                  {});
+    if (!rows) return rows.error();
+    for (const auto& row : rows->rows) cleaned[row[0].value_or("")] = row[1];
+  }
+  for (const LocationPlan& plan : plan_.locations) {
+    for (const std::string& table : plan.tables) {
+      auto found = cleaned.find(table);
+      statuses.push_back({table, found == cleaned.end() ? std::nullopt : found->second});
+    }
+  }
+  return statuses;
+}
+
+}  // namespace mgdpr::mautic

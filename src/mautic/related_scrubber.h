@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Applies the location table (locations.h) to the live database: a processed contact's rows in
+// every table outside the profile are scrubbed or deleted, its IP links go (and an IP nobody
+// else uses), and rows Mautic writes about a processed contact later are found by per-location
+// watermarks and cleaned on the next sweep.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/result.h"
+#include "db/connection.h"
+#include "mautic/locations.h"
+#include "mautic/schema.h"
+
+namespace mgdpr::mautic {
+
+using TableCounts = std::map<std::string, uint64_t>;
+
+// One location as it applies to this database.
+struct LocationPlan {
+  const Location* location = nullptr;
+  RowAction action = RowAction::kScrub;
+  std::string origin;               // "default" or the config line
+  std::vector<std::string> tables;  // existing tables (unprefixed); several for form results
+};
+
+struct RelatedPlan {
+  std::vector<LocationPlan> locations;       // the ones that exist here
+  std::vector<std::string> missing;          // location names whose table this Mautic lacks
+  std::vector<std::string> problems;         // `file:line: problem; fix`
+};
+
+// Resolves [related] overrides against the table and the live schema.
+RelatedPlan build_related_plan(const Config& config, const Schema& schema);
+
+// What is known of a contact while it is processed (for locations with no contact column).
+struct ContactIdentity {
+  int64_t id = 0;
+  std::optional<std::string> email;  // the clear address, before the profile is changed
+};
+
+class RelatedScrubber {
+ public:
+  RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan);
+
+  // Every location's rows of these contacts. Runs inside the caller's transaction, so the
+  // contacts' related rows change together with their profiles or not at all.
+  Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed);
+
+  // Rows added since the last pass that belong to already processed contacts. Each location
+  // is one transaction that also moves its watermark: idempotent, so a crash converges.
+  Status scrub_late_rows(TableCounts& changed);
+
+  struct LocationStatus {
+    std::string table;
+    std::optional<std::string> cleaned_at;
+  };
+  Result<std::vector<LocationStatus>> watermark_status();
+
+ private:
+  struct Filter;
+  Status apply(const LocationPlan& plan, const std::string& table, const Filter& filter,
+               TableCounts& changed);
+  Status scrub_structured(const std::string& table, const std::string& key_column,
+                          const std::vector<const ColumnRule*>& rules, const std::string& from,
+                          const std::vector<db::Param>& params, TableCounts& changed);
+  Status apply_webhook_queue(const LocationPlan& plan, const std::string& table,
+                             const Filter& filter, TableCounts& changed);
+  Status apply_email_match(const LocationPlan& plan, const std::string& table,
+                           std::span<const ContactIdentity> contacts, TableCounts& changed);
+  Result<int64_t> placeholder_ip();
+  Status drop_orphan_ips(TableCounts& changed);
+
+  db::Connection& connection_;
+  const Schema& schema_;
+  const RelatedPlan& plan_;
+  std::set<int64_t> touched_ips_;
+  std::optional<int64_t> placeholder_ip_;
+};
+
+}  // namespace mgdpr::mautic
