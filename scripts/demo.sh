@@ -78,11 +78,61 @@ bash "$DB" start "$DEMO_DB_DIR"
 # Available to the steps below: $MGDPR $FIXTURE (binaries), $DEMO_SOCKET, $DEMO_DB (database
 # name), $DEMO_WORK (scratch directory), run CMD... (echo + run), sql ARGS... (mariadb client).
 # --- demo steps ---
-# create db, load synthetic data, write config, keygen, check, plan, sweep, lookup, status
-step "demo steps"
-echo "demo steps not yet wired: create db, load synthetic data, write config, keygen,"
-echo "  check, plan, sweep, lookup, status"
-echo "  (binaries: $MGDPR, $FIXTURE; socket: $DEMO_SOCKET; db: $DEMO_DB; scratch: $DEMO_WORK)"
+step "a synthetic Mautic 5.1: 5,000 contacts, every 10th unsubscribed, the next bounced"
+run "$FIXTURE" --socket "$DEMO_SOCKET" --database "$DEMO_DB" --contacts 5000 \
+  --fixtures-dir "$ROOT/tests/fixtures"
+
+step "a hash key and a config"
+run "$MGDPR" keygen --out "$DEMO_WORK/hmac.key"
+cat >"$DEMO_WORK/config.toml" <<EOF
+[database]
+socket = "$DEMO_SOCKET"
+name = "$DEMO_DB"
+user = "root"
+table_prefix = ""
+
+[hashing]
+key_file = "$DEMO_WORK/hmac.key"
+
+[trigger]
+reasons = ["unsubscribed", "bounced"]
+channels = ["email"]
+
+[policy]
+default = "delete"
+
+[policy.fields]
+email = "hash"
+mobile = "hash"
+country = "keep"
+city = "keep"
+EOF
+echo "wrote $DEMO_WORK/config.toml"
+CONFIG=(--config "$DEMO_WORK/config.toml")
+
+step "check: the config against the live database"
+run "$MGDPR" check "${CONFIG[@]}"
+
+step "plan: what a sweep would change (nothing is written)"
+run "$MGDPR" plan "${CONFIG[@]}"
+
+step "contact 30 before the sweep"
+sql "$DEMO_DB" -e 'SELECT id, firstname, lastname, email, mobile, city, country FROM leads WHERE id = 30'
+
+step "sweep"
+run "$MGDPR" sweep "${CONFIG[@]}"
+
+step "contact 30 after the sweep"
+sql "$DEMO_DB" -e 'SELECT id, firstname, lastname, email, mobile, city, country FROM leads WHERE id = 30'
+
+step "lookup: a support request names person.30.s1@example.org (typed in capitals)"
+run "$MGDPR" lookup "${CONFIG[@]}" --email "PERSON.30.S1@EXAMPLE.ORG"
+
+step "lookup of an address that never left"
+run "$MGDPR" lookup "${CONFIG[@]}" --email "person.33.s1@example.org" || echo "(exit $?: no match)"
+
+step "status"
+run "$MGDPR" status "${CONFIG[@]}"
 # --- end of demo steps ---
 
 echo

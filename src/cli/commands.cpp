@@ -221,6 +221,7 @@ int run_sweep(const SweepArgs& args) {
   } else if (!args.quiet || report->contacts_processed > 0) {
     std::string tables;
     for (const auto& [table, rows] : report->rows_changed) {
+      if (rows == 0) continue;
       tables += fmt::format("{}{} {}", tables.empty() ? "" : ", ", table, rows);
     }
     fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
@@ -283,6 +284,18 @@ int run_lookup(const LookupArgs& args) {
     }
   }
   return matches->empty() ? kExitNoMatch : kExitOk;
+}
+
+int run_locations(bool markdown) {
+  if (markdown) {
+    fmt::print("{}", mautic::locations_markdown());
+    return kExitOk;
+  }
+  for (const auto& location : mautic::pii_locations()) {
+    fmt::print("{:<32} {:<7} {}\n", location.name, mautic::row_action_name(location.default_action),
+               location.why);
+  }
+  return kExitOk;
 }
 
 int run_status(const std::string& config_path, bool json) {

@@ -46,5 +46,6 @@ int run_plan(const std::string& config_path, bool json);
 int run_sweep(const SweepArgs& args);
 int run_lookup(const LookupArgs& args);
 int run_status(const std::string& config_path, bool json);
+int run_locations(bool markdown);
 
 }  // namespace mgdpr::cli

@@ -100,6 +100,13 @@ int main(int argc, char** argv) {
   add_config(status);
   status->add_flag("--json", json, "Machine-readable output");
 
+  bool markdown = false;
+  auto* locations = app.add_subcommand(
+      "locations",
+      "List every place outside the profile where Mautic keeps a contact's data, with how a\n"
+      "row is tied to the contact and the default action (override under [related]).");
+  locations->add_flag("--markdown", markdown, "Print the table as Markdown (for ARCHITECTURE.md)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -116,5 +123,6 @@ int main(int argc, char** argv) {
   if (*sweep) return run_sweep(sweep_args);
   if (*lookup) return run_lookup(lookup_args);
   if (*status) return run_status(config_path, json);
+  if (*locations) return run_locations(markdown);
   return kExitUsage;
 }

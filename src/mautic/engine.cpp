@@ -119,6 +119,12 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
   } lock_guard{this};
 
   SweepReport report;
+  // The re-import guard first: a returning contact it puts on do-not-contact is pending, so
+  // this same sweep pseudonymizes it (intended: ARCHITECTURE.md, "Re-import guard").
+  auto guarded =
+      Guard(connection_, config_, schema_, policy_, key_, actor_).run_pass(options.batch_size);
+  if (!guarded) return guarded.error();
+  report.guard = std::move(*guarded);
   // First what Mautic wrote since the last pass about contacts processed before.
   RelatedScrubber late_rows(connection_, schema_, related_);
   MGDPR_TRY(late_rows.scrub_late_rows(report.rows_changed));

@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "db/connection.h"
 #include "mautic/contact_policy.h"
+#include "mautic/guard.h"
 #include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
 
@@ -32,6 +33,7 @@ struct SweepReport {
   int64_t pending_before = 0;
   TableCounts rows_changed;
   double seconds = 0;
+  GuardReport guard;  // the re-import guard's pass, run first
 };
 
 struct ProcessReport {

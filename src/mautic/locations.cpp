@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/locations.h"
 
+#include <fmt/format.h>
+
 namespace mgdpr::mautic {
 
 namespace {
@@ -152,6 +154,37 @@ std::optional<RowAction> parse_row_action(std::string_view name) {
 }
 
 std::span<const Location> pii_locations() { return kLocations; }
+
+std::string locations_markdown() {
+  std::string text =
+      "| location | reached through | default | personal columns | why |\n"
+      "|---|---|---|---|---|\n";
+  for (const auto& location : kLocations) {
+    std::string link;
+    switch (location.link) {
+      case kContactColumn: link = fmt::format("`{}`", location.link_column); break;
+      case kEmailStat: link = "`stat_id` → email_stats"; break;
+      case kCampaignLog: link = "`log_id` → campaign_lead_event_log"; break;
+      case kFormSubmission: link = "`submission_id` → form_submissions"; break;
+      case kWebhookPayload: link = "contact id inside the payload"; break;
+      case kNoLink: link = "the contact's exact email in the text"; break;
+    }
+    if (!location.kind_column.empty()) {
+      link += fmt::format(" where `{}` = '{}'", location.kind_column, location.kind_values[0]);
+    }
+    std::string columns;
+    for (const auto& rule : location.columns) {
+      constexpr std::string_view kSuffix[] = {"", " (serialized)", " (JSON)", " (zlib JSON)"};
+      columns += fmt::format("{}`{}`{}", columns.empty() ? "" : ", ", rule.column,
+                             kSuffix[static_cast<int>(rule.scrub)]);
+    }
+    if (location.name == kFormResultsLocation) columns = "every answer column";
+    if (columns.empty()) columns = "-";
+    text += fmt::format("| `{}` | {} | {} | {} | {} |\n", location.name, link,
+                        row_action_name(location.default_action), columns, location.why);
+  }
+  return text;
+}
 
 const Location* find_location(std::string_view name) {
   for (const auto& location : kLocations) {

@@ -63,6 +63,10 @@ struct Location {
 std::span<const Location> pii_locations();
 const Location* find_location(std::string_view name);
 
+// The table as Markdown, between the markers ARCHITECTURE.md carries; a test checks that the
+// document holds exactly this text, so the documentation and the code are one source.
+std::string locations_markdown();
+
 // The name of the dynamic form results tables' location.
 inline constexpr std::string_view kFormResultsLocation = "form_results";
 
