@@ -120,22 +120,19 @@ std::string quoted_list(const std::vector<std::string>& columns, std::string_vie
   return list;
 }
 
-// A database with the schema and custom fields, and the base's contacts and DNC rows: what the
-// profile work reads and writes. The related tables stay empty there (their rows are kept).
+// A database with the base's profile tables (structure and rows: contacts, their fields, DNC
+// entries): what the profile work reads and writes. Mautic's other tables are absent there;
+// with every [related] location kept the engine only lists them as missing.
 void copy_profile_database(const Options& options, db::Connection& root, const std::string& name) {
   create_database(root, name);
   auto copy = connect_root(options, name);
-  must(testing::load_mautic_schema(*copy, options.fixtures_dir, testing::MauticSchemaVersion::k51, ""),
-       "load schema");
-  for (const auto& field : testing::standard_custom_fields()) {
-    must(testing::add_custom_field(*copy, "", field), "add custom field");
-  }
-  for (const std::string table : {"leads", "lead_donotcontact"}) {
+  for (const std::string table : {"leads", "lead_fields", "lead_donotcontact"}) {
+    const std::string target = db::quote_identifier(name) + "." + db::quote_identifier(table);
+    const std::string source = db::quote_identifier(base_db()) + "." + db::quote_identifier(table);
     const auto columns = quoted_list(stored_columns(root, base_db(), table));
-    must(copy->execute(fmt::format("INSERT INTO {}.{} ({}) SELECT {} FROM {}.{}",
-                                   db::quote_identifier(name), db::quote_identifier(table), columns,
-                                   columns, db::quote_identifier(base_db()),
-                                   db::quote_identifier(table))),
+    must(copy->execute(fmt::format("CREATE TABLE {} LIKE {}", target, source)), "copy " + table);
+    must(copy->execute(fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", target, columns,
+                                   columns, source)),
          "copy " + table);
   }
 }

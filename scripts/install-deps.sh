@@ -19,6 +19,9 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-format clang-tidy
+  # The browser test of the lookup page (tests/browser/): headless Chromium, driven by
+  # playwright-core from npm (nodejs/npm), and fonts for readable screenshots.
+  chromium chromium-driver fonts-dejavu-core nodejs
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -28,6 +31,11 @@ for pkg in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == installed ]] || missing+=("$pkg")
 done
+# npm: Debian's package, unless the installed nodejs brings its own (e.g. NodeSource's build,
+# which conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   log "all ${#PACKAGES[@]} packages already installed"

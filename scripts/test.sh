@@ -5,6 +5,8 @@
 #  2. configures and builds everything with CMake + Ninja into build/ (RelWithDebInfo),
 #  3. starts a fresh private MariaDB server in build/mariadb (stopped again on exit) and runs
 #     all tests with ctest; the integration tests reach it through MGDPR_TEST_SOCKET,
+#  3b. runs the browser test of `mautic-gdpr serve` on the same server: the lookup page in
+#     headless Chromium (tests/browser/run.sh; screenshots in build/screenshots/),
 #  4. builds the unit tests with AddressSanitizer + UBSan (-DMGDPR_SANITIZE=ON) into
 #     build-asan/ and runs the unit.* tests there,
 #  5. runs the benchmark smoke test (bench/run --smoke) when the project has one.
@@ -76,6 +78,13 @@ if ctest --test-dir build --output-on-failure -j"$JOBS" --no-tests=error --timeo
   ok+=("ctest build/")
 else
   failed+=("ctest build/")
+fi
+
+step "browser test: the lookup page in headless Chromium (tests/browser/run.sh)"
+if bash "$ROOT/tests/browser/run.sh" "$ROOT/build" "$MGDPR_TEST_SOCKET" "$ROOT/build/screenshots"; then
+  ok+=("browser test (screenshots in build/screenshots/)")
+else
+  failed+=("browser test")
 fi
 
 step "configure build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"

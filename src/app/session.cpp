@@ -29,15 +29,19 @@ Result<std::unique_ptr<db::Connection>> connect(const Config& config) {
 
 Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
                                               std::string actor) {
-  auto session = std::make_unique<Session>();
   auto config = load_config_file(config_path);
   if (!config) return config.error();
-  session->config = std::move(*config);
-
   // The key comes before the database: a readable key file is refused before anything else.
-  auto key = load_hash_key(session->config);
+  auto key = load_hash_key(*config);
   if (!key) return key.error();
-  session->key = std::move(*key);
+  return open_session(std::move(*config), std::move(*key), access, std::move(actor));
+}
+
+Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access access,
+                                              std::string actor) {
+  auto session = std::make_unique<Session>();
+  session->config = std::move(config);
+  session->key = std::move(key);
 
   auto connection = connect(session->config);
   if (!connection) return connection.error();

@@ -44,4 +44,9 @@ Result<std::unique_ptr<db::Connection>> connect(const Config& config);
 Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
                                               std::string actor);
 
+// The same with a config and key already loaded: `serve` opens a new session with them when
+// Mautic's schema changes under it (a new custom field must not be missed by a webhook).
+Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access access,
+                                              std::string actor);
+
 }  // namespace mgdpr::app

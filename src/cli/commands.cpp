@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "cli/commands.h"
 
+#include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "app/secrets.h"
 #include "app/session.h"
 #include "mautic/own_tables.h"
+#include "server/auth.h"
+#include "server/service.h"
 
 namespace mgdpr::cli {
 
@@ -53,6 +62,54 @@ nlohmann::json json_or_null(const std::optional<std::string>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+// A processed record as the guard prints it: date, reason, channel, field; never a value.
+std::string describe_record(const mautic::ProcessedRecord& record) {
+  return fmt::format("a record processed on {} ({}, channel {}, by {})", record.processed_on(),
+                     record.reason, record.channel, record.field);
+}
+
+nlohmann::json record_json(const mautic::ProcessedRecord& record) {
+  return {{"processed_on", record.processed_on()},
+          {"reason", record.reason},
+          {"channel", record.channel},
+          {"field", record.field}};
+}
+
+nlohmann::json guard_json(const mautic::GuardReport& report) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& event : report.events) {
+    nlohmann::json records = nlohmann::json::array();
+    for (const auto& record : event.records) records.push_back(record_json(record));
+    events.push_back({{"contact_id", event.contact_id},
+                      {"origin", origin_name(event.origin)},
+                      {"action", event.suppressed ? "suppressed" : "reported"},
+                      {"matches", records}});
+  }
+  return {{"checked", report.checked},
+          {"suppressed", report.suppressed},
+          {"reported", report.reported},
+          {"events", events}};
+}
+
+// One line per returning contact (contact ids only), then the counts unless quiet.
+void print_guard(const mautic::GuardReport& report, bool quiet) {
+  for (const auto& event : report.events) {
+    std::vector<std::string> records;
+    for (const auto& record : event.records) records.push_back(describe_record(record));
+    std::string matches;
+    for (const auto& record : records) matches += (matches.empty() ? "" : "; ") + record;
+    fmt::print("guard: contact {} ({}) matches {}: {}\n", event.contact_id,
+               origin_name(event.origin), matches,
+               event.suppressed
+                   ? "put back on do-not-contact"
+                   : "left contactable, its origin is not in [guard] origins; review it");
+  }
+  if (!quiet) {
+    fmt::print("guard: {} new contact(s) checked, {} put back on do-not-contact, {} reported\n",
+               report.checked, report.suppressed, report.reported);
+  }
+}
+
 // A one-line progress bar, redrawn in place, only on a terminal.
 class ProgressBar {
  public:
@@ -79,8 +136,8 @@ class ProgressBar {
 
 std::string exit_codes_help() {
   return "Exit codes:\n"
-         "  0   success (lookup: at least one match)\n"
-         "  1   lookup: nothing matched\n"
+         "  0   success (lookup, guard --check-file: at least one match)\n"
+         "  1   lookup, guard --check-file: nothing matched\n"
          "  2   configuration error: config file, key or password file, or the policy does not\n"
          "      fit the live database (nothing was changed)\n"
          "  3   database error: cannot connect, or a statement failed (the batch was rolled back)\n"
@@ -144,8 +201,10 @@ int run_check(const std::string& config_path) {
   mautic::RelatedPlan related = mautic::build_related_plan(*config, *schema);
   fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
   print_locations(related);
+  fmt::print("\nRe-import guard ([guard]): {}\n", mautic::describe_guard(*config, policy));
   problems.insert(problems.end(), policy.problems.begin(), policy.problems.end());
   problems.insert(problems.end(), related.problems.begin(), related.problems.end());
+  for (auto& problem : mautic::guard_problems(*config, policy)) problems.push_back(problem);
   if (key) {
     auto verified = mautic::verify_key(**connection, *schema, *key, false);
     if (!verified) problems.push_back(verified.error().message);
@@ -204,6 +263,7 @@ int run_sweep(const SweepArgs& args) {
   mautic::SweepOptions options;
   options.limit = args.limit;
   options.batch_size = args.batch_size.value_or((*session)->config.sweep.batch_size);
+  options.full_pass = args.full_pass;
   Result<mautic::SweepReport> report = Error{};
   {
     ProgressBar bar(!args.json && !args.quiet);
@@ -217,6 +277,7 @@ int run_sweep(const SweepArgs& args) {
     out["pending_before"] = report->pending_before;
     out["rows_changed"] = report->rows_changed;
     out["seconds"] = report->seconds;
+    out["guard"] = guard_json(report->guard);
     fmt::print("{}\n", out.dump(2));
   } else if (!args.quiet || report->contacts_processed > 0) {
     std::string tables;
@@ -228,6 +289,7 @@ int run_sweep(const SweepArgs& args) {
                report->contacts_processed, report->pending_before, report->seconds,
                tables.empty() ? "" : " (rows changed: " + tables + ")");
   }
+  if (!args.json) print_guard(report->guard, args.quiet);
   return kExitOk;
 }
 
@@ -330,6 +392,162 @@ int run_status(const std::string& config_path, bool json) {
     for (const auto& location : status->locations) {
       fmt::print("  {:<36} {}\n", location.table, location.cleaned_at.value_or("never"));
     }
+  }
+  return kExitOk;
+}
+
+int run_guard(const GuardArgs& args) {
+  if (args.delimiter.size() != 1) {
+    fmt::print(stderr,
+               "mautic-gdpr: error: --delimiter takes one character, e.g. --delimiter ';'\n");
+    return kExitUsage;
+  }
+  // Checked before any work: the filtered file is never written over an existing one.
+  if (args.out && ::access(args.out->c_str(), F_OK) == 0) {
+    return fail(make_error("{} exists; mautic-gdpr never overwrites a file: remove it or choose "
+                           "another --out",
+                           *args.out));
+  }
+  std::ifstream in(args.check_file, std::ios::binary);
+  if (!in) {
+    return fail(make_error("cannot read {}: {}", args.check_file, std::strerror(errno)));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  const std::string text = content.str();
+
+  auto session = app::open_session(args.config_path, app::Access::kReadOnly, app::cli_actor());
+  if (!session) return fail(session.error());
+  mautic::Guard guard(*(*session)->connection, (*session)->config, (*session)->schema,
+                      (*session)->policy, *(*session)->key, app::cli_actor());
+  auto check = guard.check_csv(text, args.delimiter[0]);
+  if (!check) return fail(check.error());
+
+  if (args.out) {
+    // The rest of the file is still personal data: only the owner may read the copy.
+    const int fd = ::open(args.out->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(make_error("cannot create {}: {}", *args.out, std::strerror(errno)));
+    size_t written = 0;
+    while (written < check->filtered.size()) {
+      const ssize_t n =
+          ::write(fd, check->filtered.data() + written, check->filtered.size() - written);
+      if (n < 0) {
+        const int error = errno;
+        ::close(fd);
+        return fail(make_error("cannot write {}: {}", *args.out, std::strerror(error)));
+      }
+      written += size_t(n);
+    }
+    if (::close(fd) != 0) {
+      return fail(make_error("cannot write {}: {}", *args.out, std::strerror(errno)));
+    }
+  }
+
+  const auto& origins = (*session)->config.guard.origins;
+  const bool imports_guarded =
+      std::find(origins.begin(), origins.end(), ContactOrigin::kImport) != origins.end();
+  const int64_t kept = check->rows - int64_t(check->matches.size());
+  if (args.json) {
+    nlohmann::json out;
+    out["rows"] = check->rows;
+    out["columns"] = check->columns;
+    out["imports_guarded"] = imports_guarded;
+    out["matches"] = nlohmann::json::array();
+    for (const auto& match : check->matches) {
+      nlohmann::json line = record_json(match.record);
+      line["line"] = match.line;
+      out["matches"].push_back(line);
+    }
+    out["written"] = args.out ? nlohmann::json(kept) : nlohmann::json(nullptr);
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    for (const auto& match : check->matches) {
+      fmt::print("line {}: matches {}\n", match.line, describe_record(match.record));
+    }
+    std::string columns;
+    for (const auto& column : check->columns) columns += (columns.empty() ? "" : ", ") + column;
+    fmt::print("{} of {} row(s) match records of people who left (compared by {}).\n",
+               check->matches.size(), check->rows, columns);
+    if (!check->matches.empty()) {
+      fmt::print("{}\n", imports_guarded
+                             ? "An import puts these contacts back on do-not-contact."
+                             : "Imports are not in [guard] origins: an import would only report "
+                               "these contacts, and Mautic would mail them.");
+    }
+    if (args.out) {
+      fmt::print("Wrote {} row(s) to {} (mode 0600), the file without the matching rows.\n",
+                 kept, *args.out);
+    }
+  }
+  return check->matches.empty() ? kExitNoMatch : kExitOk;
+}
+
+int run_serve(const std::string& config_path) {
+  auto served = server::serve(config_path);
+  if (!served) return fail(served.error());
+  return kExitOk;
+}
+
+namespace {
+
+// One line from the terminal with echo off (restored even when reading fails).
+std::optional<std::string> read_hidden_line(const char* prompt) {
+  fmt::print(stderr, "{}", prompt);
+  std::fflush(stderr);
+  termios saved{};
+  const bool terminal = ::tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (terminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  const bool read = static_cast<bool>(std::getline(std::cin, line));
+  if (terminal) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  fmt::print(stderr, "\n");
+  if (!read) return std::nullopt;
+  return line;
+}
+
+}  // namespace
+
+int run_passwd(const std::optional<std::string>& user) {
+  const auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  };
+  if (user && (user->empty() || user->size() > 64 ||
+               !std::all_of(user->begin(), user->end(), name_char))) {
+    fmt::print(stderr, "mautic-gdpr: error: --user takes a name of letters, digits, _ . - (at "
+                       "most 64), e.g. --user alice\n");
+    return kExitUsage;
+  }
+  std::string password;
+  if (::isatty(STDIN_FILENO) != 0) {
+    auto first = read_hidden_line("Password: ");
+    auto again = first ? read_hidden_line("Again: ") : std::nullopt;
+    if (!first || !again) return fail(make_error("no password was entered"));
+    if (*first != *again) return fail(make_error("the two passwords differ; nothing was printed"));
+    password = std::move(*first);
+  } else if (!std::getline(std::cin, password)) {
+    return fail(make_error("no password on stdin; pipe one line, e.g. from a password manager"));
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.size() < 8) {
+    return fail(make_error("the password is shorter than 8 characters; choose a longer one"));
+  }
+  auto hash = server::hash_password(password);
+  std::fill(password.begin(), password.end(), '\0');
+  if (!hash) return fail(hash.error());
+  if (user) {
+    // A dot would make a dotted TOML key: such names are quoted.
+    const bool bare = user->find('.') == std::string::npos;
+    fmt::print("{}{}{} = \"{}\"\n", bare ? "" : "\"", *user, bare ? "" : "\"", *hash);
+    if (::isatty(STDOUT_FILENO) != 0) {
+      fmt::print(stderr, "Paste this line below [server.users] in the config and restart serve.\n");
+    }
+  } else {
+    fmt::print("{}\n", *hash);
   }
   return kExitOk;
 }

@@ -19,7 +19,8 @@ constexpr const char* kDescription =
     "  mautic-gdpr check                                        # validate against the database\n"
     "  mautic-gdpr plan                                         # what a sweep would change\n"
     "  mautic-gdpr sweep                                        # do it (from cron)\n"
-    "  mautic-gdpr lookup --email someone@example.org\n\n"
+    "  mautic-gdpr lookup --email someone@example.org\n"
+    "  mautic-gdpr serve                                        # webhook + lookup page\n\n"
     "Secrets (database password, hash key) are never given on the command line: the config\n"
     "names a file or an environment variable.";
 
@@ -71,6 +72,11 @@ int main(int argc, char** argv) {
   add_config(sweep);
   sweep->add_option("--limit", sweep_args.limit, "Process at most N contacts")
       ->check(CLI::PositiveNumber);
+  sweep->add_flag("--full-pass", sweep_args.full_pass,
+                  "Also look where no watermark narrows the work: tables without an integer\n"
+                  "key, rows below the watermarks, profiles Mautic changed after processing,\n"
+                  "and every do-not-contact row. Done automatically at most once an hour;\n"
+                  "use it after changing the policy or restoring a backup");
   sweep->add_option("--batch-size", sweep_args.batch_size,
                     "Contacts per transaction (default: [sweep] batch_size, 500)")
       ->check(CLI::Range(1, 10000));
@@ -95,6 +101,26 @@ int main(int argc, char** argv) {
                    "\"channel\":..,\"kept\":{..}}]}");
   lookup->footer("Exit code 0 when something matched, 1 when nothing did.");
 
+  GuardArgs guard_args;
+  auto* guard = app.add_subcommand(
+      "guard",
+      "Test a CSV before importing it into Mautic: which rows (by line number, never the\n"
+      "address) match people who left, and why. Every sweep also runs the re-import guard on\n"
+      "the contacts created since the last one ([guard] in the config).");
+  add_config(guard);
+  guard->add_option("--check-file", guard_args.check_file,
+                    "The CSV file; its email column is the one whose header is `email`")
+      ->required();
+  guard->add_option("--out", guard_args.out,
+                    "Also write the file without the matching rows here (mode 0600, never "
+                    "overwrites)");
+  guard->add_option("--delimiter", guard_args.delimiter, "The field delimiter")
+      ->capture_default_str();
+  guard->add_flag("--json", guard_args.json,
+                  "Print {\"rows\":..,\"matches\":[{\"line\":..,\"processed_on\":..,"
+                  "\"reason\":..,\"channel\":..,\"field\":..}]}");
+  guard->footer("Exit code 0 when some row matched, 1 when none did.");
+
   auto* status = app.add_subcommand(
       "status", "Counts: processed contacts by reason, pending contacts, the last sweep.");
   add_config(status);
@@ -107,6 +133,32 @@ int main(int argc, char** argv) {
       "row is tied to the contact and the default action (override under [related]).");
   locations->add_flag("--markdown", markdown, "Print the table as Markdown (for ARCHITECTURE.md)");
 
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
+      "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
+      "the cron sweep as the safety net), and support staff log in to /lookup and /status.\n"
+      "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.");
+  add_config(serve);
+  serve->footer(
+      "Listens on [server] listen (default 127.0.0.1:8470); put nginx with HTTPS in front, or\n"
+      "set tls_cert_file and tls_key_file. The webhook secret comes from secret_file or\n"
+      "secret_env, never the command line. In Mautic: Settings > Webhooks > New, URL\n"
+      "https://<this host>/mautic/webhook, event \"Contact Channel Subscription Change Event\",\n"
+      "and the secret Mautic shows goes into the secret file. SIGTERM stops it gracefully:\n"
+      "requests in flight finish. packaging/mautic-gdpr.service is a systemd unit for it.");
+
+  std::optional<std::string> passwd_user;
+  auto* passwd = app.add_subcommand(
+      "passwd",
+      "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
+      "without echo, or reads one line from stdin; the password is never an argument.");
+  passwd->add_option("--user", passwd_user,
+                     "Print the whole config line, e.g. alice = \"$argon2id$...\"");
+  passwd->footer(
+      "Example:  mautic-gdpr passwd --user alice\n"
+      "then paste the printed line below [server.users] and restart `mautic-gdpr serve`.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -115,6 +167,7 @@ int main(int argc, char** argv) {
   }
   sweep_args.config_path = config_path;
   lookup_args.config_path = config_path;
+  guard_args.config_path = config_path;
 
   if (*keygen) return run_keygen(key_out);
   if (*init_config) return run_init_config();
@@ -122,7 +175,10 @@ int main(int argc, char** argv) {
   if (*plan) return run_plan(config_path, json);
   if (*sweep) return run_sweep(sweep_args);
   if (*lookup) return run_lookup(lookup_args);
+  if (*guard) return run_guard(guard_args);
   if (*status) return run_status(config_path, json);
   if (*locations) return run_locations(markdown);
+  if (*serve) return run_serve(config_path);
+  if (*passwd) return run_passwd(passwd_user);
   return kExitUsage;
 }

@@ -493,6 +493,187 @@ const KeySpec kRelatedLocation = {
     }};
 
 // ---------------------------------------------------------------------------------------------
+// [server] and [server.users]: `mautic-gdpr serve`
+
+constexpr std::string_view kSecretRefusal =
+    "a webhook secret in the config file is not accepted; write secret_file = "
+    "\"/etc/mautic-gdpr/webhook-secret\" or secret_env = \"MAUTIC_WEBHOOK_SECRET\"";
+
+// "host:port" or "[v6 address]:port"; port 0 means any free port.
+bool parse_listen(std::string_view text, std::string& host, int& port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
+  std::string_view host_part = text.substr(0, colon);
+  const std::string_view port_part = text.substr(colon + 1);
+  if (host_part.front() == '[') {
+    if (host_part.size() < 3 || host_part.back() != ']') return false;
+    host_part = host_part.substr(1, host_part.size() - 2);
+  } else if (host_part.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  int number = 0;
+  for (char c : port_part) {
+    if (c < '0' || c > '9' || number > 65535) return false;
+    number = number * 10 + (c - '0');
+  }
+  if (number > 65535) return false;
+  const bool host_ok = std::all_of(host_part.begin(), host_part.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == ':';
+  });
+  if (!host_ok) return false;
+  host = std::string(host_part);
+  port = number;
+  return true;
+}
+
+// The value is never quoted: a password pasted in place of its hash must not reach a message.
+const KeySpec kWebUser = {
+    "", ValueType::kString, "{key} = \"$argon2id$v=19$m=65536,t=2,p=1$...\"",
+    [](const toml::node& value, KeyContext& context) {
+      const std::string_view name = context.key;
+      const bool name_ok =
+          !name.empty() && name.size() <= 64 &&
+          std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_' || c == '.' || c == '-';
+          });
+      if (!name_ok) {
+        context.problems.add(
+            context.line,
+            fmt::format("{:?} is not a user name (letters, digits, _ . - and at most 64 "
+                        "characters); write e.g. alice = \"<hash from mautic-gdpr passwd>\"",
+                        name));
+        return;
+      }
+      const std::string_view hash = string_of(value);
+      const bool looks_like_hash =
+          (hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$")) &&
+          hash.size() < 128 && hash.find_first_of(" \t\r\n") == std::string_view::npos;
+      if (!looks_like_hash) {
+        context.problems.add(
+            context.line,
+            fmt::format("the value for user `{}` is not an Argon2 password hash (the value is "
+                        "not shown); run `mautic-gdpr passwd --user {}` and paste the line it "
+                        "prints",
+                        name, name));
+        return;
+      }
+      context.config.server.users.push_back({std::string(name), std::string(hash)});
+    }};
+
+const SectionSpec kServerUsersSection = {"server.users", {}, &kWebUser};
+
+const KeySpec kServerKeys[] = {
+    {"listen", ValueType::kString, "listen = \"127.0.0.1:8470\"",
+     [](const toml::node& value, KeyContext& context) {
+       ServerConfig& server = context.config.server;
+       if (!parse_listen(string_of(value), server.listen_host, server.listen_port)) {
+         context.problems.add(
+             context.line,
+             fmt::format("listen = {:?} is not HOST:PORT; write e.g. listen = \"127.0.0.1:8470\" "
+                         "(\"[::1]:8470\" for IPv6, port 0 for any free port)",
+                         string_of(value)));
+       }
+     }},
+    {"secret_file", ValueType::kString, "secret_file = \"/etc/mautic-gdpr/webhook-secret\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.server.secret_file,
+                           "secret_file = \"/etc/mautic-gdpr/webhook-secret\"");
+     }},
+    // Like password_env: the value is not quoted when it is no variable name.
+    {"secret_env", ValueType::kString, "secret_env = \"MAUTIC_WEBHOOK_SECRET\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view name = string_of(value);
+       const bool starts_with_digit = !name.empty() && name.front() >= '0' && name.front() <= '9';
+       if (!is_identifier(name) || starts_with_digit) {
+         context.problems.add(
+             context.line,
+             "secret_env must be the name of an environment variable (letters, digits and _), "
+             "not the secret itself; write e.g. secret_env = \"MAUTIC_WEBHOOK_SECRET\" and put "
+             "the secret into that variable");
+         return;
+       }
+       context.config.server.secret_env = std::string(name);
+     }},
+    {"max_body_bytes", ValueType::kWholeNumber, "max_body_bytes = 4194304",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1024, int64_t(1) << 30, "max_body_bytes = 4194304")) {
+         context.config.server.max_body_bytes = integer_of(value);
+       }
+     }},
+    {"threads", ValueType::kWholeNumber, "threads = 8",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 256, "threads = 8")) {
+         context.config.server.threads = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"tls_cert_file", ValueType::kString, "tls_cert_file = \"/etc/mautic-gdpr/tls/cert.pem\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.server.tls_cert_file,
+                           "tls_cert_file = \"/etc/mautic-gdpr/tls/cert.pem\"");
+     }},
+    {"tls_key_file", ValueType::kString, "tls_key_file = \"/etc/mautic-gdpr/tls/key.pem\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_nonempty_string(value, context, context.config.server.tls_key_file,
+                           "tls_key_file = \"/etc/mautic-gdpr/tls/key.pem\"");
+     }},
+    {"behind_proxy", ValueType::kBoolean, "behind_proxy = true",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.server.behind_proxy = *value.value<bool>();
+     }},
+    {"session_minutes", ValueType::kWholeNumber, "session_minutes = 60",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 24 * 60, "session_minutes = 60")) {
+         context.config.server.session_minutes = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"login_attempts_per_hour", ValueType::kWholeNumber, "login_attempts_per_hour = 20",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 10000, "login_attempts_per_hour = 20")) {
+         context.config.server.login_attempts_per_hour = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"lookups_per_hour", ValueType::kWholeNumber, "lookups_per_hour = 60",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 100000, "lookups_per_hour = 60")) {
+         context.config.server.lookups_per_hour = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"users", ValueType::kTable,
+     "[server.users] on its own line, followed by lines like alice = \"<hash from mautic-gdpr "
+     "passwd>\"",
+     nullptr, true, &kServerUsersSection},
+    {"secret", ValueType::kAny, kSecretRefusal,
+     [](const toml::node&, KeyContext& context) {
+       context.problems.add(context.line, std::string(kSecretRefusal));
+     },
+     false},
+};
+
+void check_server(const toml::table& table, int, KeyContext& context) {
+  if (table.contains("secret_file") && table.contains("secret_env")) {
+    const int env_line = context.config.line_of("server.secret_env");
+    const int file_line = context.config.line_of("server.secret_file");
+    context.problems.add(
+        std::max(env_line, file_line),
+        fmt::format("both secret_env (line {}) and secret_file (line {}) are set; remove one of "
+                    "them",
+                    env_line, file_line));
+  }
+  if (table.contains("tls_cert_file") != table.contains("tls_key_file")) {
+    const bool has_cert = table.contains("tls_cert_file");
+    context.problems.add(
+        context.config.line_of(has_cert ? "server.tls_cert_file" : "server.tls_key_file"),
+        fmt::format("{} is set without {}; HTTPS needs both, e.g. {}",
+                    has_cert ? "tls_cert_file" : "tls_key_file",
+                    has_cert ? "tls_key_file" : "tls_cert_file",
+                    has_cert ? "tls_key_file = \"/etc/mautic-gdpr/tls/key.pem\""
+                             : "tls_cert_file = \"/etc/mautic-gdpr/tls/cert.pem\""));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The sections
 
 const SectionSpec kSections[] = {
@@ -504,6 +685,7 @@ const SectionSpec kSections[] = {
     {"sweep", kSweepKeys},
     {"related", {}, &kRelatedLocation},
     {"guard", kGuardKeys},
+    {"server", kServerKeys, nullptr, nullptr, check_server},
 };
 
 std::string section_list() {
@@ -728,7 +910,7 @@ bool is_secret_line(std::string_view text, int line) {
       last.push_back(c);
     }
   }
-  return last == "password" || last == "md5_salt";
+  return last == "password" || last == "md5_salt" || last == "secret";
 }
 
 }  // namespace
@@ -799,6 +981,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view path) {
                    [&](const FieldRule& a, const FieldRule& b) {
                      return config.line_of("policy.fields." + a.alias) <
                             config.line_of("policy.fields." + b.alias);
+                   });
+  std::stable_sort(config.server.users.begin(), config.server.users.end(),
+                   [&](const WebUser& a, const WebUser& b) {
+                     return config.line_of("server.users." + a.name) <
+                            config.line_of("server.users." + b.name);
                    });
   return config;
 }
@@ -879,6 +1066,23 @@ country = "keep"
 # origins = ["import", "api", "integration"]   # any of import, api, integration, form
 # fields = ["email"]                           # hashed fields to compare
 # reasons = ["unsubscribed", "bounced"]        # default: the [trigger] reasons
+
+# `mautic-gdpr serve`: Mautic's webhook (processes a contact the moment it leaves) and the
+# lookup and status pages for support staff. Keep the cron sweep: it is the safety net.
+# [server]
+# listen = "127.0.0.1:8470"
+# secret_file = "/etc/mautic-gdpr/webhook-secret"  # or: secret_env = "MAUTIC_WEBHOOK_SECRET"
+# max_body_bytes = 4194304      # larger webhook requests are refused (413)
+# threads = 8                   # requests served at once, one database connection each
+# tls_cert_file = "/etc/mautic-gdpr/tls/cert.pem"  # both set: HTTPS; neither: plain HTTP
+# tls_key_file = "/etc/mautic-gdpr/tls/key.pem"
+# behind_proxy = false          # true behind nginx with HTTPS: client from X-Real-IP
+# session_minutes = 60          # a page session ends after this long without a request
+# login_attempts_per_hour = 20  # per client address
+# lookups_per_hour = 60         # per user
+#
+# [server.users]
+# alice = "$argon2id$v=19$m=65536,t=2,p=1$..."   # `mautic-gdpr passwd --user alice` prints it
 )";
 }
 

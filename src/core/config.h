@@ -64,6 +64,31 @@ struct GuardConfig {
   std::optional<std::vector<DncReason>> reasons;
 };
 
+// A user of the lookup and status pages: a name and a libsodium Argon2id hash of the password
+// (`mautic-gdpr passwd` prints one), never the password itself.
+struct WebUser {
+  std::string name;
+  std::string password_hash;
+};
+
+// [server]: `mautic-gdpr serve`, the webhook receiver and the pages for support staff.
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8470;    // 0: any free port (the log line at start names it)
+  std::string secret_file;   // the webhook secret Mautic signs with: a file (first line),
+  std::string secret_env;    // or the name of an environment variable holding it
+  int64_t max_body_bytes = 4 * 1024 * 1024;  // larger webhook requests get 413
+  int threads = 8;           // requests served at once; each holds one database connection
+  std::string tls_cert_file;  // PEM; both set: HTTPS, neither: plain HTTP (loopback or proxy)
+  std::string tls_key_file;
+  bool behind_proxy = false;  // a reverse proxy with HTTPS in front: client from X-Real-IP,
+                              // cookies marked Secure
+  int session_minutes = 60;   // a page session ends after this long without a request
+  int login_attempts_per_hour = 20;  // per client address
+  int lookups_per_hour = 60;         // per user: an exact-value lookup is no enumeration oracle
+  std::vector<WebUser> users;        // [server.users], in file order
+};
+
 struct Config {
   std::string path;  // where it was read from, for messages
 
@@ -76,6 +101,7 @@ struct Config {
   std::optional<LegacyConfig> legacy;
   SweepConfig sweep;
   GuardConfig guard;
+  ServerConfig server;
   // [related]: location name -> action word, validated against the location table later.
   std::map<std::string, std::string> related;
 

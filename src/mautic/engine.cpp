@@ -17,6 +17,8 @@ using db::quote_identifier;
 
 namespace {
 
+constexpr int64_t kFullPassIntervalSeconds = 3600;
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string joined;
   for (const auto& part : parts) {
@@ -44,21 +46,26 @@ Engine::Engine(db::Connection& connection, const Config& config, const Schema& s
       actor_(std::move(actor)) {}
 
 // The one definition of "pending": on do-not-contact for a configured reason and channel, and
-// not yet recorded as processed. Parameters: reasons, channels (then the cursor).
+// not yet recorded as processed. One row per DNC entry (a contact can have several), in
+// lead_id order so a LIMIT stops early on the (lead_id, channel, reason) index instead of
+// materialising every pending contact. Parameters: reasons, channels (then the cursor).
 std::string Engine::pending_contacts_sql(bool with_cursor) const {
   std::string sql = fmt::format(
-      "SELECT DISTINCT d.lead_id FROM {} d ", schema_.table("lead_donotcontact"));
-  const bool tracked = schema_.has_table("gdpr_contacts");
-  if (tracked) {
-    sql += fmt::format("LEFT JOIN {} g ON g.contact_id = d.lead_id ",
+      "SELECT d.lead_id FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
+      "d.channel IN ({})",
+      schema_.table("lead_donotcontact"), db::placeholders(config_.reasons.size()),
+      db::placeholders(config_.channels.size()));
+  if (with_cursor) sql += " AND d.lead_id > ?";
+  if (schema_.has_table("gdpr_contacts")) {
+    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id)",
                        schema_.table("gdpr_contacts"));
   }
-  sql += fmt::format("WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND d.channel IN ({})",
-                     db::placeholders(config_.reasons.size()),
-                     db::placeholders(config_.channels.size()));
-  if (tracked) sql += " AND g.contact_id IS NULL";
-  if (with_cursor) sql += " AND d.lead_id > ?";
   return sql;
+}
+
+std::string Engine::pending_contact_set_sql() const {
+  return fmt::format("(SELECT DISTINCT lead_id FROM ({}) pending_rows)",
+                     pending_contacts_sql(false));
 }
 
 std::vector<Param> Engine::pending_contacts_params() const {
@@ -70,10 +77,32 @@ std::vector<Param> Engine::pending_contacts_params() const {
 
 Result<int64_t> Engine::count_pending() {
   auto count = connection_.query_value(
-      fmt::format("SELECT COUNT(*) FROM ({}) pending", pending_contacts_sql(false)),
+      fmt::format("SELECT COUNT(DISTINCT lead_id) FROM ({}) pending", pending_contacts_sql(false)),
       pending_contacts_params());
   if (!count) return count.error();
   return db::cell_to_int(*count).value_or(0);
+}
+
+RelatedScrubber::EmailDigest Engine::email_digest() const {
+  const ColumnPlan* email = policy_.find("email");
+  if (email == nullptr || email->action != Action::kHash) return {};
+  return [this](std::string_view address) {
+    return key_.hmac_hex(normalize(ValueKind::kEmail, address));
+  };
+}
+
+Result<std::string> Engine::dnc_signature() {
+  auto rows = connection_.query(
+      fmt::format("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM {}",
+                  schema_.table("lead_donotcontact")),
+      {});
+  if (!rows) return rows.error();
+  std::string signature = fmt::format("{}:{}", rows->rows[0][0].value_or("0"),
+                                      rows->rows[0][1].value_or("0"));
+  // A changed trigger makes other contacts pending: it is part of the signature.
+  for (DncReason reason : config_.reasons) signature += fmt::format(":{}", int(reason));
+  for (const auto& channel : config_.channels) signature += ":" + channel;
+  return sha256_hex(signature);
 }
 
 Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t count) {
@@ -84,7 +113,10 @@ Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t coun
       fmt::format("{} ORDER BY d.lead_id LIMIT ?", pending_contacts_sql(true)), params);
   if (!rows) return rows.error();
   std::vector<int64_t> ids;
-  for (const auto& row : rows->rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
+  for (const auto& row : rows->rows) {
+    int64_t id = db::cell_to_int(row[0]).value_or(0);
+    if (ids.empty() || ids.back() != id) ids.push_back(id);  // rows come in lead_id order
+  }
   return ids;
 }
 
@@ -125,31 +157,59 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
       Guard(connection_, config_, schema_, policy_, key_, actor_).run_pass(options.batch_size);
   if (!guarded) return guarded.error();
   report.guard = std::move(*guarded);
+  // An hourly full pass also looks at what no watermark can narrow down (tables without an
+  // integer key, profiles Mautic changed after processing) and rescans do-not-contact even
+  // when it looks unchanged (a reason edited in place keeps the row's id).
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto last_full_pass = read_meta(connection_, schema_, "full_pass_at");
+  if (!last_full_pass) return last_full_pass.error();
+  const bool full_pass =
+      options.full_pass || !last_full_pass->has_value() ||
+      now - db::cell_to_int(*last_full_pass).value_or(0) >= kFullPassIntervalSeconds;
+
   // First what Mautic wrote since the last pass about contacts processed before.
-  RelatedScrubber late_rows(connection_, schema_, related_);
-  MGDPR_TRY(late_rows.scrub_late_rows(report.rows_changed));
+  RelatedScrubber late_rows(connection_, schema_, related_, email_digest());
+  MGDPR_TRY(late_rows.scrub_late_rows(report.rows_changed, full_pass));
+  if (full_pass) MGDPR_TRY(rescrub_changed_profiles(report.rows_changed));
 
-  auto pending = count_pending();
-  if (!pending) return pending.error();
-  report.pending_before = *pending;
-  const int64_t planned =
-      options.limit ? std::min<int64_t>(*options.limit, *pending) : *pending;
-  if (progress) progress(0, planned);
+  // An idle sweep stops here: do-not-contact has not changed since the last complete scan.
+  auto signature = dnc_signature();
+  if (!signature) return signature.error();
+  auto scanned = read_meta(connection_, schema_, "dnc_signature");
+  if (!scanned) return scanned.error();
+  if (full_pass || *scanned != std::optional<std::string>(*signature)) {
+    auto pending = count_pending();
+    if (!pending) return pending.error();
+    report.pending_before = *pending;
+    const int64_t planned =
+        options.limit ? std::min<int64_t>(*options.limit, *pending) : *pending;
+    if (progress) progress(0, planned);
 
-  int64_t cursor = 0;
-  while (report.contacts_processed < planned) {
-    const int64_t want =
-        std::min<int64_t>(options.batch_size, planned - report.contacts_processed);
-    auto batch = next_pending(cursor, want);
-    if (!batch) return batch.error();
-    if (batch->empty()) break;
-    cursor = batch->back();
-    auto processed = process_contacts(*batch, "sweep");
-    if (!processed) return processed.error();
-    report.contacts_processed += int64_t(processed->processed.size());
-    for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
-    if (progress) progress(report.contacts_processed, planned);
+    int64_t cursor = 0;
+    bool stopped_by_limit = false;
+    while (true) {
+      int64_t want = options.batch_size;
+      if (options.limit) {
+        stopped_by_limit = report.contacts_processed >= *options.limit;
+        if (stopped_by_limit) break;
+        want = std::min<int64_t>(want, *options.limit - report.contacts_processed);
+      }
+      auto batch = next_pending(cursor, want);
+      if (!batch) return batch.error();
+      if (batch->empty()) break;
+      cursor = batch->back();
+      auto processed = process_contacts(*batch, "sweep");
+      if (!processed) return processed.error();
+      report.contacts_processed += int64_t(processed->processed.size());
+      for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
+      if (progress) progress(std::min(report.contacts_processed, planned), planned);
+    }
+    // The signature was read before the scan: rows added meanwhile make the next sweep scan.
+    if (!stopped_by_limit) MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", *signature));
   }
+  if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   MGDPR_TRY(write_meta(connection_, schema_, "last_sweep_at",
                        fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(
                                                                  std::chrono::system_clock::now()))));
@@ -166,7 +226,6 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
     return make_error("the gdpr tables are missing; the engine must be opened for writing");
   }
   const auto hashed = policy_.with_action(Action::kHash);
-  const auto deleted = policy_.with_action(Action::kDelete);
 
   auto transaction = db::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
@@ -218,86 +277,37 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
                           row[2].value_or(""), row[3]};
   }
 
-  // Digests per hashed column, and the rows for the lookup table.
   std::vector<int64_t> targets;
   std::vector<ContactIdentity> identities;
-  std::vector<std::vector<std::pair<int64_t, std::string>>> digests(hashed.size());
-  std::vector<Param> hash_rows;
+  std::vector<const std::vector<db::Cell>*> target_rows;
   for (const auto& row : contacts->rows) {
     int64_t id = db::cell_to_int(row[0]).value_or(0);
     if (done.contains(id) || !dnc_by_contact.contains(id)) continue;
     targets.push_back(id);
     identities.push_back({id, row[1]});
-    for (size_t h = 0; h < hashed.size(); ++h) {
-      const auto& cell = row[h + 2];
-      if (!cell || trim(*cell).empty()) continue;
-      // A value that is already a digest stays as it is: a hash is never hashed twice.
-      std::string digest =
-          looks_like_digest(*cell) ? *cell : key_.hmac_hex(normalize(hashed[h]->kind, *cell));
-      hash_rows.emplace_back(digest);
-      hash_rows.emplace_back(hashed[h]->column);
-      hash_rows.emplace_back(id);
-      digests[h].emplace_back(id, std::move(digest));
-    }
+    target_rows.push_back(&row);
   }
   if (targets.empty()) {
     MGDPR_TRY(transaction->commit());
     return report;
   }
+  MGDPR_TRY(rewrite_profiles(target_rows, 2, report.rows_changed));
 
   std::vector<Param> target_params;
   append_ids(target_params, targets);
   const std::string target_list = db::placeholders(targets.size());
-
-  std::vector<std::string> assignments;
-  std::vector<Param> update_params;
-  for (const ColumnPlan* plan : deleted) {
-    assignments.push_back(quote_identifier(plan->column) + " = NULL");
-  }
-  for (size_t h = 0; h < hashed.size(); ++h) {
-    const std::string column = quote_identifier(hashed[h]->column);
-    if (digests[h].empty()) {
-      assignments.push_back(column + " = NULL");
-      continue;
-    }
-    std::string expression = "CASE `id`";
-    for (auto& [id, digest] : digests[h]) {
-      expression += " WHEN ? THEN ?";
-      update_params.emplace_back(id);
-      update_params.emplace_back(digest);
-    }
-    expression += " ELSE NULL END";  // an empty value has nothing to hash
-    assignments.push_back(column + " = " + expression);
-  }
-  if (!assignments.empty()) {
-    for (auto& param : target_params) update_params.push_back(param);
-    auto updated = connection_.execute(
-        fmt::format("UPDATE {} SET {} WHERE `id` IN ({})", schema_.table("leads"),
-                    join(assignments, ", "), target_list),
-        update_params);
-    if (!updated) return updated.error();
-    report.rows_changed["leads"] += *updated;
-  }
 
   RelatedScrubber related(connection_, schema_, related_);
   MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed));
 
   // The do-not-contact row stays (a second safety); its free text can quote the address.
   auto comments = connection_.execute(
-      fmt::format("UPDATE {} SET comments = NULL WHERE lead_id IN ({}) AND comments IS NOT NULL",
+      fmt::format("UPDATE {} SET comments = NULL WHERE lead_id IN ({}) AND comments IS NOT NULL "
+                  "AND comments NOT LIKE 'mautic-gdpr:%'",
                   schema_.table("lead_donotcontact"), target_list),
       target_params);
   if (!comments) return comments.error();
   report.rows_changed["lead_donotcontact"] += *comments;
-
-  if (!hash_rows.empty()) {
-    std::vector<std::string> tuples(hash_rows.size() / 3, "(?, ?, ?)");
-    auto inserted = connection_.execute(
-        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id) VALUES {}",
-                    schema_.table("gdpr_hashes"), join(tuples, ", ")),
-        hash_rows);
-    if (!inserted) return inserted.error();
-  }
 
   std::vector<Param> record_params;
   for (int64_t id : targets) {
@@ -323,6 +333,115 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
   return report;
 }
 
+Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
+                                size_t first_hashed, TableCounts& changed) {
+  if (rows.empty()) return {};
+  const auto hashed = policy_.with_action(Action::kHash);
+  const auto deleted = policy_.with_action(Action::kDelete);
+  std::vector<std::vector<std::pair<int64_t, std::string>>> digests(hashed.size());
+  std::vector<Param> hash_rows;  // (digest, field, contact) for the lookup table
+  std::vector<Param> ids;
+  for (const auto* row : rows) {
+    const int64_t id = db::cell_to_int((*row)[0]).value_or(0);
+    ids.emplace_back(id);
+    for (size_t h = 0; h < hashed.size(); ++h) {
+      const auto& cell = (*row)[first_hashed + h];
+      if (!cell) continue;
+      // A value that is already a digest stays as it is: a hash is never hashed twice.
+      std::string digest;
+      if (looks_like_digest(*cell)) {
+        digest = *cell;
+      } else {
+        // Nothing left after normalization ("n/a" as a phone number): deleted, not hashed, or
+        // every such contact would share one digest and match each other's lookups.
+        const std::string normalized = normalize(hashed[h]->kind, *cell);
+        if (normalized.empty()) continue;
+        digest = key_.hmac_hex(normalized);
+      }
+      hash_rows.emplace_back(digest);
+      hash_rows.emplace_back(hashed[h]->column);
+      hash_rows.emplace_back(id);
+      digests[h].emplace_back(id, std::move(digest));
+    }
+  }
+
+  std::vector<std::string> assignments;
+  std::vector<Param> update_params;
+  for (const ColumnPlan* plan : deleted) {
+    assignments.push_back(quote_identifier(plan->column) + " = NULL");
+  }
+  for (size_t h = 0; h < hashed.size(); ++h) {
+    const std::string column = quote_identifier(hashed[h]->column);
+    if (digests[h].empty()) {
+      assignments.push_back(column + " = NULL");
+      continue;
+    }
+    std::string expression = "CASE `id`";
+    for (auto& [id, digest] : digests[h]) {
+      expression += " WHEN ? THEN ?";
+      update_params.emplace_back(id);
+      update_params.emplace_back(digest);
+    }
+    expression += " ELSE NULL END";  // an empty value has nothing to hash
+    assignments.push_back(column + " = " + expression);
+  }
+  if (!assignments.empty()) {
+    update_params.insert(update_params.end(), ids.begin(), ids.end());
+    auto updated = connection_.execute(
+        fmt::format("UPDATE {} SET {} WHERE `id` IN ({})", schema_.table("leads"),
+                    join(assignments, ", "), db::placeholders(ids.size())),
+        update_params);
+    if (!updated) return updated.error();
+    changed["leads"] += *updated;
+  }
+  if (!hash_rows.empty()) {
+    std::vector<std::string> tuples(hash_rows.size() / 3, "(?, ?, ?)");
+    auto inserted = connection_.execute(
+        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id) VALUES {}",
+                    schema_.table("gdpr_hashes"), join(tuples, ", ")),
+        hash_rows);
+    if (!inserted) return inserted.error();
+  }
+  return {};
+}
+
+Status Engine::rescrub_changed_profiles(TableCounts& changed) {
+  // Mautic stamps date_modified when it saves a contact; our own writes do not. A processed
+  // contact modified after its processing has received new values (a form, an API call).
+  const auto hashed = policy_.with_action(Action::kHash);
+  std::vector<std::string> selected = {"l.id"};
+  for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
+  int64_t cursor = 0;
+  while (true) {
+    auto transaction = db::Transaction::begin(connection_);
+    if (!transaction) return transaction.error();
+    auto rows = connection_.query(
+        fmt::format("SELECT {} FROM {} g JOIN {} l ON l.id = g.contact_id WHERE g.contact_id > "
+                    "? AND l.date_modified > COALESCE(g.profile_checked_at, g.processed_at) ORDER BY g.contact_id LIMIT ? "
+                    "FOR UPDATE",
+                    join(selected, ", "), schema_.table("gdpr_contacts"), schema_.table("leads")),
+        {cursor, int64_t(config_.sweep.batch_size)});
+    if (!rows) return rows.error();
+    if (rows->empty()) break;
+    std::vector<const std::vector<db::Cell>*> batch;
+    for (const auto& row : rows->rows) batch.push_back(&row);
+    cursor = db::cell_to_int(rows->rows.back()[0]).value_or(cursor);
+    MGDPR_TRY(rewrite_profiles(batch, 1, changed));
+    // Recorded as seen (processed_at, the proof, stays), so the next pass skips it.
+    std::vector<Param> ids;
+    for (const auto* row : batch) ids.emplace_back(db::cell_to_int((*row)[0]).value_or(0));
+    auto stamped = connection_.execute(
+        fmt::format("UPDATE {} g JOIN {} l ON l.id = g.contact_id SET "
+                    "g.profile_checked_at = l.date_modified WHERE g.contact_id IN ({})",
+                    schema_.table("gdpr_contacts"), schema_.table("leads"),
+                    db::placeholders(ids.size())),
+        ids);
+    if (!stamped) return stamped.error();
+    MGDPR_TRY(transaction->commit());
+  }
+  return {};
+}
+
 Result<PlanReport> Engine::plan() {
   PlanReport report;
   report.related = &related_;
@@ -343,8 +462,8 @@ Result<PlanReport> Engine::plan() {
   }
   if (!changing.empty()) {
     auto rows = connection_.query(
-        fmt::format("SELECT {} FROM {} l JOIN ({}) p ON p.lead_id = l.id", join(sums, ", "),
-                    schema_.table("leads"), pending_contacts_sql(false)),
+        fmt::format("SELECT {} FROM {} l JOIN {} p ON p.lead_id = l.id", join(sums, ", "),
+                    schema_.table("leads"), pending_contact_set_sql()),
         pending_contacts_params());
     if (!rows) return rows.error();
     for (size_t i = 0; i < changing.size(); ++i) {
@@ -353,9 +472,9 @@ Result<PlanReport> Engine::plan() {
     }
   }
   auto comments = connection_.query_value(
-      fmt::format("SELECT COUNT(*) FROM {} dnc JOIN ({}) p ON p.lead_id = dnc.lead_id "
-                  "WHERE dnc.comments IS NOT NULL",
-                  schema_.table("lead_donotcontact"), pending_contacts_sql(false)),
+      fmt::format("SELECT COUNT(*) FROM {} dnc JOIN {} p ON p.lead_id = dnc.lead_id "
+                  "WHERE dnc.comments IS NOT NULL AND dnc.comments NOT LIKE 'mautic-gdpr:%'",
+                  schema_.table("lead_donotcontact"), pending_contact_set_sql()),
       pending_contacts_params());
   if (!comments) return comments.error();
   report.lines.push_back(
@@ -386,7 +505,12 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
   if (schema_.has_table("gdpr_hashes")) {
     for (const auto& criterion : criteria) {
       const ColumnPlan* plan = policy_.find(criterion.alias);
-      std::string digest = key_.hmac_hex(normalize(plan->kind, criterion.value));
+      const std::string normalized = normalize(plan->kind, criterion.value);
+      if (normalized.empty()) {
+        return make_error("the value for `{}` is empty once normalized; nothing to look up",
+                          criterion.alias);
+      }
+      std::string digest = key_.hmac_hex(normalized);
       auto rows = connection_.query(
           fmt::format("SELECT contact_id FROM {} WHERE digest = ? AND field = ?",
                       schema_.table("gdpr_hashes")),

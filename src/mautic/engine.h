@@ -26,6 +26,8 @@ namespace mgdpr::mautic {
 struct SweepOptions {
   std::optional<int64_t> limit;  // at most this many contacts
   int batch_size = 500;
+  // Also look where no watermark narrows the work (otherwise done at most once an hour).
+  bool full_pass = false;
 };
 
 struct SweepReport {
@@ -103,8 +105,18 @@ class Engine {
 
  private:
   std::string pending_contacts_sql(bool with_cursor) const;
+  std::string pending_contact_set_sql() const;
   std::vector<db::Param> pending_contacts_params() const;
   Result<int64_t> count_pending();
+  // Changes whenever a do-not-contact row is added or removed, or the trigger changes.
+  Result<std::string> dnc_signature();
+  RelatedScrubber::EmailDigest email_digest() const;
+  // Applies the policy to profile rows (id first, hashed columns from first_hashed on) and
+  // records their digests; the caller holds the rows' locks in its transaction.
+  Status rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
+                          size_t first_hashed, TableCounts& changed);
+  // Profiles Mautic wrote to after they were processed, pseudonymized again.
+  Status rescrub_changed_profiles(TableCounts& changed);
   Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count);
   Status hold_sweep_lock();
   void release_sweep_lock();

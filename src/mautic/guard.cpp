@@ -114,8 +114,8 @@ Guard::Guard(db::Connection& connection, const Config& config, const Schema& sch
       config_(config),
       schema_(schema),
       key_(key),
-      actor_(std::move(actor)),
-      fields_(resolve_fields(config, policy, &problems_)) {
+      actor_(std::move(actor)) {
+  fields_ = resolve_fields(config, policy, &problems_);
   for (DncReason reason : guard_reasons(config)) reasons_.emplace_back(reason_name(reason));
 }
 
@@ -129,12 +129,12 @@ bool Guard::guards(ContactOrigin origin) const {
   return std::find(origins.begin(), origins.end(), origin) != origins.end();
 }
 
-std::optional<std::string> Guard::digest_of(const ColumnPlan& field,
-                                            std::string_view value) const {
+std::optional<std::string> Guard::digest_of(const ColumnPlan& field, std::string_view value) const {
   // A value that is already a digest is compared as it is: a hash is never hashed twice.
   if (looks_like_digest(value)) return std::string(value);
   std::string normalized = normalize(field.kind, value);
-  if (normalized.empty()) return std::nullopt;  // nothing to compare ("", or a phone without digits)
+  // Nothing to compare: blank, or a phone number without digits.
+  if (normalized.empty()) return std::nullopt;
   return key_.hmac_hex(normalized);
 }
 
@@ -178,20 +178,20 @@ Result<GuardReport> Guard::run_pass(int batch_size) {
   }
 
   // Where this pass starts: the next one checks what arrives from here on.
-  auto start = connection_.query(
-      fmt::format("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f'), "
-                  "(SELECT COALESCE(MAX(id), 0) FROM {})",
-                  schema_.table("leads")),
-      {});
+  auto start =
+      connection_.query(fmt::format("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f'), "
+                                    "(SELECT COALESCE(MAX(id), 0) FROM {})",
+                                    schema_.table("leads")),
+                        {});
   if (!start) return start.error();
   const std::string started_at = start->rows[0][0].value_or("");
   const int64_t highest_id = db::cell_to_int(start->rows[0][1]).value_or(0);
 
-  auto mark = connection_.query(
-      fmt::format("SELECT last_id, DATE_FORMAT(cleaned_at - INTERVAL {} SECOND, "
-                  "'%Y-%m-%d %H:%i:%s') FROM {} WHERE location = ?",
-                  kRecheckSeconds, schema_.table("gdpr_watermarks")),
-      {std::string(kWatermark)});
+  auto mark =
+      connection_.query(fmt::format("SELECT last_id, DATE_FORMAT(cleaned_at - INTERVAL {} SECOND, "
+                                    "'%Y-%m-%d %H:%i:%s') FROM {} WHERE location = ?",
+                                    kRecheckSeconds, schema_.table("gdpr_watermarks")),
+                        {std::string(kWatermark)});
   if (!mark) return mark.error();
   const int64_t last_id = mark->empty() ? 0 : db::cell_to_int(mark->rows[0][0]).value_or(0);
   const std::optional<std::string> since = mark->empty() ? std::nullopt : mark->rows[0][1];
@@ -220,22 +220,20 @@ Result<GuardReport> Guard::run_pass(int batch_size) {
   // indexed dates: each branch is an index range, so a pass costs what arrived, not the table.
   std::vector<std::string> has_value;
   for (const ColumnPlan* field : fields_) {
-    has_value.push_back(fmt::format("(l.{0} IS NOT NULL AND l.{0} <> '')",
-                                    quote_identifier(field->column)));
+    has_value.push_back(
+        fmt::format("(l.{0} IS NOT NULL AND l.{0} <> '')", quote_identifier(field->column)));
   }
   const std::string condition = fmt::format(
       "l.id <= ? AND ({}) AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = l.id)",
       join(has_value, " OR "), schema_.table("gdpr_contacts"));
-  std::vector<std::string> branches = {
-      fmt::format("SELECT l.id FROM {} l WHERE l.id > ? AND {}", schema_.table("leads"),
-                  condition)};
+  std::vector<std::string> branches = {fmt::format("SELECT l.id FROM {} l WHERE l.id > ? AND {}",
+                                                   schema_.table("leads"), condition)};
   std::vector<Param> params = {last_id, highest_id};
   if (since) {
     for (std::string_view column : {"date_added", "date_identified"}) {
       if (schema_.column("leads", column) == nullptr) continue;
       branches.push_back(fmt::format("SELECT l.id FROM {} l WHERE l.{} >= ? AND {}",
-                                     schema_.table("leads"), quote_identifier(column),
-                                     condition));
+                                     schema_.table("leads"), quote_identifier(column), condition));
       params.emplace_back(*since);
       params.emplace_back(highest_id);
     }
@@ -249,8 +247,8 @@ Result<GuardReport> Guard::run_pass(int batch_size) {
 
   const size_t batch = size_t(std::max(1, batch_size));
   for (size_t first = 0; first < ids.size(); first += batch) {
-    MGDPR_TRY(check_batch(std::span(ids).subspan(first, std::min(batch, ids.size() - first)),
-                          report));
+    MGDPR_TRY(
+        check_batch(std::span(ids).subspan(first, std::min(batch, ids.size() - first)), report));
   }
   MGDPR_TRY(save_watermark());
   return report;
@@ -275,7 +273,9 @@ Status Guard::check_batch(std::span<const int64_t> contact_ids, GuardReport& rep
   }
   // The contacts' values, unless processed: a processed contact is a record, not a return.
   std::vector<std::string> selected = {"l.id"};
-  for (const ColumnPlan* field : fields_) selected.push_back("l." + quote_identifier(field->column));
+  for (const ColumnPlan* field : fields_) {
+    selected.push_back("l." + quote_identifier(field->column));
+  }
   std::vector<Param> id_params(contact_ids.begin(), contact_ids.end());
   auto rows = connection_.query(
       fmt::format("SELECT {} FROM {} l LEFT JOIN {} g ON g.contact_id = l.id "
@@ -377,10 +377,9 @@ Result<ContactOrigin> Guard::origin_of(int64_t contact_id) {
   };
   for (const auto& item : evidence) {
     if (!schema_.has_table(item.table)) continue;
-    auto found = connection_.query_value(
-        fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE {})", schema_.table(item.table),
-                    item.where),
-        item.params);
+    auto found = connection_.query_value(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE {})",
+                                                     schema_.table(item.table), item.where),
+                                         item.params);
     if (!found) return found.error();
     if (*found == std::optional<std::string>("1")) return item.origin;
   }
@@ -398,17 +397,16 @@ Result<bool> Guard::suppress(int64_t contact_id, ContactOrigin origin,
       {contact_id});
   if (!locked) return locked.error();
   if (locked->empty()) return false;  // deleted in Mautic meanwhile
-  auto processed = connection_.query_value(
-      fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE contact_id = ?)",
-                  schema_.table("gdpr_contacts")),
-      {contact_id});
+  auto processed =
+      connection_.query_value(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE contact_id = ?)",
+                                          schema_.table("gdpr_contacts")),
+                              {contact_id});
   if (!processed) return processed.error();
   if (*processed == std::optional<std::string>("1")) return false;
 
-  auto existing = connection_.query(
-      fmt::format("SELECT DISTINCT channel FROM {} WHERE lead_id = ?",
-                  schema_.table("lead_donotcontact")),
-      {contact_id});
+  auto existing = connection_.query(fmt::format("SELECT DISTINCT channel FROM {} WHERE lead_id = ?",
+                                                schema_.table("lead_donotcontact")),
+                                    {contact_id});
   if (!existing) return existing.error();
   std::set<std::string> on_dnc;
   for (const auto& row : existing->rows) on_dnc.insert(row[0].value_or(""));
@@ -516,10 +514,10 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
   }
   if (schema_.has_table("gdpr_audit")) {
     // Never the file name: Mautic's own import list shows names can carry personal data.
-    MGDPR_TRY(write_audit(connection_, schema_, actor_, kAuditCsvCheck,
-                          fmt::format("csv file: {} rows, columns: {}", check.rows,
-                                      join(check.columns, ", ")),
-                          int64_t(check.matches.size())));
+    MGDPR_TRY(write_audit(
+        connection_, schema_, actor_, kAuditCsvCheck,
+        fmt::format("csv file: {} rows, columns: {}", check.rows, join(check.columns, ", ")),
+        int64_t(check.matches.size())));
   }
   return check;
 }

@@ -57,6 +57,9 @@ struct Location {
   RowAction default_action;
   std::span<const ColumnRule> columns;  // personal columns; an ip_id column is handled apart
   std::string_view why;
+  // What grows with new rows when the key does not (a GUID key): a DATETIME column to keep
+  // the watermark on. Empty: the key itself.
+  std::string_view watermark_column = {};
 };
 
 // Every location, in the order they are processed (children before the rows they hang on).

@@ -21,6 +21,7 @@ std::string version_1_ddl(const Schema& schema) {
       "processed_at DATETIME(6) NOT NULL, reason VARCHAR(16) NOT NULL, "
       "channel VARCHAR(191) NOT NULL, dnc_date DATETIME NULL, "
       "policy_fingerprint CHAR(64) CHARACTER SET ascii NOT NULL, source VARCHAR(16) NOT NULL, "
+      "profile_checked_at DATETIME NULL, "
       "INDEX gdpr_contacts_processed_at (processed_at), INDEX gdpr_contacts_reason (reason)) "
       "{o};\n"
       "CREATE TABLE IF NOT EXISTS {hashes} (digest CHAR(64) CHARACTER SET ascii COLLATE "

@@ -16,6 +16,8 @@ namespace {
 // Rows at most this far below a watermark are looked at again: an insert that committed after
 // a later one (InnoDB hands out ids at insert, not at commit) is still found.
 constexpr int64_t kWatermarkOverlap = 1000;
+// The same for a time watermark: rows stamped up to this many seconds before it.
+constexpr int64_t kTimeOverlapSeconds = 600;
 // Rows per CASE statement when structured values are written back.
 constexpr size_t kRowsPerWrite = 500;
 constexpr std::string_view kPlaceholderIp = "0.0.0.0";
@@ -50,6 +52,30 @@ bool is_form_results_table(std::string_view name) {
   return underscore != std::string_view::npos && underscore > 0 &&
          std::all_of(rest.begin(), rest.begin() + long(underscore),
                      [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Words of free text that look like an email address: [local]@[domain] with the characters
+// addresses use; whatever surrounds them (quotes, brackets, punctuation) is cut off.
+std::vector<std::string> email_shaped_words(std::string_view text) {
+  auto is_address_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '@';
+  };
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_address_char(text[i])) ++i;
+    size_t start = i;
+    while (i < text.size() && is_address_char(text[i])) ++i;
+    std::string_view word = text.substr(start, i - start);
+    while (!word.empty() && word.back() == '.') word.remove_suffix(1);
+    auto at = word.find('@');
+    if (at != std::string_view::npos && at > 0 && at + 1 < word.size() &&
+        word.find('@', at + 1) == std::string_view::npos) {
+      words.emplace_back(word);
+    }
+  }
+  return words;
 }
 
 }  // namespace
@@ -120,11 +146,16 @@ struct RelatedScrubber::Filter {
   std::string contacts_sql;
   std::vector<Param> contacts_params;
   std::optional<int64_t> key_floor;
+  std::string floor_column;    // the key, or the location's watermark column
+  bool floor_is_time = false;  // key_floor is then a Unix time
 };
 
 RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schema,
-                                 const RelatedPlan& plan)
-    : connection_(connection), schema_(schema), plan_(plan) {}
+                                 const RelatedPlan& plan, EmailDigest email_digest)
+    : connection_(connection),
+      schema_(schema),
+      plan_(plan),
+      email_digest_(std::move(email_digest)) {}
 
 namespace {
 
@@ -140,7 +171,8 @@ struct RowSelection {
 static RowSelection select_rows(const Schema& schema, const Location& location,
                                 const std::string& table, const std::string& contacts_sql,
                                 const std::vector<Param>& contacts_params,
-                                std::optional<int64_t> key_floor) {
+                                std::optional<int64_t> key_floor,
+                                const std::string& floor_column, bool floor_is_time) {
   RowSelection selection;
   selection.from = schema.table(table) + " t";
   const std::string link = "t." + quote_identifier(location.link_column);
@@ -174,7 +206,8 @@ static RowSelection select_rows(const Schema& schema, const Location& location,
     for (auto value : location.kind_values) selection.params.emplace_back(std::string(value));
   }
   if (key_floor) {
-    selection.where += fmt::format(" AND t.{} > ?", quote_identifier(location.key_column));
+    selection.where += fmt::format(" AND t.{} > {}", quote_identifier(floor_column),
+                                   floor_is_time ? "FROM_UNIXTIME(?)" : "?");
     selection.params.emplace_back(*key_floor);
   }
   return selection;
@@ -188,7 +221,8 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
     return apply_webhook_queue(plan, table, filter, changed);
   }
   RowSelection rows = select_rows(schema_, location, table, filter.contacts_sql,
-                                  filter.contacts_params, filter.key_floor);
+                                  filter.contacts_params, filter.key_floor, filter.floor_column,
+                                  filter.floor_is_time);
 
   // IPs first: remember them (an IP nobody uses any more goes at the end) and unlink them.
   if (const ColumnInfo* ip = schema_.column(table, "ip_id")) {
@@ -452,12 +486,49 @@ Result<int64_t> RelatedScrubber::placeholder_ip() {
   return *placeholder_ip_;
 }
 
-Status RelatedScrubber::drop_orphan_ips(TableCounts& changed) {
+Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_processed) {
   if (placeholder_ip_) touched_ips_.erase(*placeholder_ip_);
   if (touched_ips_.empty() || !schema_.has_table("ip_addresses")) return {};
   std::vector<Param> candidates;
   for (int64_t id : touched_ips_) candidates.emplace_back(id);
   touched_ips_.clear();
+  if (unlink_processed) {
+    // A late row brings an IP that older rows of processed contacts may link too (typically
+    // a new lead_ips_xref row, which has no key to watermark): unlink it from all of them.
+    for (const LocationPlan& plan : plan_.locations) {
+      if (plan.location->link != Link::kContactColumn || plan.action == RowAction::kKeep) continue;
+      for (const std::string& table : plan.tables) {
+        const ColumnInfo* ip = schema_.column(table, "ip_id");
+        if (ip == nullptr) continue;
+        std::vector<Param> params;
+        std::string statement;
+        if (plan.action == RowAction::kDelete) {
+          statement = fmt::format("DELETE FROM {} WHERE ip_id IN ({}) AND {} IN (SELECT "
+                                  "contact_id FROM {})",
+                                  schema_.table(table), db::placeholders(candidates.size()),
+                                  quote_identifier(plan.location->link_column),
+                                  schema_.table("gdpr_contacts"));
+        } else {
+          Param replacement = nullptr;
+          if (!ip->nullable) {
+            auto placeholder = placeholder_ip();
+            if (!placeholder) return placeholder.error();
+            replacement = *placeholder;
+          }
+          params.push_back(replacement);
+          statement = fmt::format("UPDATE {} SET ip_id = ? WHERE ip_id IN ({}) AND {} IN "
+                                  "(SELECT contact_id FROM {})",
+                                  schema_.table(table), db::placeholders(candidates.size()),
+                                  quote_identifier(plan.location->link_column),
+                                  schema_.table("gdpr_contacts"));
+        }
+        params.insert(params.end(), candidates.begin(), candidates.end());
+        auto unlinked = connection_.execute(statement, params);
+        if (!unlinked) return unlinked.error();
+        changed[table] += *unlinked;
+      }
+    }
+  }
   // Still used by anyone (another contact, or a row this policy keeps): the IP stays.
   std::set<int64_t> used;
   for (const auto& table : schema_.tables()) {
@@ -499,42 +570,59 @@ Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts
       }
     }
   }
-  return drop_orphan_ips(changed);
+  return drop_orphan_ips(changed, /*unlink_processed=*/false);
 }
 
-Status RelatedScrubber::scrub_late_rows(TableCounts& changed) {
+Status RelatedScrubber::scrub_late_rows(TableCounts& changed, bool full_pass) {
   auto processed = connection_.query_value(
       fmt::format("SELECT 1 FROM {} LIMIT 1", schema_.table("gdpr_contacts")));
   if (!processed) return processed.error();
   if (!processed->has_value()) return {};  // nobody processed yet: nothing can be late
   for (const LocationPlan& plan : plan_.locations) {
-    if (plan.location->link == Link::kNoLink || plan.action == RowAction::kKeep) continue;
+    if (plan.action == RowAction::kKeep) continue;
     for (const std::string& table : plan.tables) {
-      auto transaction = db::Transaction::begin(connection_);
-      if (!transaction) return transaction.error();
+      const std::string_view mark_name = plan.location->watermark_column.empty()
+                                             ? plan.location->key_column
+                                             : plan.location->watermark_column;
+      const ColumnInfo* key = mark_name.empty() ? nullptr : schema_.column(table, mark_name);
+      const bool by_time =
+          key != nullptr && (key->data_type == "datetime" || key->data_type == "timestamp");
+      const bool watermarked = is_integer_column(key) || by_time;
+      // Without a growing key nothing says which rows are new: only the full pass looks.
+      if (!watermarked && !full_pass) continue;
       Filter filter;
       filter.contacts_sql = fmt::format("(SELECT contact_id FROM {})",
                                         schema_.table("gdpr_contacts"));
       std::optional<int64_t> high_water;
-      const ColumnInfo* key = plan.location->key_column.empty()
-                                  ? nullptr
-                                  : schema_.column(table, plan.location->key_column);
-      if (is_integer_column(key)) {
+      if (watermarked) {
         auto watermark = connection_.query_value(
             fmt::format("SELECT last_id FROM {} WHERE location = ?",
                         schema_.table("gdpr_watermarks")),
             {table});
         if (!watermark) return watermark.error();
-        filter.key_floor =
-            std::max<int64_t>(0, db::cell_to_int(*watermark).value_or(0) - kWatermarkOverlap);
+        const int64_t last = db::cell_to_int(*watermark).value_or(0);
         auto top = connection_.query_value(
-            fmt::format("SELECT COALESCE(MAX({}), 0) FROM {}", quote_identifier(key->name),
+            fmt::format("SELECT COALESCE({}(MAX({})), 0) FROM {}",
+                        by_time ? "UNIX_TIMESTAMP" : "", quote_identifier(key->name),
                         schema_.table(table)));
         if (!top) return top.error();
         high_water = db::cell_to_int(*top).value_or(0);
+        // Nothing above the watermark: an idle sweep costs one index lookup here. The full
+        // pass still looks below it, for inserts that committed out of id order.
+        if (*high_water <= last && watermark->has_value() && !full_pass) continue;
+        filter.key_floor =
+            std::max<int64_t>(0, last - (by_time ? kTimeOverlapSeconds : kWatermarkOverlap));
+        filter.floor_column = key->name;
+        filter.floor_is_time = by_time;
       }
-      MGDPR_TRY(apply(plan, table, filter, changed));
-      MGDPR_TRY(drop_orphan_ips(changed));
+      auto transaction = db::Transaction::begin(connection_);
+      if (!transaction) return transaction.error();
+      if (plan.location->link == Link::kNoLink) {
+        MGDPR_TRY(apply_late_email_match(plan, table, filter, changed));
+      } else {
+        MGDPR_TRY(apply(plan, table, filter, changed));
+      }
+      MGDPR_TRY(drop_orphan_ips(changed, /*unlink_processed=*/true));
       auto moved = connection_.execute(
           fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
                       "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
@@ -545,6 +633,51 @@ Status RelatedScrubber::scrub_late_rows(TableCounts& changed) {
       MGDPR_TRY(transaction->commit());
     }
   }
+  return {};
+}
+
+Status RelatedScrubber::apply_late_email_match(const LocationPlan& plan, const std::string& table,
+                                               const Filter& filter, TableCounts& changed) {
+  // The address is gone from the profile, but its keyed hash is not: every email-shaped word
+  // of a new row is hashed the same way and looked up among the processed contacts' digests.
+  if (!email_digest_) return {};
+  const std::string column = quote_identifier(plan.location->link_column);
+  const std::string key = quote_identifier(plan.location->key_column);
+  auto rows = connection_.query(
+      fmt::format("SELECT {}, {} FROM {} WHERE {} > ? AND {} LIKE '%@%'", key, column,
+                  schema_.table(table), key, column),
+      {filter.key_floor.value_or(0)});
+  if (!rows) return rows.error();
+  std::map<std::string, std::vector<std::string>> rows_by_digest;
+  for (const auto& row : rows->rows) {
+    if (!row[0] || !row[1]) continue;
+    for (const std::string& word : email_shaped_words(*row[1])) {
+      rows_by_digest[email_digest_(word)].push_back(*row[0]);
+    }
+  }
+  if (rows_by_digest.empty()) return {};
+  std::vector<Param> digests;
+  for (const auto& entry : rows_by_digest) digests.emplace_back(entry.first);
+  auto known = connection_.query(
+      fmt::format("SELECT DISTINCT digest FROM {} WHERE field = 'email' AND digest IN ({})",
+                  schema_.table("gdpr_hashes"), db::placeholders(digests.size())),
+      digests);
+  if (!known) return known.error();
+  std::set<std::string> row_keys;
+  for (const auto& row : known->rows) {
+    for (const auto& row_key : rows_by_digest[row[0].value_or("")]) row_keys.insert(row_key);
+  }
+  if (row_keys.empty()) return {};
+  std::vector<Param> keys;
+  for (const auto& row_key : row_keys) keys.push_back(key_param(row_key));
+  const std::string where = fmt::format("{} IN ({})", key, db::placeholders(keys.size()));
+  auto done = connection_.execute(
+      plan.action == RowAction::kDelete
+          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table), where)
+          : fmt::format("UPDATE {} SET {} = NULL WHERE {}", schema_.table(table), column, where),
+      keys);
+  if (!done) return done.error();
+  changed[table] += *done;
   return {};
 }
 

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -47,7 +49,12 @@ struct ContactIdentity {
 
 class RelatedScrubber {
  public:
-  RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan);
+  // The keyed digest of an email address as the profile's email column stores it; empty
+  // when the policy does not hash email (then free text written later cannot be matched).
+  using EmailDigest = std::function<std::string(std::string_view)>;
+
+  RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan,
+                  EmailDigest email_digest = {});
 
   // Every location's rows of these contacts. Runs inside the caller's transaction, so the
   // contacts' related rows change together with their profiles or not at all.
@@ -55,7 +62,8 @@ class RelatedScrubber {
 
   // Rows added since the last pass that belong to already processed contacts. Each location
   // is one transaction that also moves its watermark: idempotent, so a crash converges.
-  Status scrub_late_rows(TableCounts& changed);
+  // full_pass also covers tables without an integer key and rows below the watermarks.
+  Status scrub_late_rows(TableCounts& changed, bool full_pass);
 
   struct LocationStatus {
     std::string table;
@@ -72,14 +80,19 @@ class RelatedScrubber {
                           const std::vector<db::Param>& params, TableCounts& changed);
   Status apply_webhook_queue(const LocationPlan& plan, const std::string& table,
                              const Filter& filter, TableCounts& changed);
+  Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
+                                const Filter& filter, TableCounts& changed);
   Status apply_email_match(const LocationPlan& plan, const std::string& table,
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
   Result<int64_t> placeholder_ip();
-  Status drop_orphan_ips(TableCounts& changed);
+  // Deletes the IPs touched since the last call that nobody references any more; with
+  // unlink_processed, first removes every processed contact's link to them.
+  Status drop_orphan_ips(TableCounts& changed, bool unlink_processed);
 
   db::Connection& connection_;
   const Schema& schema_;
   const RelatedPlan& plan_;
+  EmailDigest email_digest_;
   std::set<int64_t> touched_ips_;
   std::optional<int64_t> placeholder_ip_;
 };

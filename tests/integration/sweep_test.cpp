@@ -128,6 +128,31 @@ TEST_P(Sweep, SecondSweepChangesNothing) {
   EXPECT_EQ(records, table_rows(*connection, table("gdpr_contacts")));
 }
 
+TEST_P(Sweep, LaterDoNotContactEntriesAreFound) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  // A new entry (contact 13 unsubscribes): the next sweep sees the table changed and scans.
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("INSERT INTO {} (lead_id, date_added, reason, channel) "
+                                        "VALUES (13, UTC_TIMESTAMP(), 1, 'email')",
+                                        quoted("lead_donotcontact")))
+                  .ok());
+  auto next = tool({"sweep", "--json"});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(nlohmann::json::parse(next.out)["contacts_processed"], 1);
+  // An entry edited in place (contact 12: manual -> bounced) keeps the table's shape; the
+  // full pass (hourly, or --full-pass) finds it.
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("UPDATE {} SET reason = 2 WHERE lead_id = 12",
+                                        quoted("lead_donotcontact")))
+                  .ok());
+  auto full = tool({"sweep", "--json", "--full-pass"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_EQ(nlohmann::json::parse(full.out)["contacts_processed"], 1);
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT reason FROM {} WHERE contact_id = 12",
+                                          quoted("gdpr_contacts"))),
+            "bounced");
+}
+
 TEST_P(Sweep, RecordsProofOfEveryProcessedContact) {
   ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
   // Contact 10 is unsubscribed, 11 bounced (dnc_period 10).

@@ -637,5 +637,102 @@ TEST(GuardConfigErrorTest, UnknownKeySuggestsClosest) {
                       "unknown key `origin` in [guard]; did you mean `origins`?"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// [server]
+
+constexpr std::string_view kAliceHash =
+    "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+TEST(ServerConfigTest, DefaultsListenOnLoopback) {
+  const Config config = parsed("");
+  EXPECT_EQ(config.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(config.server.listen_port, 8470);
+  EXPECT_EQ(config.server.max_body_bytes, 4 * 1024 * 1024);
+  EXPECT_TRUE(config.server.secret_file.empty());
+  EXPECT_TRUE(config.server.secret_env.empty());
+  EXPECT_TRUE(config.server.users.empty());
+  EXPECT_FALSE(config.server.behind_proxy);
+}
+
+TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
+  const Config config = parsed(fmt::format(
+      "[server]\nlisten = \"[::1]:9000\"\nsecret_env = \"HOOK_SECRET\"\n"
+      "max_body_bytes = 65536\nthreads = 4\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n"
+      "behind_proxy = true\nsession_minutes = 15\nlogin_attempts_per_hour = 5\n"
+      "lookups_per_hour = 7\n\n[server.users]\nzoe = \"{0}\"\nalice = \"{0}\"\n",
+      kAliceHash));
+  EXPECT_EQ(config.server.listen_host, "::1");
+  EXPECT_EQ(config.server.listen_port, 9000);
+  EXPECT_EQ(config.server.secret_env, "HOOK_SECRET");
+  EXPECT_EQ(config.server.max_body_bytes, 65536);
+  EXPECT_EQ(config.server.threads, 4);
+  EXPECT_EQ(config.server.tls_cert_file, "/c.pem");
+  EXPECT_EQ(config.server.tls_key_file, "/k.pem");
+  EXPECT_TRUE(config.server.behind_proxy);
+  EXPECT_EQ(config.server.session_minutes, 15);
+  EXPECT_EQ(config.server.login_attempts_per_hour, 5);
+  EXPECT_EQ(config.server.lookups_per_hour, 7);
+  ASSERT_EQ(config.server.users.size(), 2u);
+  EXPECT_EQ(config.server.users[0].name, "zoe");
+  EXPECT_EQ(config.server.users[1].name, "alice");
+  EXPECT_EQ(config.server.users[1].password_hash, kAliceHash);
+}
+
+TEST(ServerConfigTest, ListenForms) {
+  EXPECT_EQ(parsed("[server]\nlisten = \"0.0.0.0:0\"\n").server.listen_port, 0);
+  EXPECT_EQ(parsed("[server]\nlisten = \"localhost:80\"\n").server.listen_host, "localhost");
+  for (const char* bad : {"8470", "127.0.0.1", ":8470", "127.0.0.1:http", "::1:8470",
+                          "127.0.0.1:70000", "a b:1"}) {
+    EXPECT_TRUE(HasPart(single_error_at(fmt::format("[server]\nlisten = \"{}\"\n", bad), 2),
+                        "is not HOST:PORT; write e.g. listen = \"127.0.0.1:8470\""))
+        << bad;
+  }
+}
+
+TEST(ServerConfigErrorTest, SecretInTheFileIsRefusedWithoutQuotingIt) {
+  const std::string error = single_error_at("[server]\nsecret = \"hunter2-webhook\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "a webhook secret in the config file is not accepted"));
+  EXPECT_TRUE(LacksPart(error, "hunter2"));
+  // Not even a syntax error on that line shows it.
+  EXPECT_TRUE(LacksPart(errors_of("[server]\nsecret = \"hunter2-webhook\n"), "hunter2"));
+  const std::string pasted = single_error_at("[server]\nsecret_env = \"s3cr3t value!\"\n", 2);
+  EXPECT_TRUE(HasPart(pasted, "secret_env must be the name of an environment variable"));
+  EXPECT_TRUE(LacksPart(pasted, "s3cr3t"));
+}
+
+TEST(ServerConfigErrorTest, SecretFileAndEnvTogether) {
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nsecret_file = \"/s\"\nsecret_env = \"S\"\n", 3),
+                      "both secret_env (line 3) and secret_file (line 2) are set"));
+}
+
+TEST(ServerConfigErrorTest, TlsNeedsCertAndKey) {
+  EXPECT_TRUE(HasPart(single_error_at("[server]\ntls_cert_file = \"/c.pem\"\n", 2),
+                      "tls_cert_file is set without tls_key_file"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\n\ntls_key_file = \"/k.pem\"\n", 3),
+                      "tls_key_file is set without tls_cert_file"));
+}
+
+TEST(ServerConfigErrorTest, UserNeedsAHashNeverShowsThePassword) {
+  const std::string error =
+      single_error_at("[server.users]\nalice = \"correct horse battery\"\n", 2);
+  EXPECT_TRUE(HasPart(error, "not an Argon2 password hash"));
+  EXPECT_TRUE(HasPart(error, "mautic-gdpr passwd --user alice"));
+  EXPECT_TRUE(LacksPart(error, "horse"));
+  const std::string bad_name = fmt::format("[server.users]\n\"a/b\" = \"{}\"\n", kAliceHash);
+  EXPECT_TRUE(HasPart(single_error_at(bad_name, 2), "\"a/b\" is not a user name"));
+}
+
+TEST(ServerConfigErrorTest, RangesAndUnknownKeys) {
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nthreads = 0\n", 2),
+                      "threads = 0 is out of range; write a number from 1 to 256"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nmax_body_bytes = 10\n", 2),
+                      "max_body_bytes = 10 is out of range"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nlisten_port = 80\n", 2),
+                      "unknown key `listen_port` in [server]"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nbehind_proxy = \"yes\"\n", 2),
+                      "behind_proxy must be true or false"));
+}
+
 }  // namespace
 }  // namespace mgdpr

@@ -31,7 +31,8 @@ TEST(CsvTest, PlainRecordsWithTheirLines) {
 
 TEST(CsvTest, QuotedFieldsHoldDelimitersQuotesAndLineBreaks) {
   const std::string text =
-      "email,note\n\"a@example.org\",\"one, two\"\n\"b@example.org\",\"said \"\"hi\"\"\nand left\"\n"
+      "email,note\n\"a@example.org\",\"one, two\"\n\"b@example.org\",\"said \"\"hi\"\"\nand "
+      "left\"\n"
       "c@example.org,last\n";
   const auto records = parsed(text);
   ASSERT_EQ(records.size(), 4u);

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "server/metrics.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace mgdpr::server {
+
+namespace {
+
+constexpr size_t kRecentErrors = 20;
+
+// A label value in the Prometheus text format.
+std::string label(std::string_view value) {
+  std::string escaped;
+  for (char c : value) {
+    if (c == '\\' || c == '"') escaped += '\\';
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped += c;
+  }
+  return escaped;
+}
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::optional<int64_t> utc_epoch_seconds(std::string_view text) {
+  std::tm tm{};
+  const std::string terminated(text.substr(0, 19));
+  if (std::sscanf(terminated.c_str(), "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return int64_t(timegm(&tm));
+}
+
+std::string utc_now_text() {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}",
+                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+Metrics::Metrics() { counters_.started_at = utc_now_text(); }
+
+void Metrics::webhook_request(int status) {
+  std::lock_guard lock(mutex_);
+  ++counters_.webhook_requests_by_status[status];
+}
+
+void Metrics::webhook_accepted(const std::map<std::string, int64_t>& events_by_type,
+                               int64_t processed, int64_t not_pending) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [type, count] : events_by_type) {
+    counters_.webhook_events_by_type[type.substr(0, 80)] += count;
+  }
+  counters_.webhook_contacts_processed += processed;
+  counters_.webhook_contacts_not_pending += not_pending;
+  counters_.last_webhook_at = utc_now_text();
+}
+
+void Metrics::lookup(bool matched) {
+  std::lock_guard lock(mutex_);
+  ++counters_.lookups;
+  if (matched) ++counters_.lookups_matched;
+}
+
+void Metrics::login(bool ok) {
+  std::lock_guard lock(mutex_);
+  ++(ok ? counters_.logins_ok : counters_.logins_failed);
+}
+
+void Metrics::rate_limited_login() {
+  std::lock_guard lock(mutex_);
+  ++counters_.rate_limited_logins;
+}
+
+void Metrics::rate_limited_lookup() {
+  std::lock_guard lock(mutex_);
+  ++counters_.rate_limited_lookups;
+}
+
+void Metrics::error(std::string_view where, std::string_view message) {
+  std::lock_guard lock(mutex_);
+  ++counters_.errors;
+  auto& recent = counters_.recent_errors;
+  recent.insert(recent.begin(), ErrorEntry{utc_now_text(), std::string(where),
+                                           std::string(message.substr(0, 500))});
+  if (recent.size() > kRecentErrors) recent.resize(kRecentErrors);
+}
+
+Counters Metrics::snapshot() {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+std::string prometheus_text(const Counters& counters, const std::optional<DatabaseNumbers>& numbers,
+                            bool database_up) {
+  std::string out;
+  family(out, "mgdpr_up", "gauge", "1 when the database answered the last check");
+  out += fmt::format("mgdpr_up {}\n", database_up ? 1 : 0);
+  if (numbers) {
+    family(out, "mgdpr_contacts_processed", "gauge",
+           "Contacts pseudonymized so far, by the do-not-contact reason recorded");
+    for (const auto& [reason, count] : numbers->processed_by_reason) {
+      out += fmt::format("mgdpr_contacts_processed{{reason=\"{}\"}} {}\n", label(reason), count);
+    }
+    family(out, "mgdpr_contacts_processed_by_source", "gauge",
+           "Contacts pseudonymized so far, by what processed them (sweep or webhook)");
+    for (const auto& [source, count] : numbers->processed_by_source) {
+      out += fmt::format("mgdpr_contacts_processed_by_source{{source=\"{}\"}} {}\n", label(source),
+                         count);
+    }
+    family(out, "mgdpr_contacts_pending", "gauge",
+           "Contacts on do-not-contact for a configured reason and channel, not processed yet");
+    out += fmt::format("mgdpr_contacts_pending {}\n", numbers->pending);
+    if (numbers->last_sweep_at) {
+      if (auto seconds = utc_epoch_seconds(*numbers->last_sweep_at)) {
+        family(out, "mgdpr_last_sweep_timestamp_seconds", "gauge", "When the last sweep ended");
+        out += fmt::format("mgdpr_last_sweep_timestamp_seconds {}\n", *seconds);
+      }
+    }
+  }
+  family(out, "mgdpr_webhook_requests_total", "counter", "Webhook requests, by HTTP status");
+  for (const auto& [status, count] : counters.webhook_requests_by_status) {
+    out += fmt::format("mgdpr_webhook_requests_total{{status=\"{}\"}} {}\n", status, count);
+  }
+  family(out, "mgdpr_webhook_events_total", "counter",
+         "Events in signed webhook requests, by Mautic event type");
+  for (const auto& [type, count] : counters.webhook_events_by_type) {
+    out += fmt::format("mgdpr_webhook_events_total{{type=\"{}\"}} {}\n", label(type), count);
+  }
+  family(out, "mgdpr_webhook_contacts_processed_total", "counter",
+         "Contacts pseudonymized within a webhook request");
+  out += fmt::format("mgdpr_webhook_contacts_processed_total {}\n",
+                     counters.webhook_contacts_processed);
+  family(out, "mgdpr_webhook_contacts_not_pending_total", "counter",
+         "Contacts a subscription change named that were not pending (already processed, or no "
+         "do-not-contact row yet: the sweep is the safety net)");
+  out += fmt::format("mgdpr_webhook_contacts_not_pending_total {}\n",
+                     counters.webhook_contacts_not_pending);
+  if (counters.last_webhook_at) {
+    if (auto seconds = utc_epoch_seconds(*counters.last_webhook_at)) {
+      family(out, "mgdpr_last_webhook_timestamp_seconds", "gauge",
+             "When the last signed webhook request arrived");
+      out += fmt::format("mgdpr_last_webhook_timestamp_seconds {}\n", *seconds);
+    }
+  }
+  family(out, "mgdpr_lookups_total", "counter", "Lookups on the page, by whether one matched");
+  out += fmt::format("mgdpr_lookups_total{{matched=\"true\"}} {}\n", counters.lookups_matched);
+  out += fmt::format("mgdpr_lookups_total{{matched=\"false\"}} {}\n",
+                     counters.lookups - counters.lookups_matched);
+  family(out, "mgdpr_logins_total", "counter", "Login attempts, by result");
+  out += fmt::format("mgdpr_logins_total{{result=\"ok\"}} {}\n", counters.logins_ok);
+  out += fmt::format("mgdpr_logins_total{{result=\"failed\"}} {}\n", counters.logins_failed);
+  family(out, "mgdpr_rate_limited_total", "counter", "Requests refused by a rate limit");
+  out +=
+      fmt::format("mgdpr_rate_limited_total{{kind=\"login\"}} {}\n", counters.rate_limited_logins);
+  out += fmt::format("mgdpr_rate_limited_total{{kind=\"lookup\"}} {}\n",
+                     counters.rate_limited_lookups);
+  family(out, "mgdpr_errors_total", "counter", "Errors while serving requests");
+  out += fmt::format("mgdpr_errors_total {}\n", counters.errors);
+  return out;
+}
+
+}  // namespace mgdpr::server

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The pages for support staff, rendered on the server as plain HTML with one small stylesheet:
+// no script, no build step, usable on a phone. Every text that did not come from this file is
+// escaped. A looked-up value is never rendered back.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mautic/engine.h"
+#include "server/metrics.h"
+
+namespace mgdpr::server {
+
+std::string html_escape(std::string_view text);
+
+// The stylesheet at /static/style.css.
+std::string_view stylesheet();
+
+// Who is logged in, for the header (logout form) of every page but the login page.
+struct PageUser {
+  std::string name;
+  std::string csrf;
+};
+
+std::string login_page(std::string_view csrf, std::string_view message);
+
+// A hashed field the lookup form offers: alias and Mautic field type.
+struct LookupField {
+  std::string alias;
+  std::string type;
+};
+
+struct LookupView {
+  std::vector<LookupField> fields;
+  std::string selected_field = "email";
+  // Set after a lookup: the matches (empty: not found).
+  std::optional<std::vector<mautic::LookupMatch>> matches;
+  std::string message;  // a problem to show instead (rate limit, empty value, ...)
+  int lookups_left = 0;
+  int lookups_per_hour = 0;
+};
+
+std::string lookup_page(const PageUser& user, const LookupView& view);
+
+struct StatusView {
+  std::optional<DatabaseNumbers> numbers;  // nullopt when the database could not be read
+  std::string database_error;
+  Counters counters;
+};
+
+std::string status_page(const PageUser& user, const StatusView& view);
+
+// Processed contacts per day and reason as a stacked bar chart (inline SVG).
+std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days);
+
+// A short page for errors (403, 404, 429, 500).
+std::string message_page(std::string_view title, std::string_view message,
+                         const std::optional<PageUser>& user);
+
+}  // namespace mgdpr::server

@@ -1,0 +1,880 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "server/service.h"
+
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "app/secrets.h"
+#include "app/session.h"
+#include "core/normalize.h"
+#include "server/auth.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/pages.h"
+#include "server/pool.h"
+#include "server/stats.h"
+#include "server/webhook.h"
+
+namespace mgdpr::server {
+
+namespace {
+
+constexpr std::string_view kSessionCookie = "mgdpr_session";
+constexpr std::string_view kLoginCookie = "mgdpr_login";
+constexpr auto kSessionLifetime = std::chrono::hours(12);
+constexpr int kChartDays = 30;
+constexpr auto kNumbersTtl = std::chrono::seconds(10);
+// How often a webhook re-checks that Mautic's schema is still the one the policy was resolved
+// against (a new custom field or form must not be missed): a 2-5 ms query, so at most once a
+// second under load.
+constexpr auto kSchemaCheckEvery = std::chrono::seconds(1);
+
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'";
+
+// One log line per request, written by the logger once the response is out; handlers add their
+// details (never a value) here. Each request runs on one thread from start to end.
+thread_local Clock::time_point t_started{};
+thread_local std::string t_log_details;
+
+void add_log_detail(std::string_view key, std::string_view value) {
+  t_log_details += fmt::format(" {}={}", key, log_value(value));
+}
+void add_log_detail(std::string_view key, int64_t value) {
+  t_log_details += fmt::format(" {}={}", key, value);
+}
+
+std::string json_text(const nlohmann::json& json) {
+  // Replace, not throw, should a message ever hold invalid UTF-8.
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The paths this server knows; any other path is logged as "other" (a path could carry
+// anything a client typed).
+std::string route_label(const std::string& path) {
+  for (std::string_view known : {"/", "/mautic/webhook", "/login", "/logout", "/lookup", "/status",
+                                 "/metrics", "/healthz", "/static/style.css", "/favicon.ico"}) {
+    if (path == known) return path;
+  }
+  return "other";
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view text) {
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      decoded += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+               hex_digit(text[i + 2]) >= 0) {
+      decoded += char(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+      i += 2;
+    } else {
+      decoded += text[i];
+    }
+  }
+  return decoded;
+}
+
+// An application/x-www-form-urlencoded body. Only the body is read, never the query string:
+// a value must not travel in a URL.
+std::map<std::string, std::string> parse_form(std::string_view body) {
+  std::map<std::string, std::string> form;
+  while (!body.empty()) {
+    const size_t end = std::min(body.find('&'), body.size());
+    const std::string_view pair = body.substr(0, end);
+    const size_t equals = pair.find('=');
+    if (equals != std::string_view::npos) {
+      form.emplace(url_decode(pair.substr(0, equals)), url_decode(pair.substr(equals + 1)));
+    }
+    body.remove_prefix(std::min(end + 1, body.size()));
+  }
+  return form;
+}
+
+std::string form_value(const std::map<std::string, std::string>& form, const std::string& key) {
+  auto found = form.find(key);
+  return found == form.end() ? std::string() : found->second;
+}
+
+std::optional<std::string> cookie_value(const httplib::Request& request, std::string_view name) {
+  const std::string header = request.get_header_value("Cookie");
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    const size_t end = std::min(rest.find(';'), rest.size());
+    std::string_view pair = rest.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    const size_t equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
+      return std::string(pair.substr(equals + 1));
+    }
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
+  return std::nullopt;
+}
+
+bool is_loopback(const std::string& address) {
+  return address.starts_with("127.") || address == "::1" || address == "::ffff:127.0.0.1";
+}
+
+void redirect(httplib::Response& response, const std::string& location) {
+  response.status = 303;
+  response.set_header("Location", location);
+}
+
+void send_html(httplib::Response& response, int status, const std::string& html) {
+  response.status = status;
+  response.set_content(html, "text/html; charset=utf-8");
+}
+
+void send_json(httplib::Response& response, int status, const nlohmann::json& json) {
+  response.status = status;
+  response.set_content(json_text(json), "application/json");
+}
+
+// The webhook secret from [server] secret_file (first line) or secret_env.
+Result<std::string> load_webhook_secret(const Config& config) {
+  const ServerConfig& server = config.server;
+  std::string secret;
+  if (!server.secret_env.empty()) {
+    const char* value = std::getenv(server.secret_env.c_str());
+    if (value == nullptr) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: the environment variable {} is not set; export it with the webhook "
+                        "secret Mautic shows for the webhook, or use secret_file",
+                        config.where("server.secret_env"), server.secret_env);
+    }
+    secret = value;
+  } else if (!server.secret_file.empty()) {
+    const std::string where = config.where("server.secret_file");
+    struct stat info {};
+    if (::stat(server.secret_file.c_str(), &info) != 0) {
+      return make_error(ErrorKind::kConfig, "{}: cannot read the secret file `{}`: {}", where,
+                        server.secret_file, std::strerror(errno));
+    }
+    if ((info.st_mode & 007) != 0) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: the secret file `{}` can be read by everyone (mode {:04o}); run "
+                        "`chmod o-rwx {}`",
+                        where, server.secret_file, info.st_mode & 07777, server.secret_file);
+    }
+    std::ifstream in(server.secret_file, std::ios::binary);
+    if (!in || !std::getline(in, secret)) {
+      return make_error(ErrorKind::kConfig, "{}: cannot read the secret file `{}`", where,
+                        server.secret_file);
+    }
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+  } else {
+    return make_error(
+        ErrorKind::kConfig,
+        "{}: [server] has no webhook secret; Mautic signs every webhook with the secret shown "
+        "in its webhook form, and unsigned requests are refused. Write secret_file = "
+        "\"/etc/mautic-gdpr/webhook-secret\" (a file holding it) or secret_env = "
+        "\"MAUTIC_WEBHOOK_SECRET\"",
+        config.path);
+  }
+  if (secret.empty()) {
+    return make_error(
+        ErrorKind::kConfig, "{}: the webhook secret is empty",
+        config.where(server.secret_env.empty() ? "server.secret_file" : "server.secret_env"));
+  }
+  return secret;
+}
+
+// Changes whenever a table or column of the database is added, dropped or altered.
+Result<std::string> schema_fingerprint(db::Connection& connection) {
+  auto rows = connection.query(
+      "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('.', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, "
+      "IS_NULLABLE))), 0) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
+      {});
+  if (!rows) return rows.error();
+  if (rows->rows.empty()) return std::string();
+  return rows->rows[0][0].value_or("") + ":" + rows->rows[0][1].value_or("");
+}
+
+// Blocks the stop signals in every thread (threads inherit the mask): one thread waits for them
+// with sigwait and stops the server; SIGUSR1 wakes it when the server ended for another reason.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);  // a client that went away must not end the process
+  }
+  int wait() const {
+    int signal = 0;
+    sigwait(&set_, &signal);
+    return signal;
+  }
+
+ private:
+  sigset_t set_;
+};
+
+class Service {
+ public:
+  Service(Config config, HashKey key, std::string secret, std::unique_ptr<app::Session> session,
+          std::string fingerprint)
+      : config_(std::move(config)),
+        key_(std::move(key)),
+        secret_(std::move(secret)),
+        pool_(size_t(config_.server.threads), [this]() { return app::connect(config_); }),
+        users_(config_.server.users),
+        sessions_(std::chrono::minutes(config_.server.session_minutes),
+                  std::chrono::duration_cast<std::chrono::minutes>(kSessionLifetime)),
+        login_limiter_(config_.server.login_attempts_per_hour, std::chrono::hours(1)),
+        lookup_limiter_(config_.server.lookups_per_hour, std::chrono::hours(1)),
+        router_(default_router()),
+        schema_fingerprint_(std::move(fingerprint)),
+        schema_checked_at_(Clock::now()) {
+    adopt(std::move(session));
+    secure_cookies_ = tls() || config_.server.behind_proxy;
+  }
+
+  Status listen_and_serve(const StopSignals& signals);
+
+ private:
+  bool tls() const { return !config_.server.tls_cert_file.empty(); }
+  std::shared_ptr<const app::Session> session() {
+    std::lock_guard lock(session_mutex_);
+    return session_;
+  }
+  void adopt(std::unique_ptr<app::Session> session);
+  Result<std::shared_ptr<const app::Session>> session_for_webhook(db::Connection& connection);
+  void install_routes(httplib::Server& http);
+
+  // Handlers.
+  void webhook(const httplib::Request& request, httplib::Response& response);
+  void login_form(const httplib::Request& request, httplib::Response& response);
+  void login(const httplib::Request& request, httplib::Response& response);
+  void logout(const httplib::Request& request, httplib::Response& response);
+  void lookup_form(const httplib::Request& request, httplib::Response& response);
+  void lookup(const httplib::Request& request, httplib::Response& response);
+  void status(const httplib::Request& request, httplib::Response& response);
+  void metrics(const httplib::Request& request, httplib::Response& response);
+  void healthz(const httplib::Request& request, httplib::Response& response);
+
+  // Helpers of the pages.
+  std::string client_of(const httplib::Request& request) const;
+  std::string cookie(std::string_view name, std::string_view value, bool remove = false) const;
+  // The page session of the request; redirects to /login (and returns nothing) without one.
+  std::optional<std::pair<std::string, WebSession>> require_login(const httplib::Request& request,
+                                                                  httplib::Response& response);
+  void show_login(httplib::Response& response, int status, std::string_view message);
+  LookupView lookup_view(const app::Session& session, const std::string& user);
+  std::pair<std::optional<DatabaseNumbers>, std::string> database_numbers();
+
+  Config config_;
+  HashKey key_;
+  std::string secret_;
+  ConnectionPool pool_;
+  Users users_;
+  SessionStore sessions_;
+  RateLimiter login_limiter_;
+  RateLimiter lookup_limiter_;
+  WebhookRouter router_;
+  Metrics metrics_;
+  bool secure_cookies_ = false;
+
+  std::mutex session_mutex_;
+  std::shared_ptr<const app::Session> session_;
+  std::string schema_fingerprint_;
+  Clock::time_point schema_checked_at_;
+  std::mutex reload_mutex_;
+
+  std::mutex numbers_mutex_;
+  std::optional<DatabaseNumbers> numbers_;
+  std::string numbers_error_;
+  Clock::time_point numbers_at_{};
+};
+
+// The session's config, schema, policy and key are shared read-only by every request; its
+// connection joins the pool and its engine goes (each request builds its own).
+void Service::adopt(std::unique_ptr<app::Session> session) {
+  session->engine.reset();
+  pool_.add(std::move(session->connection));
+  std::lock_guard lock(session_mutex_);
+  session_ = std::shared_ptr<const app::Session>(std::move(session));
+}
+
+Result<std::shared_ptr<const app::Session>> Service::session_for_webhook(
+    db::Connection& connection) {
+  {
+    std::lock_guard lock(session_mutex_);
+    if (Clock::now() - schema_checked_at_ < kSchemaCheckEvery) return session_;
+  }
+  std::lock_guard reload_lock(reload_mutex_);
+  {
+    // Another request may have checked while this one waited for the lock.
+    std::lock_guard lock(session_mutex_);
+    if (Clock::now() - schema_checked_at_ < kSchemaCheckEvery) return session_;
+  }
+  auto fingerprint = schema_fingerprint(connection);
+  if (!fingerprint) return fingerprint.error();
+  {
+    std::lock_guard lock(session_mutex_);
+    schema_checked_at_ = Clock::now();
+    if (*fingerprint == schema_fingerprint_) return session_;
+  }
+  auto reopened = app::open_session(config_, key_, app::Access::kWrite, "serve");
+  if (!reopened) return reopened.error();
+  LogLine("schema_changed").add("action", "policy resolved again").info();
+  adopt(std::move(*reopened));
+  std::lock_guard lock(session_mutex_);
+  schema_fingerprint_ = *fingerprint;
+  return session_;
+}
+
+std::string Service::client_of(const httplib::Request& request) const {
+  // Behind a proxy every request comes from it; the proxy names the client in X-Real-IP.
+  if (config_.server.behind_proxy && is_loopback(request.remote_addr)) {
+    const std::string real = request.get_header_value("X-Real-IP");
+    if (!real.empty()) return real;
+  }
+  return request.remote_addr;
+}
+
+std::string Service::cookie(std::string_view name, std::string_view value, bool remove) const {
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}{}", name, value,
+                     secure_cookies_ ? "; Secure" : "", remove ? "; Max-Age=0" : "");
+}
+
+std::optional<std::pair<std::string, WebSession>> Service::require_login(
+    const httplib::Request& request, httplib::Response& response) {
+  if (auto id = cookie_value(request, kSessionCookie)) {
+    if (auto session = sessions_.find(*id)) {
+      add_log_detail("user", session->user);
+      return std::make_pair(*id, *session);
+    }
+  }
+  redirect(response, "/login");
+  return std::nullopt;
+}
+
+void Service::show_login(httplib::Response& response, int status, std::string_view message) {
+  // Login CSRF: the form carries the same random token as a cookie only this site can set.
+  const std::string token = random_token();
+  response.set_header("Set-Cookie", cookie(kLoginCookie, token));
+  send_html(response, status,
+            login_page(token, users_.empty() && message.empty()
+                                  ? "No users are configured: add them under [server.users] "
+                                    "(mautic-gdpr passwd --user NAME prints the line)."
+                                  : message));
+}
+
+void Service::webhook(const httplib::Request& request, httplib::Response& response) {
+  auto answer = [&](int status, const nlohmann::json& body) {
+    metrics_.webhook_request(status);
+    send_json(response, status, body);
+  };
+  const std::string signature = request.get_header_value(std::string(kSignatureHeader));
+  if (signature.empty()) {
+    add_log_detail("problem", "no signature");
+    return answer(401, {{"error",
+                         "missing Webhook-Signature header: the request is not from "
+                         "Mautic, or the webhook has no secret"}});
+  }
+  if (!signature_matches(request.body, signature, secret_)) {
+    add_log_detail("problem", "wrong signature");
+    return answer(401, {{"error",
+                         "the Webhook-Signature does not match the body: the secret in "
+                         "[server] must be the one Mautic shows for this webhook"}});
+  }
+  auto batch = parse_webhook(request.body);
+  if (!batch) {
+    add_log_detail("problem", batch.error().message);
+    return answer(400, {{"error", batch.error().message}});
+  }
+  if (auto valid = router_.validate(*batch); !valid) {
+    add_log_detail("problem", valid.error().message);
+    return answer(400, {{"error", valid.error().message}});
+  }
+
+  auto failed = [&](const Error& error) {
+    metrics_.error("webhook", error.message);
+    add_log_detail("problem", error.message);
+    answer(503, {{"error", error.message + "; the cron sweep will process these contacts"}});
+  };
+  auto lease = pool_.acquire();
+  if (!lease) return failed(lease.error());
+  auto session = session_for_webhook(**lease);
+  if (!session) {
+    lease->discard();
+    return failed(session.error());
+  }
+  const app::Session& shared = **session;
+  mautic::Engine engine(**lease, shared.config, shared.schema, shared.policy, shared.related,
+                        *shared.key, "webhook");
+  HandlerContext context{**lease, shared, engine};
+  WebhookOutcome outcome;
+  if (auto ran = router_.run(*batch, context, outcome); !ran) {
+    if (ran.error().kind == ErrorKind::kDatabase) lease->discard();
+    // Batches before the failing one stay committed (they are complete); report those too.
+    add_log_detail("processed", int64_t(outcome.processed.size()));
+    return failed(ran.error());
+  }
+  metrics_.webhook_accepted(outcome.events_by_type, int64_t(outcome.processed.size()),
+                            int64_t(outcome.not_pending.size()));
+  add_log_detail("events", outcome.events);
+  add_log_detail("processed", int64_t(outcome.processed.size()));
+  add_log_detail("not_pending", int64_t(outcome.not_pending.size()));
+  add_log_detail("ignored", outcome.ignored);
+  answer(200, {{"events", outcome.events},
+               {"processed", outcome.processed},
+               {"not_pending", outcome.not_pending},
+               {"ignored", outcome.ignored}});
+}
+
+void Service::login_form(const httplib::Request& request, httplib::Response& response) {
+  if (auto id = cookie_value(request, kSessionCookie); id && sessions_.find(*id)) {
+    return redirect(response, "/lookup");
+  }
+  show_login(response, 200, "");
+}
+
+void Service::login(const httplib::Request& request, httplib::Response& response) {
+  std::chrono::seconds retry_after{0};
+  if (!login_limiter_.allow("login:" + client_of(request), &retry_after)) {
+    metrics_.rate_limited_login();
+    add_log_detail("problem", "login rate limit");
+    response.set_header("Retry-After", std::to_string(retry_after.count()));
+    return show_login(
+        response, 429,
+        fmt::format("Too many login attempts from your address ([server] "
+                    "login_attempts_per_hour = {}). Try again in {} minute(s).",
+                    config_.server.login_attempts_per_hour, (retry_after.count() + 59) / 60));
+  }
+  const auto form = parse_form(request.body);
+  const auto expected = cookie_value(request, kLoginCookie);
+  if (!expected || !equal_in_constant_time(form_value(form, "csrf"), *expected)) {
+    add_log_detail("problem", "login form token");
+    return show_login(response, 403, "The login form expired. Please log in again.");
+  }
+  const std::string user = form_value(form, "user");
+  if (!users_.check(user, form_value(form, "password"))) {
+    metrics_.login(false);
+    // A name that is no user may be anything someone typed: it is not logged.
+    add_log_detail("user", users_.exists(user) ? user : "unknown");
+    add_log_detail("problem", "wrong user name or password");
+    return show_login(response, 401, "Wrong user name or password.");
+  }
+  metrics_.login(true);
+  add_log_detail("user", user);
+  const std::string id = sessions_.create(user);
+  response.set_header("Set-Cookie", cookie(kSessionCookie, id));
+  response.set_header("Set-Cookie", cookie(kLoginCookie, "", true));
+  redirect(response, "/lookup");
+}
+
+void Service::logout(const httplib::Request& request, httplib::Response& response) {
+  auto login = require_login(request, response);
+  if (!login) return;
+  const auto form = parse_form(request.body);
+  if (!equal_in_constant_time(form_value(form, "csrf"), login->second.csrf)) {
+    return send_html(response, 403,
+                     message_page("Not logged out", "The form expired; reload the page.",
+                                  PageUser{login->second.user, login->second.csrf}));
+  }
+  sessions_.end(login->first);
+  response.set_header("Set-Cookie", cookie(kSessionCookie, "", true));
+  redirect(response, "/login");
+}
+
+LookupView Service::lookup_view(const app::Session& session, const std::string& user) {
+  LookupView view;
+  for (const mautic::ColumnPlan* plan : session.policy.with_action(Action::kHash)) {
+    if (plan->field_type.empty()) continue;
+    view.fields.push_back({plan->column, plan->field_type});
+  }
+  if (!view.fields.empty() &&
+      std::none_of(view.fields.begin(), view.fields.end(),
+                   [](const LookupField& field) { return field.alias == "email"; })) {
+    view.selected_field = view.fields.front().alias;
+  }
+  view.lookups_per_hour = config_.server.lookups_per_hour;
+  view.lookups_left = lookup_limiter_.remaining("lookup:" + user);
+  return view;
+}
+
+void Service::lookup_form(const httplib::Request& request, httplib::Response& response) {
+  auto login = require_login(request, response);
+  if (!login) return;
+  const PageUser user{login->second.user, login->second.csrf};
+  send_html(response, 200, lookup_page(user, lookup_view(*session(), user.name)));
+}
+
+void Service::lookup(const httplib::Request& request, httplib::Response& response) {
+  auto login = require_login(request, response);
+  if (!login) return;
+  const PageUser user{login->second.user, login->second.csrf};
+  const auto form = parse_form(request.body);
+  if (!equal_in_constant_time(form_value(form, "csrf"), user.csrf)) {
+    add_log_detail("problem", "form token");
+    return send_html(response, 403,
+                     message_page("Form expired",
+                                  "The form expired or did not come from this page; reload "
+                                  "the lookup page and try again.",
+                                  user));
+  }
+  const auto shared = session();
+  LookupView view = lookup_view(*shared, user.name);
+  const std::string field = form_value(form, "field");
+  const std::string value = form_value(form, "value");
+  const bool known_field =
+      std::any_of(view.fields.begin(), view.fields.end(),
+                  [&](const LookupField& offered) { return offered.alias == field; });
+  if (!known_field) {
+    view.message = "Choose one of the fields in the list.";
+    return send_html(response, 400, lookup_page(user, view));
+  }
+  view.selected_field = field;
+  add_log_detail("field", field);
+  if (trim(value).empty()) {
+    view.message = "Enter the exact value to look up.";
+    return send_html(response, 400, lookup_page(user, view));
+  }
+  std::chrono::seconds retry_after{0};
+  if (!lookup_limiter_.allow("lookup:" + user.name, &retry_after)) {
+    metrics_.rate_limited_lookup();
+    add_log_detail("problem", "lookup rate limit");
+    response.set_header("Retry-After", std::to_string(retry_after.count()));
+    view.lookups_left = 0;
+    view.message = fmt::format(
+        "You have made {} lookups in the last hour, the limit ([server] lookups_per_hour). "
+        "Try again in {} minute(s).",
+        config_.server.lookups_per_hour, (retry_after.count() + 59) / 60);
+    return send_html(response, 429, lookup_page(user, view));
+  }
+  view.lookups_left = lookup_limiter_.remaining("lookup:" + user.name);
+
+  auto lease = pool_.acquire();
+  if (!lease) {
+    metrics_.error("lookup", lease.error().message);
+    view.message = "The database is not available: " + lease.error().message;
+    return send_html(response, 503, lookup_page(user, view));
+  }
+  // The engine writes the audit row with this actor: who looked up, which field, how many
+  // matches (never the value).
+  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
+                        *shared->key, "web:" + user.name);
+  auto matches = engine.lookup({{field, value}});
+  if (!matches) {
+    if (matches.error().kind == ErrorKind::kDatabase) lease->discard();
+    metrics_.error("lookup", matches.error().message);
+    add_log_detail("problem", matches.error().message);
+    view.message = "The lookup failed: " + matches.error().message;
+    return send_html(response, 500, lookup_page(user, view));
+  }
+  metrics_.lookup(!matches->empty());
+  add_log_detail("matches", int64_t(matches->size()));
+  view.matches = std::move(*matches);
+  send_html(response, 200, lookup_page(user, view));
+}
+
+std::pair<std::optional<DatabaseNumbers>, std::string> Service::database_numbers() {
+  std::lock_guard lock(numbers_mutex_);
+  if (numbers_at_ != Clock::time_point{} && Clock::now() - numbers_at_ < kNumbersTtl) {
+    return {numbers_, numbers_error_};
+  }
+  numbers_.reset();
+  numbers_error_.clear();
+  auto lease = pool_.acquire();
+  if (!lease) {
+    numbers_error_ = lease.error().message;
+  } else {
+    const auto shared = session();
+    mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
+                          *shared->key, "serve");
+    auto numbers = read_database_numbers(engine, **lease, shared->schema, kChartDays);
+    if (numbers) {
+      numbers_ = std::move(*numbers);
+    } else {
+      if (numbers.error().kind == ErrorKind::kDatabase) lease->discard();
+      numbers_error_ = numbers.error().message;
+      metrics_.error("status", numbers_error_);
+    }
+  }
+  numbers_at_ = Clock::now();
+  return {numbers_, numbers_error_};
+}
+
+void Service::status(const httplib::Request& request, httplib::Response& response) {
+  auto login = require_login(request, response);
+  if (!login) return;
+  StatusView view;
+  std::tie(view.numbers, view.database_error) = database_numbers();
+  view.counters = metrics_.snapshot();
+  send_html(response, 200, status_page(PageUser{login->second.user, login->second.csrf}, view));
+}
+
+void Service::metrics(const httplib::Request&, httplib::Response& response) {
+  auto [numbers, error] = database_numbers();
+  response.set_content(prometheus_text(metrics_.snapshot(), numbers, numbers.has_value()),
+                       "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Service::healthz(const httplib::Request&, httplib::Response& response) {
+  auto lease = pool_.acquire(std::chrono::seconds(5));
+  Status checked = lease ? Status() : Status(lease.error());
+  if (lease) {
+    auto answer = (*lease)->query_value("SELECT 1");
+    if (!answer) {
+      lease->discard();
+      checked = answer.error();
+    }
+  }
+  if (!checked) {
+    add_log_detail("problem", checked.error().message);
+    response.status = 503;
+    response.set_content("database unreachable: " + checked.error().message + "\n",
+                         "text/plain; charset=utf-8");
+    return;
+  }
+  response.set_content("ok\n", "text/plain; charset=utf-8");
+}
+
+void Service::install_routes(httplib::Server& http) {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  auto bind = [this](void (Service::*handler)(const Request&, Response&)) {
+    return [this, handler](const Request& request, Response& response) {
+      (this->*handler)(request, response);
+    };
+  };
+  http.Post("/mautic/webhook", bind(&Service::webhook));
+  http.Get("/mautic/webhook", [](const Request&, Response& response) {
+    response.status = 405;
+    response.set_header("Allow", "POST");
+    response.set_content("Mautic's webhook: POST only\n", "text/plain; charset=utf-8");
+  });
+  http.Get("/", [](const Request&, Response& response) { redirect(response, "/lookup"); });
+  http.Get("/login", bind(&Service::login_form));
+  http.Post("/login", bind(&Service::login));
+  http.Post("/logout", bind(&Service::logout));
+  http.Get("/lookup", bind(&Service::lookup_form));
+  http.Post("/lookup", bind(&Service::lookup));
+  http.Get("/status", bind(&Service::status));
+  http.Get("/metrics", bind(&Service::metrics));
+  http.Get("/healthz", bind(&Service::healthz));
+  http.Get("/favicon.ico", [](const Request&, Response& response) { response.status = 204; });
+  http.Get("/static/style.css", [](const Request&, Response& response) {
+    response.set_header("Cache-Control", "public, max-age=3600");
+    response.set_content(std::string(stylesheet()), "text/css; charset=utf-8");
+  });
+
+  http.set_pre_routing_handler([](const Request&, Response&) {
+    t_started = Clock::now();
+    t_log_details.clear();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  const bool tls_on = tls();
+  http.set_post_routing_handler([tls_on](const Request&, Response& response) {
+    response.set_header("Content-Security-Policy", std::string(kContentSecurityPolicy));
+    response.set_header("X-Content-Type-Options", "nosniff");
+    response.set_header("X-Frame-Options", "DENY");
+    response.set_header("Referrer-Policy", "no-referrer");
+    if (!response.has_header("Cache-Control")) response.set_header("Cache-Control", "no-store");
+    if (tls_on) response.set_header("Strict-Transport-Security", "max-age=31536000");
+  });
+  // Statuses httplib sets itself (413 over max_body_bytes, 400 for a body that ends early, 404)
+  // get a readable body; a handler's own body is left alone.
+  const int64_t max_body = config_.server.max_body_bytes;
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this, max_body](const Request& request, Response& response) {
+        if (!response.body.empty() || response.status == 303) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        std::string message;
+        switch (response.status) {
+          case 413:
+            message = fmt::format(
+                "the request body is larger than [server] max_body_bytes ({} "
+                "bytes); nothing was changed",
+                max_body);
+            break;
+          case 400:
+            message =
+                "the request could not be read (truncated or malformed); nothing "
+                "was changed";
+            break;
+          case 404:
+            message = "no such page";
+            break;
+          default:
+            message = fmt::format("HTTP {}", response.status);
+        }
+        if (request.path == "/mautic/webhook") {
+          if (request.method == "POST") metrics_.webhook_request(response.status);
+          send_json(response, response.status, {{"error", message}});
+        } else {
+          response.set_content(message + "\n", "text/plain; charset=utf-8");
+        }
+        add_log_detail("problem", message.substr(0, message.find(';')));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler([this](const Request&, Response& response, std::exception_ptr error) {
+    std::string what = "unknown exception";
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& exception) {
+      what = exception.what();
+    } catch (...) {
+    }
+    metrics_.error("server", what);
+    response.status = 500;
+    response.set_content("internal error\n", "text/plain; charset=utf-8");
+  });
+  http.set_logger([](const Request& request, const Response& response) {
+    LogLine line("request");
+    line.add("method", request.method).add("path", route_label(request.path));
+    line.add("status", response.status);
+    if (t_started != Clock::time_point{}) {
+      line.add("ms", std::chrono::duration<double, std::milli>(Clock::now() - t_started).count());
+    }
+    line.append(t_log_details);
+    if (response.status >= 500) {
+      line.error();
+    } else if (response.status >= 400) {
+      line.warn();
+    } else {
+      line.info();
+    }
+    t_started = Clock::time_point{};
+    t_log_details.clear();
+  });
+}
+
+Status Service::listen_and_serve(const StopSignals& signals) {
+  std::unique_ptr<httplib::Server> http;
+  if (tls()) {
+    auto secure = std::make_unique<httplib::SSLServer>(config_.server.tls_cert_file.c_str(),
+                                                       config_.server.tls_key_file.c_str());
+    if (!secure->is_valid()) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: cannot load the TLS certificate `{}` or its key `{}` (PEM files, "
+                        "the key matching the certificate, readable by this user)",
+                        config_.where("server.tls_cert_file"), config_.server.tls_cert_file,
+                        config_.server.tls_key_file);
+    }
+    http = std::move(secure);
+  } else {
+    http = std::make_unique<httplib::Server>();
+  }
+  const size_t threads = size_t(config_.server.threads);
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http->set_payload_max_length(size_t(config_.server.max_body_bytes));
+  // A client that stops sending mid-body gets 400 after this; Mautic sends a body at once.
+  http->set_read_timeout(5);
+  http->set_write_timeout(10);
+  http->set_keep_alive_max_count(100);
+  // Headers and body go out in separate writes: without this, Nagle's algorithm and the
+  // client's delayed ACK add some 40 ms to every answer.
+  http->set_tcp_nodelay(true);
+  // httplib's default adds SO_REUSEPORT, which would let a second `serve` share the port
+  // silently; only SO_REUSEADDR (a quick restart) is wanted.
+  http->set_socket_options([](socket_t socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  install_routes(*http);
+
+  const std::string& host = config_.server.listen_host;
+  int port = config_.server.listen_port;
+  if (port == 0) {
+    port = http->bind_to_any_port(host);
+  } else if (!http->bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return make_error(ErrorKind::kConfig,
+                      "{}: cannot listen on {}:{} (in use by another program, or not an address "
+                      "of this machine)",
+                      config_.where("server.listen"), host, config_.server.listen_port);
+  }
+  LogLine("listening")
+      .add("address", host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                          : fmt::format("{}:{}", host, port))
+      .add("port", port)
+      .add("tls", tls())
+      .add("threads", config_.server.threads)
+      .add("users", config_.server.users.size())
+      .info();
+  if (users_.empty()) {
+    LogLine("no_users")
+        .add("hint", "add [server.users] (mautic-gdpr passwd --user NAME) to use the pages")
+        .warn();
+  }
+
+  std::atomic<bool> stopping{false};
+  const pthread_t main_thread = pthread_self();
+  std::thread listener([&] {
+    http->listen_after_bind();
+    // Ended without a signal (e.g. the socket failed): wake the waiting main thread.
+    if (!stopping.exchange(true)) pthread_kill(main_thread, SIGUSR1);
+  });
+  // stop() only works once the server runs; a signal arriving before stays pending meanwhile.
+  while (!http->is_running() && !stopping.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int signal = signals.wait();
+  const bool by_signal = !stopping.exchange(true);
+  if (by_signal) {
+    LogLine("stopping")
+        .add("signal", signal == SIGTERM  ? "SIGTERM"
+                       : signal == SIGINT ? "SIGINT"
+                                          : "other")
+        .add("note", "no new connections; requests in flight finish")
+        .info();
+    http->stop();
+  }
+  listener.join();
+  pool_.close_idle();
+  if (!by_signal) {
+    return make_error("the server stopped listening on {}:{} unexpectedly", host, port);
+  }
+  LogLine("stopped").info();
+  return {};
+}
+
+}  // namespace
+
+Status serve(const std::string& config_path) {
+  StopSignals signals;  // before any thread starts
+  init_logging();
+  auto config = app::load_config_file(config_path);
+  if (!config) return config.error();
+  auto key = app::load_hash_key(*config);
+  if (!key) return key.error();
+  auto secret = load_webhook_secret(*config);
+  if (!secret) return secret.error();
+  // The first connection also initialises the MariaDB client library, before other threads.
+  auto session = app::open_session(*config, *key, app::Access::kWrite, "serve");
+  if (!session) return session.error();
+  auto fingerprint = schema_fingerprint(*(*session)->connection);
+  if (!fingerprint) return fingerprint.error();
+  Service service(std::move(*config), std::move(*key), std::move(*secret), std::move(*session),
+                  std::move(*fingerprint));
+  return service.listen_and_serve(signals);
+}
+
+}  // namespace mgdpr::server

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `mautic-gdpr serve`: one process with
+//   POST /mautic/webhook   Mautic's webhook: signed events, processed by the sweep's engine
+//   GET|POST /lookup       the lookup page for support staff (login required)
+//   GET /status            counts, a chart, last sweep and webhook, errors (login required)
+//   GET|POST /login, POST /logout, GET /static/style.css
+//   GET /metrics           Prometheus text format (no login; keep it internal)
+//   GET /healthz           200 when the database answers, else 503 (no login)
+// Each request leases its own database connection and builds its own Engine over it; the
+// config, schema, policy and key are shared read-only. SIGTERM or SIGINT stop it gracefully:
+// no new connections, requests in flight finish, then the process exits 0.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+
+namespace mgdpr::server {
+
+// Runs until SIGTERM or SIGINT. Returns an error when it cannot start (its kind picks the exit
+// code: config 2, database 3, key mismatch 4).
+Status serve(const std::string& config_path);
+
+}  // namespace mgdpr::server

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The lookup page in a real browser: headless Chromium (Debian's package) driven by
+// playwright-core. Run by tests/browser/run.sh, which starts `mautic-gdpr serve` on a synthetic
+// Mautic and passes what this script needs in the environment:
+//   MGDPR_BASE_URL         e.g. http://127.0.0.1:41234
+//   MGDPR_USER, MGDPR_PASSWORD
+//   MGDPR_PROCESSED_EMAIL  the address of a contact the sweep processed
+//   MGDPR_KEPT_VALUE       a value the policy kept for that contact (e.g. its city)
+//   MGDPR_SCREENSHOT_DIR   where the screenshots go
+//   MGDPR_CHROMIUM         the browser (default /usr/bin/chromium)
+// Exits non-zero, naming the step, when something is not as expected.
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run this through tests/browser/run.sh`);
+  return value;
+};
+const base = env('MGDPR_BASE_URL');
+const user = env('MGDPR_USER');
+const password = env('MGDPR_PASSWORD');
+const processedEmail = env('MGDPR_PROCESSED_EMAIL');
+const keptValue = env('MGDPR_KEPT_VALUE');
+const shots = env('MGDPR_SCREENSHOT_DIR');
+mkdirSync(shots, { recursive: true });
+
+const profile = mkdtempSync(join(tmpdir(), 'mgdpr-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.MGDPR_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+  viewport: { width: 1024, height: 800 },
+});
+
+let step = 'start';
+const passed = [];
+async function check(name, body) {
+  step = name;
+  await body();
+  passed.push(name);
+  console.log(`browser: ok   ${name}`);
+}
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15000);
+
+  await check('no session: /lookup leads to the login, not the lookup form', async () => {
+    await page.goto(`${base}/lookup`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    assert.equal(await page.locator('#value').count(), 0, 'the lookup form is shown without a session');
+  });
+
+  await check('a wrong password is refused', async () => {
+    await page.fill('#user', user);
+    await page.fill('#password', `${password}-wrong`);
+    await page.click('form[action="/login"] button');
+    await page.getByText('Wrong user name or password.').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  await check('log in', async () => {
+    await page.fill('#user', user);
+    await page.fill('#password', password);
+    await Promise.all([page.waitForURL(`${base}/lookup`), page.click('form[action="/login"] button')]);
+    await page.getByRole('heading', { name: 'Look up a person' }).waitFor();
+  });
+
+  await check('look up a processed contact and see its data', async () => {
+    await page.selectOption('#field', 'email');
+    // As a person would type it from a letter: other case, stray spaces.
+    await page.fill('#value', `  ${processedEmail.toUpperCase()} `);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    const result = page.locator('section.result.found');
+    await result.waitFor();
+    const text = await result.innerText();
+    assert.match(text, /Processed: 1 record/);
+    assert.match(text, /Why\s+(unsubscribed|bounced) \(channel email\)/);
+    assert.match(text, /Processed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    assert.ok(text.includes(keptValue), `the kept value ${keptValue} is not shown`);
+    const html = await page.content();
+    assert.ok(!html.toLowerCase().includes(processedEmail.toLowerCase()), 'the looked-up value is echoed');
+    assert.ok(!page.url().includes('@') && !page.url().includes('?'), `the value reached the URL: ${page.url()}`);
+    await page.screenshot({ path: join(shots, 'lookup-found.png'), fullPage: true });
+  });
+
+  await check('look up an unknown address and see "not found"', async () => {
+    await page.fill('#value', `nobody-${Date.now()}@example.org`);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    assert.equal(await page.locator('section.result.found').count(), 0);
+    await page.screenshot({ path: join(shots, 'lookup-not-found.png'), fullPage: true });
+  });
+
+  await check('the status page shows the chart and the numbers', async () => {
+    await page.click('nav >> text=Status');
+    await page.waitForURL(`${base}/status`);
+    await page.locator('.chart svg rect').first().waitFor();
+    const tiles = await page.locator('.tiles').innerText();
+    assert.match(tiles, /Processed contacts\s+\d+/);
+    assert.match(tiles, /Pending\s+\d+/);
+    await page.screenshot({ path: join(shots, 'status.png'), fullPage: true });
+  });
+
+  await check('on a phone-sized screen the lookup form fits', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${base}/lookup`);
+    await phone.fill('#value', processedEmail);
+    await Promise.all([phone.waitForLoadState('load'), phone.click('form[action="/lookup"] button')]);
+    await phone.locator('section.result.found').waitFor();
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(overflow, false, 'the page scrolls sideways on a phone');
+    await phone.screenshot({ path: join(shots, 'lookup-phone.png'), fullPage: true });
+    await phone.close();
+  });
+
+  await check('after logging out the lookup needs a session again', async () => {
+    await page.click('form[action="/logout"] button');
+    await page.waitForURL(`${base}/login`);
+    await page.goto(`${base}/lookup`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  await check('a fresh browser without a session cannot reach the lookup', async () => {
+    const stranger = await chromium.launch({
+      executablePath: process.env.MGDPR_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const other = await stranger.newPage();
+      const response = await other.goto(`${base}/status`);
+      assert.equal(new URL(other.url()).pathname, '/login');
+      assert.equal(response.status(), 200);
+      await other.getByRole('heading', { name: 'Log in' }).waitFor();
+    } finally {
+      await stranger.close();
+    }
+  });
+  console.log(`browser: all ${passed.length} checks passed; screenshots in ${shots}`);
+} catch (error) {
+  console.error(`browser: FAILED at "${step}": ${error.message}`);
+  try {
+    const page = context.pages()[0];
+    if (page) await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true });
+  } catch {}
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
