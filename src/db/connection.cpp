@@ -56,6 +56,15 @@ std::string placeholders(size_t n) {
   return text;
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string joined;
+  for (const auto& part : parts) {
+    if (!joined.empty()) joined += separator;
+    joined += part;
+  }
+  return joined;
+}
+
 std::optional<int64_t> cell_to_int(const Cell& cell) {
   if (!cell) return std::nullopt;
   int64_t value = 0;

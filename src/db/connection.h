@@ -52,6 +52,9 @@ std::string quote_identifier(std::string_view name);
 // "?, ?, ?" for n placeholders.
 std::string placeholders(size_t n);
 
+// Strings with a separator between them: column lists, conditions, messages.
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
 class Connection {
  public:
   static Result<std::unique_ptr<Connection>> open(const ConnectParams& params);

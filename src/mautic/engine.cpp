@@ -19,15 +19,6 @@ namespace {
 
 constexpr int64_t kFullPassIntervalSeconds = 3600;
 
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string joined;
-  for (const auto& part : parts) {
-    if (!joined.empty()) joined += separator;
-    joined += part;
-  }
-  return joined;
-}
-
 void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
   for (int64_t id : ids) params.emplace_back(id);
 }
@@ -238,7 +229,7 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
   append_ids(id_params, contact_ids);
   auto contacts = connection_.query(
       fmt::format("SELECT {} FROM {} l WHERE l.id IN ({}) ORDER BY l.id FOR UPDATE",
-                  join(selected, ", "), schema_.table("leads"),
+                  db::join(selected, ", "), schema_.table("leads"),
                   db::placeholders(contact_ids.size())),
       id_params);
   if (!contacts) return contacts.error();
@@ -324,7 +315,7 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
   auto recorded = connection_.execute(
       fmt::format("INSERT INTO {} (contact_id, processed_at, reason, channel, dnc_date, "
                   "policy_fingerprint, source) VALUES {}",
-                  schema_.table("gdpr_contacts"), join(record_tuples, ", ")),
+                  schema_.table("gdpr_contacts"), db::join(record_tuples, ", ")),
       record_params);
   if (!recorded) return recorded.error();
 
@@ -389,7 +380,7 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
     update_params.insert(update_params.end(), ids.begin(), ids.end());
     auto updated = connection_.execute(
         fmt::format("UPDATE {} SET {} WHERE `id` IN ({})", schema_.table("leads"),
-                    join(assignments, ", "), db::placeholders(ids.size())),
+                    db::join(assignments, ", "), db::placeholders(ids.size())),
         update_params);
     if (!updated) return updated.error();
     changed["leads"] += *updated;
@@ -398,7 +389,7 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
     std::vector<std::string> tuples(hash_rows.size() / 3, "(?, ?, ?)");
     auto inserted = connection_.execute(
         fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id) VALUES {}",
-                    schema_.table("gdpr_hashes"), join(tuples, ", ")),
+                    schema_.table("gdpr_hashes"), db::join(tuples, ", ")),
         hash_rows);
     if (!inserted) return inserted.error();
   }
@@ -419,7 +410,7 @@ Status Engine::rescrub_changed_profiles(TableCounts& changed) {
         fmt::format("SELECT {} FROM {} g JOIN {} l ON l.id = g.contact_id WHERE g.contact_id > "
                     "? AND l.date_modified > COALESCE(g.profile_checked_at, g.processed_at) ORDER BY g.contact_id LIMIT ? "
                     "FOR UPDATE",
-                    join(selected, ", "), schema_.table("gdpr_contacts"), schema_.table("leads")),
+                    db::join(selected, ", "), schema_.table("gdpr_contacts"), schema_.table("leads")),
         {cursor, int64_t(config_.sweep.batch_size)});
     if (!rows) return rows.error();
     if (rows->empty()) break;
@@ -462,7 +453,7 @@ Result<PlanReport> Engine::plan() {
   }
   if (!changing.empty()) {
     auto rows = connection_.query(
-        fmt::format("SELECT {} FROM {} l JOIN {} p ON p.lead_id = l.id", join(sums, ", "),
+        fmt::format("SELECT {} FROM {} l JOIN {} p ON p.lead_id = l.id", db::join(sums, ", "),
                     schema_.table("leads"), pending_contact_set_sql()),
         pending_contacts_params());
     if (!rows) return rows.error();
@@ -538,7 +529,7 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
     std::vector<std::string> quoted;
     for (const auto& column : kept_columns) quoted.push_back(quote_identifier(column));
     auto rows = connection_.query(fmt::format("SELECT {} FROM {} WHERE id = ?",
-                                              join(quoted, ", "), schema_.table("leads")),
+                                              db::join(quoted, ", "), schema_.table("leads")),
                                   {id});
     if (!rows) return rows.error();
     if (rows->rows.empty()) return {};  // deleted in Mautic since; the record remains
@@ -602,7 +593,7 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
 
   if (schema_.has_table("gdpr_audit")) {
     MGDPR_TRY(write_audit(connection_, schema_, actor_, "lookup",
-                          "fields: " + join(asked, ", "), int64_t(matches.size())));
+                          "fields: " + db::join(asked, ", "), int64_t(matches.size())));
   }
   return matches;
 }

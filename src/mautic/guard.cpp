@@ -27,15 +27,6 @@ constexpr size_t kAuditDetailLimit = 1024;  // gdpr_audit.detail is VARCHAR(1024
 // inserted before that pass may have committed only after it. A second check changes nothing.
 constexpr int kRecheckSeconds = 600;
 
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string joined;
-  for (const auto& part : parts) {
-    if (!joined.empty()) joined += separator;
-    joined += part;
-  }
-  return joined;
-}
-
 // "2026-05-01 (unsubscribed, channel email, by email)": no personal value, ever.
 std::string describe_record(const ProcessedRecord& record) {
   return fmt::format("{} ({}, channel {}, by {})", record.processed_on(), record.reason,
@@ -45,7 +36,7 @@ std::string describe_record(const ProcessedRecord& record) {
 std::string describe_records(const std::vector<ProcessedRecord>& records) {
   std::vector<std::string> parts;
   for (const auto& record : records) parts.push_back(describe_record(record));
-  return join(parts, "; ");
+  return db::join(parts, "; ");
 }
 
 std::string limited(std::string text) {
@@ -121,7 +112,7 @@ Guard::Guard(db::Connection& connection, const Config& config, const Schema& sch
 
 Status Guard::usable() const {
   if (problems_.empty()) return {};
-  return Error{join(problems_, "\n"), ErrorKind::kConfig};
+  return Error{db::join(problems_, "\n"), ErrorKind::kConfig};
 }
 
 bool Guard::guards(ContactOrigin origin) const {
@@ -225,7 +216,7 @@ Result<GuardReport> Guard::run_pass(int batch_size) {
   }
   const std::string condition = fmt::format(
       "l.id <= ? AND ({}) AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = l.id)",
-      join(has_value, " OR "), schema_.table("gdpr_contacts"));
+      db::join(has_value, " OR "), schema_.table("gdpr_contacts"));
   std::vector<std::string> branches = {fmt::format("SELECT l.id FROM {} l WHERE l.id > ? AND {}",
                                                    schema_.table("leads"), condition)};
   std::vector<Param> params = {last_id, highest_id};
@@ -239,7 +230,7 @@ Result<GuardReport> Guard::run_pass(int batch_size) {
     }
   }
   auto candidates =
-      connection_.query(fmt::format("{} ORDER BY id", join(branches, " UNION ")), params);
+      connection_.query(fmt::format("{} ORDER BY id", db::join(branches, " UNION ")), params);
   if (!candidates) return candidates.error();
   std::vector<int64_t> ids;
   ids.reserve(candidates->size());
@@ -280,7 +271,7 @@ Status Guard::check_batch(std::span<const int64_t> contact_ids, GuardReport& rep
   auto rows = connection_.query(
       fmt::format("SELECT {} FROM {} l LEFT JOIN {} g ON g.contact_id = l.id "
                   "WHERE l.id IN ({}) AND g.contact_id IS NULL ORDER BY l.id",
-                  join(selected, ", "), schema_.table("leads"), schema_.table("gdpr_contacts"),
+                  db::join(selected, ", "), schema_.table("leads"), schema_.table("gdpr_contacts"),
                   db::placeholders(contact_ids.size())),
       id_params);
   if (!rows) return rows.error();
@@ -478,7 +469,7 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
     return make_error(
         "no column of the file's first line is named {} (case does not matter); name the email "
         "column `email` in the header line, or pass --delimiter if the file does not use {:?}",
-        join(names, " or "), delimiter);
+        db::join(names, " or "), delimiter);
   }
 
   // Digests per column, then the first matching column decides each row.
@@ -516,7 +507,7 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
     // Never the file name: Mautic's own import list shows names can carry personal data.
     MGDPR_TRY(write_audit(
         connection_, schema_, actor_, kAuditCsvCheck,
-        fmt::format("csv file: {} rows, columns: {}", check.rows, join(check.columns, ", ")),
+        fmt::format("csv file: {} rows, columns: {}", check.rows, db::join(check.columns, ", ")),
         int64_t(check.matches.size())));
   }
   return check;
@@ -547,9 +538,9 @@ std::string describe_guard(const Config& config, const ContactPolicy& policy) {
   return fmt::format(
       "compares {}; a new contact matching a record that left as {} is put on do-not-contact "
       "when it came from {}, and only reported when it came from {}",
-      join(compared, ", "), join(reasons, " or "),
-      guarded.empty() ? "nowhere" : join(guarded, ", "),
-      reported.empty() ? "nowhere" : join(reported, ", "));
+      db::join(compared, ", "), db::join(reasons, " or "),
+      guarded.empty() ? "nowhere" : db::join(guarded, ", "),
+      reported.empty() ? "nowhere" : db::join(reported, ", "));
 }
 
 }  // namespace mgdpr::mautic

@@ -22,15 +22,6 @@ constexpr int64_t kTimeOverlapSeconds = 600;
 constexpr size_t kRowsPerWrite = 500;
 constexpr std::string_view kPlaceholderIp = "0.0.0.0";
 
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string joined;
-  for (const auto& part : parts) {
-    if (!joined.empty()) joined += separator;
-    joined += part;
-  }
-  return joined;
-}
-
 bool is_integer_column(const ColumnInfo* column) {
   if (column == nullptr) return false;
   static const std::set<std::string, std::less<>> kIntegers = {"tinyint", "smallint",
@@ -284,7 +275,7 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
   }
   if (!clears.empty()) {
     auto cleared = connection_.execute(
-        fmt::format("UPDATE {} SET {} WHERE {}", rows.from, join(clears, ", "), rows.where),
+        fmt::format("UPDATE {} SET {} WHERE {}", rows.from, db::join(clears, ", "), rows.where),
         rows.params);
     if (!cleared) return cleared.error();
     changed[table] += *cleared;
@@ -308,8 +299,8 @@ Status RelatedScrubber::scrub_structured(const std::string& table, const std::st
     selected.push_back("t." + quote_identifier(rule->column));
     any_set.push_back("t." + quote_identifier(rule->column) + " IS NOT NULL");
   }
-  auto rows = connection_.query(fmt::format("SELECT {} FROM {} AND ({})", join(selected, ", "),
-                                            from, join(any_set, " OR ")),
+  auto rows = connection_.query(fmt::format("SELECT {} FROM {} AND ({})", db::join(selected, ", "),
+                                            from, db::join(any_set, " OR ")),
                                 params);
   if (!rows) return rows.error();
 
@@ -454,9 +445,9 @@ Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::s
   if (emails.empty()) return {};
   const std::string statement =
       plan.action == RowAction::kDelete
-          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table), join(conditions, " OR "))
+          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table), db::join(conditions, " OR "))
           : fmt::format("UPDATE {} SET {} = NULL WHERE {}", schema_.table(table), column,
-                        join(conditions, " OR "));
+                        db::join(conditions, " OR "));
   auto done = connection_.execute(statement, emails);
   if (!done) return done.error();
   changed[table] += *done;
