@@ -11,8 +11,12 @@ namespace mgdpr::db {
 
 namespace {
 
-// Statement cache bound: the engine uses a few dozen shapes; batch tails add a few more.
+// Statement cache bounds: the engine uses a few dozen shapes; batch tails add a few more. The
+// client library keeps per-parameter buffers for every prepared statement (about 100 bytes
+// each), so batch-sized statements are also bounded by their parameters: a few MiB in all,
+// whatever the number of contacts.
 constexpr size_t kMaxCachedStatements = 256;
+constexpr size_t kMaxCachedParams = 32768;
 
 // Server messages that quote the offending value would carry personal data into logs.
 bool message_quotes_a_value(unsigned code) {
@@ -90,7 +94,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectParams& params
   if (connected == nullptr) {
     std::string where = use_socket ? fmt::format("socket {}", params.socket)
                                    : fmt::format("{}:{}", params.host, params.port);
-    Error error = make_error(ErrorKind::kDatabase, "cannot connect to MariaDB at {} as user '{}' (database '{}'): {}",
+    Error error = make_error(ErrorKind::kDatabase,
+                             "cannot connect to MariaDB at {} as user '{}' (database '{}'): {}",
                              where, params.user, params.database, mysql_error(handle));
     mysql_close(handle);
     return error;
@@ -116,15 +121,20 @@ std::string Connection::server_version() const { return mysql_get_server_info(ha
 Error Connection::server_error(std::string_view what) const {
   unsigned code = mysql_errno(handle_);
   if (message_quotes_a_value(code)) {
-    return make_error(ErrorKind::kDatabase, "{}: MariaDB error {} (the message quotes a value and is withheld)", what,
+    return make_error(ErrorKind::kDatabase,
+                      "{}: MariaDB error {} (the message quotes a value and is withheld)", what,
                       code);
   }
-  return make_error(ErrorKind::kDatabase, "{}: MariaDB error {}: {}", what, code, mysql_error(handle_));
+  return make_error(ErrorKind::kDatabase, "{}: MariaDB error {}: {}", what, code,
+                    mysql_error(handle_));
 }
 
 Result<Connection::PreparedStatement*> Connection::prepare(std::string_view sql) {
   if (auto found = statements_.find(sql); found != statements_.end()) return found->second.get();
-  if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+  if (statements_.size() >= kMaxCachedStatements || cached_params_ > kMaxCachedParams) {
+    statements_.clear();
+    cached_params_ = 0;
+  }
   auto statement = std::make_unique<PreparedStatement>();
   statement->handle = mysql_stmt_init(handle_);
   if (statement->handle == nullptr) return make_error("cannot allocate a prepared statement");
@@ -134,6 +144,7 @@ Result<Connection::PreparedStatement*> Connection::prepare(std::string_view sql)
   }
   my_bool update_max_length = 1;
   mysql_stmt_attr_set(statement->handle, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+  cached_params_ += mysql_stmt_param_count(statement->handle);
   auto* raw = statement.get();
   statements_.emplace(std::string(sql), std::move(statement));
   return raw;
@@ -209,7 +220,8 @@ Result<Rows> Connection::query(std::string_view sql, std::span<const Param> para
   bind_params(params, bound);
   if (mysql_stmt_bind_param(stmt, bound.binds.data()) != 0 || mysql_stmt_execute(stmt) != 0 ||
       mysql_stmt_store_result(stmt) != 0) {
-    Error error = make_error(ErrorKind::kDatabase, "query failed: MariaDB error {}: {}", mysql_stmt_errno(stmt),
+    Error error = make_error(ErrorKind::kDatabase, "query failed: MariaDB error {}: {}",
+                             mysql_stmt_errno(stmt),
                              message_quotes_a_value(mysql_stmt_errno(stmt))
                                  ? "(the message quotes a value and is withheld)"
                                  : mysql_stmt_error(stmt));
@@ -291,7 +303,8 @@ Result<uint64_t> Connection::execute(std::string_view sql, std::span<const Param
   BoundParams bound;
   bind_params(params, bound);
   if (mysql_stmt_bind_param(stmt, bound.binds.data()) != 0 || mysql_stmt_execute(stmt) != 0) {
-    return make_error(ErrorKind::kDatabase, "statement failed: MariaDB error {}: {}", mysql_stmt_errno(stmt),
+    return make_error(ErrorKind::kDatabase, "statement failed: MariaDB error {}: {}",
+                      mysql_stmt_errno(stmt),
                       message_quotes_a_value(mysql_stmt_errno(stmt))
                           ? "(the message quotes a value and is withheld)"
                           : mysql_stmt_error(stmt));

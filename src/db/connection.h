@@ -100,6 +100,7 @@ class Connection {
   std::string database_;
   // Prepared statements by SQL text: lookups and batch writes repeat the same few shapes.
   std::map<std::string, std::unique_ptr<PreparedStatement>, std::less<>> statements_;
+  size_t cached_params_ = 0;  // parameters of the cached statements, all together
 };
 
 // Rolls back on scope exit unless committed: a contact is fully processed or untouched.

@@ -18,14 +18,46 @@ namespace {
 constexpr int64_t kWatermarkOverlap = 1000;
 // The same for a time watermark: rows stamped up to this many seconds before it.
 constexpr int64_t kTimeOverlapSeconds = 600;
+// Ids per transaction when late rows are looked for (see scrub_late_rows).
+constexpr int64_t kLateRowsWindow = 20000;
 // Rows per CASE statement when structured values are written back.
 constexpr size_t kRowsPerWrite = 500;
 constexpr std::string_view kPlaceholderIp = "0.0.0.0";
+// Where scrubbed structured values wait for the UPDATE that joins them in: a temporary table,
+// private to the connection, dropped after each use.
+constexpr std::string_view kScratchTable = "`mgdpr_scrubbed_values`";
+
+// The scrubbed form of one structured value. A value that cannot be parsed cannot be
+// scrubbed: it is cleared instead (NULL, or the empty value where NULL is not allowed), never
+// kept.
+std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
+                                          const std::string& value) {
+  Result<std::string> scrubbed = Error{};
+  switch (rule.scrub) {
+    case ColumnScrub::kPhpSerialized:
+      scrubbed = scrub_php_serialized(value);
+      break;
+    case ColumnScrub::kJson:
+      scrubbed = scrub_json(value);
+      break;
+    case ColumnScrub::kCompressedJson: {
+      auto text = zlib_decompress(value);
+      scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
+      if (scrubbed) scrubbed = zlib_compress(*scrubbed);
+      break;
+    }
+    case ColumnScrub::kClear:
+      break;
+  }
+  if (scrubbed) return std::move(*scrubbed);
+  if (column.nullable) return std::nullopt;
+  return std::string(rule.scrub == ColumnScrub::kJson ? "{}" : "");
+}
 
 bool is_integer_column(const ColumnInfo* column) {
   if (column == nullptr) return false;
-  static const std::set<std::string, std::less<>> kIntegers = {"tinyint", "smallint",
-                                                               "mediumint", "int", "bigint"};
+  static const std::set<std::string, std::less<>> kIntegers = {"tinyint", "smallint", "mediumint",
+                                                               "int", "bigint"};
   return kIntegers.contains(column->data_type);
 }
 
@@ -49,8 +81,8 @@ bool is_form_results_table(std::string_view name) {
 // addresses use; whatever surrounds them (quotes, brackets, punctuation) is cut off.
 std::vector<std::string> email_shaped_words(std::string_view text) {
   auto is_address_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '%' || c == '+' || c == '-' || c == '@';
   };
   std::vector<std::string> words;
   size_t i = 0;
@@ -80,10 +112,10 @@ RelatedPlan build_related_plan(const Config& config, const Schema& schema) {
     const Location* location = find_location(name);
     if (location == nullptr) {
       auto suggestion = did_you_mean(name, names);
-      plan.problems.push_back(fmt::format(
-          "{}: `{}` is not a location mautic-gdpr knows; {}", where, name,
-          suggestion ? fmt::format("did you mean `{}`?", *suggestion)
-                     : "run `mautic-gdpr check` to list them"));
+      plan.problems.push_back(
+          fmt::format("{}: `{}` is not a location mautic-gdpr knows; {}", where, name,
+                      suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                                 : "run `mautic-gdpr check` to list them"));
       continue;
     }
     auto action = parse_row_action(action_word);
@@ -137,8 +169,9 @@ struct RelatedScrubber::Filter {
   std::string contacts_sql;
   std::vector<Param> contacts_params;
   std::optional<int64_t> key_floor;
-  std::string floor_column;    // the key, or the location's watermark column
-  bool floor_is_time = false;  // key_floor is then a Unix time
+  std::optional<int64_t> key_ceiling;  // with key_floor: only rows up to it (integer keys)
+  std::string floor_column;            // the key, or the location's watermark column
+  bool floor_is_time = false;          // key_floor is then a Unix time
 };
 
 RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schema,
@@ -148,58 +181,63 @@ RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schem
       plan_(plan),
       email_digest_(std::move(email_digest)) {}
 
-namespace {
-
 // "FROM <table> t [JOIN parent] WHERE <row belongs to the contacts> [AND key > ?]"
-struct RowSelection {
+struct RelatedScrubber::RowSelection {
   std::string from;   // "<table> t JOIN ..." (no FROM keyword: UPDATE and DELETE reuse it)
   std::string where;  // without WHERE keyword
   std::vector<Param> params;
 };
 
-}  // namespace
+// Plain assignments of one UPDATE ("t.col = NULL"), with the values they bind, in order.
+struct RelatedScrubber::RowUpdate {
+  std::vector<std::string> sets;
+  std::vector<Param> set_params;
+};
 
-static RowSelection select_rows(const Schema& schema, const Location& location,
-                                const std::string& table, const std::string& contacts_sql,
-                                const std::vector<Param>& contacts_params,
-                                std::optional<int64_t> key_floor,
-                                const std::string& floor_column, bool floor_is_time) {
+RelatedScrubber::RowSelection RelatedScrubber::select_rows(const Location& location,
+                                                           const std::string& table,
+                                                           const Filter& filter) const {
+  const Schema& schema = schema_;
   RowSelection selection;
   selection.from = schema.table(table) + " t";
   const std::string link = "t." + quote_identifier(location.link_column);
   switch (location.link) {
     case Link::kContactColumn:
-      selection.where = link + " IN " + contacts_sql;
+      selection.where = link + " IN " + filter.contacts_sql;
       break;
     case Link::kEmailStat:
       selection.from += " JOIN " + schema.table("email_stats") + " parent ON parent.id = " + link;
-      selection.where = "parent.lead_id IN " + contacts_sql;
+      selection.where = "parent.lead_id IN " + filter.contacts_sql;
       break;
     case Link::kCampaignLog:
       selection.from +=
           " JOIN " + schema.table("campaign_lead_event_log") + " parent ON parent.id = " + link;
-      selection.where = "parent.lead_id IN " + contacts_sql;
+      selection.where = "parent.lead_id IN " + filter.contacts_sql;
       break;
     case Link::kFormSubmission:
       selection.from +=
           " JOIN " + schema.table("form_submissions") + " parent ON parent.id = " + link;
-      selection.where = "parent.lead_id IN " + contacts_sql;
+      selection.where = "parent.lead_id IN " + filter.contacts_sql;
       break;
     case Link::kWebhookPayload:
     case Link::kNoLink:
       selection.where = "0";  // handled apart: no SQL can tie these rows to a contact
       break;
   }
-  selection.params = contacts_params;
+  selection.params = filter.contacts_params;
   if (!location.kind_column.empty()) {
     selection.where += fmt::format(" AND t.{} IN ({})", quote_identifier(location.kind_column),
                                    db::placeholders(location.kind_values.size()));
     for (auto value : location.kind_values) selection.params.emplace_back(std::string(value));
   }
-  if (key_floor) {
-    selection.where += fmt::format(" AND t.{} > {}", quote_identifier(floor_column),
-                                   floor_is_time ? "FROM_UNIXTIME(?)" : "?");
-    selection.params.emplace_back(*key_floor);
+  if (filter.key_floor) {
+    selection.where += fmt::format(" AND t.{} > {}", quote_identifier(filter.floor_column),
+                                   filter.floor_is_time ? "FROM_UNIXTIME(?)" : "?");
+    selection.params.emplace_back(*filter.key_floor);
+  }
+  if (filter.key_ceiling) {
+    selection.where += fmt::format(" AND t.{} <= ?", quote_identifier(filter.floor_column));
+    selection.params.emplace_back(*filter.key_ceiling);
   }
   return selection;
 }
@@ -211,36 +249,19 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
   if (location.link == Link::kWebhookPayload) {
     return apply_webhook_queue(plan, table, filter, changed);
   }
-  RowSelection rows = select_rows(schema_, location, table, filter.contacts_sql,
-                                  filter.contacts_params, filter.key_floor, filter.floor_column,
-                                  filter.floor_is_time);
+  const RowSelection rows = select_rows(location, table, filter);
 
-  // IPs first: remember them (an IP nobody uses any more goes at the end) and unlink them.
-  if (const ColumnInfo* ip = schema_.column(table, "ip_id")) {
+  // IPs first: remember them (an IP nobody uses any more goes at the end).
+  const ColumnInfo* ip = schema_.column(table, "ip_id");
+  bool links_ips = false;
+  if (ip != nullptr) {
     auto ips = connection_.query(fmt::format("SELECT DISTINCT t.ip_id FROM {} WHERE {} AND "
                                              "t.ip_id IS NOT NULL",
                                              rows.from, rows.where),
                                  rows.params);
     if (!ips) return ips.error();
     for (const auto& row : ips->rows) touched_ips_.insert(db::cell_to_int(row[0]).value_or(0));
-    if (plan.action == RowAction::kScrub && !ips->rows.empty()) {
-      // Mautic 4.4 (and databases upgraded from it) have NOT NULL ip_id: point those rows at
-      // an anonymous placeholder address instead.
-      Param replacement = nullptr;
-      if (!ip->nullable) {
-        auto placeholder = placeholder_ip();
-        if (!placeholder) return placeholder.error();
-        replacement = *placeholder;
-      }
-      std::vector<Param> params = {replacement};
-      params.insert(params.end(), rows.params.begin(), rows.params.end());
-      auto unlinked = connection_.execute(
-          fmt::format("UPDATE {} SET t.ip_id = ? WHERE {} AND t.ip_id IS NOT NULL", rows.from,
-                      rows.where),
-          params);
-      if (!unlinked) return unlinked.error();
-      changed[table] += *unlinked;
-    }
+    links_ips = !ips->rows.empty();
   }
 
   if (plan.action == RowAction::kDelete) {
@@ -251,12 +272,11 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
     return {};
   }
 
-  // Scrub: clear the plain columns in one statement, rewrite the structured ones.
-  std::vector<std::string> clears;
-  std::vector<const ColumnRule*> structured;
+  // Scrub: every personal column of every row in one UPDATE (each row is rewritten once).
+  RowUpdate update;
   auto clear_expression = [&](const ColumnInfo& column) {
     const std::string name = "t." + quote_identifier(column.name);
-    clears.push_back(name + (column.nullable ? " = NULL" : " = ''"));
+    update.sets.push_back(name + (column.nullable ? " = NULL" : " = ''"));
   };
   if (location.name == kFormResultsLocation) {
     for (const ColumnInfo& column : *schema_.columns(table)) {
@@ -264,6 +284,7 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
       if (column.nullable || column.is_text()) clear_expression(column);
     }
   }
+  std::vector<const ColumnRule*> structured;
   for (const ColumnRule& rule : location.columns) {
     const ColumnInfo* column = schema_.column(table, rule.column);
     if (column == nullptr) continue;  // not in this Mautic version
@@ -273,96 +294,123 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
       structured.push_back(&rule);
     }
   }
-  if (!clears.empty()) {
-    auto cleared = connection_.execute(
-        fmt::format("UPDATE {} SET {} WHERE {}", rows.from, db::join(clears, ", "), rows.where),
-        rows.params);
-    if (!cleared) return cleared.error();
-    changed[table] += *cleared;
+  if (links_ips) {
+    // Mautic 4.4 (and databases upgraded from it) have NOT NULL ip_id: point those rows at
+    // an anonymous placeholder address instead.
+    Param replacement = nullptr;
+    if (!ip->nullable) {
+      auto placeholder = placeholder_ip();
+      if (!placeholder) return placeholder.error();
+      replacement = *placeholder;
+    }
+    update.sets.push_back("t.ip_id = IF(t.ip_id IS NULL, NULL, ?)");
+    update.set_params.push_back(replacement);
   }
+  return update_rows(table, std::string(location.key_column), structured, rows, std::move(update),
+                     changed);
+}
+
+Status RelatedScrubber::update_rows(const std::string& table, const std::string& key_column,
+                                    const std::vector<const ColumnRule*>& structured,
+                                    const RowSelection& rows, RowUpdate update,
+                                    TableCounts& changed) {
+  bool staged = false;
   if (!structured.empty()) {
-    MGDPR_TRY(scrub_structured(table, std::string(location.key_column), structured,
-                               fmt::format("{} WHERE {}", rows.from, rows.where), rows.params,
-                               changed));
+    auto values = stage_structured(table, key_column, structured, rows);
+    if (!values) return values.error();
+    staged = *values;
+  }
+  std::string from = rows.from;
+  if (staged) {
+    from +=
+        fmt::format(" LEFT JOIN {} s ON s.k = t.{}", kScratchTable, quote_identifier(key_column));
+    for (size_t c = 0; c < structured.size(); ++c) {
+      const std::string name = "t." + quote_identifier(structured[c]->column);
+      update.sets.push_back(fmt::format("{} = IF(s.k IS NULL, {}, s.v{})", name, name, c));
+    }
+  }
+  if (!update.sets.empty()) {
+    std::vector<Param> params = std::move(update.set_params);
+    params.insert(params.end(), rows.params.begin(), rows.params.end());
+    auto written = connection_.execute(
+        fmt::format("UPDATE {} SET {} WHERE {}", from, db::join(update.sets, ", "), rows.where),
+        params);
+    if (!written) return written.error();
+    changed[table] += *written;
+  }
+  if (staged) {
+    auto dropped = connection_.execute(fmt::format("DROP TEMPORARY TABLE {}", kScratchTable));
+    if (!dropped) return dropped.error();
   }
   return {};
 }
 
-Status RelatedScrubber::scrub_structured(const std::string& table, const std::string& key_column,
-                                         const std::vector<const ColumnRule*>& rules,
-                                         const std::string& from,
-                                         const std::vector<Param>& params,
-                                         TableCounts& changed) {
+Result<bool> RelatedScrubber::stage_structured(const std::string& table,
+                                               const std::string& key_column,
+                                               const std::vector<const ColumnRule*>& rules,
+                                               const RowSelection& rows) {
   std::vector<std::string> selected = {"t." + quote_identifier(key_column)};
   std::vector<std::string> any_set;
   for (const ColumnRule* rule : rules) {
     selected.push_back("t." + quote_identifier(rule->column));
     any_set.push_back("t." + quote_identifier(rule->column) + " IS NOT NULL");
   }
-  auto rows = connection_.query(fmt::format("SELECT {} FROM {} AND ({})", db::join(selected, ", "),
-                                            from, db::join(any_set, " OR ")),
-                                params);
-  if (!rows) return rows.error();
+  auto read =
+      connection_.query(fmt::format("SELECT {} FROM {} WHERE {} AND ({})", db::join(selected, ", "),
+                                    rows.from, rows.where, db::join(any_set, " OR ")),
+                        rows.params);
+  if (!read) return read.error();
 
-  for (size_t c = 0; c < rules.size(); ++c) {
-    const ColumnRule& rule = *rules[c];
-    const ColumnInfo* column = schema_.column(table, rule.column);
-    // (key, new value) for rows whose value changes.
-    std::vector<std::pair<std::string, std::optional<std::string>>> updates;
-    for (const auto& row : rows->rows) {
+  // Each changed row with the new value of every structured column (unchanged ones as read).
+  std::vector<Param> staged;
+  size_t staged_rows = 0;
+  for (const auto& row : read->rows) {
+    if (!row[0]) continue;
+    std::vector<Param> values;
+    bool row_changed = false;
+    for (size_t c = 0; c < rules.size(); ++c) {
       const auto& value = row[c + 1];
-      if (!value || !row[0]) continue;
-      Result<std::string> scrubbed = Error{};
-      switch (rule.scrub) {
-        case ColumnScrub::kPhpSerialized:
-          scrubbed = scrub_php_serialized(*value);
-          break;
-        case ColumnScrub::kJson:
-          scrubbed = scrub_json(*value);
-          break;
-        case ColumnScrub::kCompressedJson: {
-          auto text = zlib_decompress(*value);
-          scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
-          if (scrubbed) scrubbed = zlib_compress(*scrubbed);
-          break;
-        }
-        case ColumnScrub::kClear:
-          break;
+      if (!value) {
+        values.emplace_back(nullptr);
+        continue;
       }
-      // A value that cannot be parsed cannot be scrubbed: it is cleared instead, never kept.
-      std::optional<std::string> replacement;
-      if (scrubbed) {
-        replacement = std::move(*scrubbed);
-      } else if (!column->nullable) {
-        replacement = rule.scrub == ColumnScrub::kJson ? "{}" : "";
-      }
-      if (replacement == value) continue;
-      updates.emplace_back(*row[0], std::move(replacement));
+      auto replacement =
+          scrubbed_value(*rules[c], *schema_.column(table, rules[c]->column), *value);
+      row_changed = row_changed || replacement != value;
+      values.push_back(replacement ? Param(std::move(*replacement)) : Param(nullptr));
     }
-    const std::string name = quote_identifier(rule.column);
-    const std::string key = quote_identifier(key_column);
-    for (size_t first = 0; first < updates.size(); first += kRowsPerWrite) {
-      const size_t last = std::min(updates.size(), first + kRowsPerWrite);
-      std::string cases;
-      std::vector<Param> write_params;
-      std::vector<Param> keys;
-      for (size_t i = first; i < last; ++i) {
-        cases += " WHEN ? THEN ?";
-        write_params.push_back(key_param(updates[i].first));
-        write_params.push_back(updates[i].second ? Param(*updates[i].second) : Param(nullptr));
-        keys.push_back(key_param(updates[i].first));
-      }
-      write_params.insert(write_params.end(), keys.begin(), keys.end());
-      auto written = connection_.execute(
-          fmt::format("UPDATE {} SET {} = CASE {}{} ELSE {} END WHERE {} IN ({})",
-                      schema_.table(table), name, key, cases, name, key,
-                      db::placeholders(keys.size())),
-          write_params);
-      if (!written) return written.error();
-      changed[table] += *written;
-    }
+    if (!row_changed) continue;
+    staged.push_back(key_param(*row[0]));
+    std::move(values.begin(), values.end(), std::back_inserter(staged));
+    ++staged_rows;
   }
-  return {};
+  if (staged_rows == 0) return false;
+
+  // A temporary table typed like the target's columns, so values go back byte for byte. It
+  // is private to this connection and does not end the transaction.
+  std::vector<std::string> typed = {"t." + quote_identifier(key_column) + " AS k"};
+  std::vector<std::string> names = {"k"};
+  for (size_t c = 0; c < rules.size(); ++c) {
+    typed.push_back(fmt::format("t.{} AS v{}", quote_identifier(rules[c]->column), c));
+    names.push_back(fmt::format("v{}", c));
+  }
+  MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE IF EXISTS {}", kScratchTable)));
+  auto created = connection_.execute(
+      fmt::format("CREATE TEMPORARY TABLE {} (PRIMARY KEY (k)) SELECT {} FROM {} t LIMIT 0",
+                  kScratchTable, db::join(typed, ", "), schema_.table(table)));
+  if (!created) return created.error();
+  const size_t width = rules.size() + 1;
+  const std::string tuple = "(" + db::placeholders(width) + ")";
+  for (size_t first = 0; first < staged_rows; first += kRowsPerWrite) {
+    const size_t count = std::min(staged_rows - first, kRowsPerWrite);
+    std::vector<std::string> tuples(count, tuple);
+    auto inserted =
+        connection_.execute(fmt::format("INSERT INTO {} ({}) VALUES {}", kScratchTable,
+                                        db::join(names, ", "), db::join(tuples, ", ")),
+                            std::span<const Param>(staged).subspan(first * width, count * width));
+    if (!inserted) return inserted.error();
+  }
+  return true;
 }
 
 Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std::string& table,
@@ -374,6 +422,10 @@ Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std:
   if (filter.key_floor) {
     sql += " WHERE id > ?";
     params.emplace_back(*filter.key_floor);
+    if (filter.key_ceiling) {
+      sql += " AND id <= ?";
+      params.emplace_back(*filter.key_ceiling);
+    }
   }
   auto rows = connection_.query(sql, params);
   if (!rows) return rows.error();
@@ -413,10 +465,11 @@ Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std:
     }
   }
   if (row_ids.empty()) return {};
-  const std::string where = fmt::format("t.id IN ({})", db::placeholders(row_ids.size()));
+  const RowSelection queued{schema_.table(table) + " t",
+                            fmt::format("t.id IN ({})", db::placeholders(row_ids.size())), row_ids};
   if (plan.action == RowAction::kDelete) {
     auto deleted = connection_.execute(
-        fmt::format("DELETE t FROM {} t WHERE {}", schema_.table(table), where), row_ids);
+        fmt::format("DELETE t FROM {} WHERE {}", queued.from, queued.where), queued.params);
     if (!deleted) return deleted.error();
     changed[table] += *deleted;
     return {};
@@ -425,9 +478,7 @@ Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std:
   for (const ColumnRule& rule : plan.location->columns) {
     if (schema_.column(table, rule.column) != nullptr) rules.push_back(&rule);
   }
-  return scrub_structured(table, "id", rules,
-                          fmt::format("{} t WHERE {}", schema_.table(table), where), row_ids,
-                          changed);
+  return update_rows(table, "id", rules, queued, {}, changed);
 }
 
 Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::string& table,
@@ -445,7 +496,8 @@ Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::s
   if (emails.empty()) return {};
   const std::string statement =
       plan.action == RowAction::kDelete
-          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table), db::join(conditions, " OR "))
+          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table),
+                        db::join(conditions, " OR "))
           : fmt::format("UPDATE {} SET {} = NULL WHERE {}", schema_.table(table), column,
                         db::join(conditions, " OR "));
   auto done = connection_.execute(statement, emails);
@@ -465,10 +517,10 @@ Result<int64_t> RelatedScrubber::placeholder_ip() {
     if (!exists) return exists.error();
     if (exists->has_value()) return *(placeholder_ip_ = db::cell_to_int(**exists));
   }
-  auto inserted = connection_.execute(
-      fmt::format("INSERT INTO {} (ip_address, ip_details) VALUES (?, NULL)",
-                  schema_.table("ip_addresses")),
-      {std::string(kPlaceholderIp)});
+  auto inserted =
+      connection_.execute(fmt::format("INSERT INTO {} (ip_address, ip_details) VALUES (?, NULL)",
+                                      schema_.table("ip_addresses")),
+                          {std::string(kPlaceholderIp)});
   if (!inserted) return inserted.error();
   auto id = connection_.query_value("SELECT LAST_INSERT_ID()");
   if (!id) return id.error();
@@ -494,11 +546,11 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
         std::vector<Param> params;
         std::string statement;
         if (plan.action == RowAction::kDelete) {
-          statement = fmt::format("DELETE FROM {} WHERE ip_id IN ({}) AND {} IN (SELECT "
-                                  "contact_id FROM {})",
-                                  schema_.table(table), db::placeholders(candidates.size()),
-                                  quote_identifier(plan.location->link_column),
-                                  schema_.table("gdpr_contacts"));
+          statement = fmt::format(
+              "DELETE FROM {} WHERE ip_id IN ({}) AND {} IN (SELECT "
+              "contact_id FROM {})",
+              schema_.table(table), db::placeholders(candidates.size()),
+              quote_identifier(plan.location->link_column), schema_.table("gdpr_contacts"));
         } else {
           Param replacement = nullptr;
           if (!ip->nullable) {
@@ -507,11 +559,11 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
             replacement = *placeholder;
           }
           params.push_back(replacement);
-          statement = fmt::format("UPDATE {} SET ip_id = ? WHERE ip_id IN ({}) AND {} IN "
-                                  "(SELECT contact_id FROM {})",
-                                  schema_.table(table), db::placeholders(candidates.size()),
-                                  quote_identifier(plan.location->link_column),
-                                  schema_.table("gdpr_contacts"));
+          statement = fmt::format(
+              "UPDATE {} SET ip_id = ? WHERE ip_id IN ({}) AND {} IN "
+              "(SELECT contact_id FROM {})",
+              schema_.table(table), db::placeholders(candidates.size()),
+              quote_identifier(plan.location->link_column), schema_.table("gdpr_contacts"));
         }
         params.insert(params.end(), candidates.begin(), candidates.end());
         auto unlinked = connection_.execute(statement, params);
@@ -524,10 +576,10 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
   std::set<int64_t> used;
   for (const auto& table : schema_.tables()) {
     if (schema_.column(table, "ip_id") == nullptr) continue;
-    auto rows = connection_.query(
-        fmt::format("SELECT DISTINCT ip_id FROM {} WHERE ip_id IN ({})", schema_.table(table),
-                    db::placeholders(candidates.size())),
-        candidates);
+    auto rows =
+        connection_.query(fmt::format("SELECT DISTINCT ip_id FROM {} WHERE ip_id IN ({})",
+                                      schema_.table(table), db::placeholders(candidates.size())),
+                          candidates);
     if (!rows) return rows.error();
     for (const auto& row : rows->rows) used.insert(db::cell_to_int(row[0]).value_or(0));
   }
@@ -536,10 +588,10 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
     if (!used.contains(std::get<int64_t>(candidate))) orphans.push_back(candidate);
   }
   if (orphans.empty()) return {};
-  auto deleted = connection_.execute(fmt::format("DELETE FROM {} WHERE id IN ({})",
-                                                 schema_.table("ip_addresses"),
-                                                 db::placeholders(orphans.size())),
-                                     orphans);
+  auto deleted = connection_.execute(
+      fmt::format("DELETE FROM {} WHERE id IN ({})", schema_.table("ip_addresses"),
+                  db::placeholders(orphans.size())),
+      orphans);
   if (!deleted) return deleted.error();
   changed["ip_addresses"] += *deleted;
   return {};
@@ -568,7 +620,9 @@ Status RelatedScrubber::scrub_late_rows(TableCounts& changed, bool full_pass) {
   auto processed = connection_.query_value(
       fmt::format("SELECT 1 FROM {} LIMIT 1", schema_.table("gdpr_contacts")));
   if (!processed) return processed.error();
-  if (!processed->has_value()) return {};  // nobody processed yet: nothing can be late
+  // Before anyone is processed nothing can be late: the watermarks start at today's rows, so
+  // the pass after the first processing looks at new rows only, not at every old one.
+  const bool anyone_processed = processed->has_value();
   for (const LocationPlan& plan : plan_.locations) {
     if (plan.action == RowAction::kKeep) continue;
     for (const std::string& table : plan.tables) {
@@ -578,26 +632,30 @@ Status RelatedScrubber::scrub_late_rows(TableCounts& changed, bool full_pass) {
       const ColumnInfo* key = mark_name.empty() ? nullptr : schema_.column(table, mark_name);
       const bool by_time =
           key != nullptr && (key->data_type == "datetime" || key->data_type == "timestamp");
-      const bool watermarked = is_integer_column(key) || by_time;
+      const bool by_id = is_integer_column(key);
       // Without a growing key nothing says which rows are new: only the full pass looks.
-      if (!watermarked && !full_pass) continue;
+      if (!by_id && !by_time && (!full_pass || !anyone_processed)) continue;
       Filter filter;
-      filter.contacts_sql = fmt::format("(SELECT contact_id FROM {})",
-                                        schema_.table("gdpr_contacts"));
+      filter.contacts_sql =
+          fmt::format("(SELECT contact_id FROM {})", schema_.table("gdpr_contacts"));
       std::optional<int64_t> high_water;
-      if (watermarked) {
-        auto watermark = connection_.query_value(
-            fmt::format("SELECT last_id FROM {} WHERE location = ?",
-                        schema_.table("gdpr_watermarks")),
-            {table});
+      if (by_id || by_time) {
+        auto watermark =
+            connection_.query_value(fmt::format("SELECT last_id FROM {} WHERE location = ?",
+                                                schema_.table("gdpr_watermarks")),
+                                    {table});
         if (!watermark) return watermark.error();
+        if (!anyone_processed && watermark->has_value()) continue;
         const int64_t last = db::cell_to_int(*watermark).value_or(0);
         auto top = connection_.query_value(
-            fmt::format("SELECT COALESCE({}(MAX({})), 0) FROM {}",
-                        by_time ? "UNIX_TIMESTAMP" : "", quote_identifier(key->name),
-                        schema_.table(table)));
+            fmt::format("SELECT COALESCE({}(MAX({})), 0) FROM {}", by_time ? "UNIX_TIMESTAMP" : "",
+                        quote_identifier(key->name), schema_.table(table)));
         if (!top) return top.error();
         high_water = db::cell_to_int(*top).value_or(0);
+        if (!anyone_processed) {
+          MGDPR_TRY(move_watermark(table, *high_water));
+          continue;
+        }
         // Nothing above the watermark: an idle sweep costs one index lookup here. The full
         // pass still looks below it, for inserts that committed out of id order.
         if (*high_water <= last && watermark->has_value() && !full_pass) continue;
@@ -606,24 +664,37 @@ Status RelatedScrubber::scrub_late_rows(TableCounts& changed, bool full_pass) {
         filter.floor_column = key->name;
         filter.floor_is_time = by_time;
       }
-      auto transaction = db::Transaction::begin(connection_);
-      if (!transaction) return transaction.error();
-      if (plan.location->link == Link::kNoLink) {
-        MGDPR_TRY(apply_late_email_match(plan, table, filter, changed));
-      } else {
-        MGDPR_TRY(apply(plan, table, filter, changed));
-      }
-      MGDPR_TRY(drop_orphan_ips(changed, /*unlink_processed=*/true));
-      auto moved = connection_.execute(
-          fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
-                      "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
-                      "cleaned_at = VALUES(cleaned_at)",
-                      schema_.table("gdpr_watermarks")),
-          {table, high_water.value_or(0)});
-      if (!moved) return moved.error();
-      MGDPR_TRY(transaction->commit());
+      // Id windows bound the rows held in memory and make a long catch-up (a location switched
+      // from keep, say) progress one committed window at a time.
+      do {
+        if (by_id) {
+          filter.key_ceiling = std::min(*filter.key_floor + kLateRowsWindow, *high_water);
+        }
+        auto transaction = db::Transaction::begin(connection_);
+        if (!transaction) return transaction.error();
+        if (plan.location->link == Link::kNoLink) {
+          MGDPR_TRY(apply_late_email_match(plan, table, filter, changed));
+        } else {
+          MGDPR_TRY(apply(plan, table, filter, changed));
+        }
+        MGDPR_TRY(drop_orphan_ips(changed, /*unlink_processed=*/true));
+        MGDPR_TRY(move_watermark(table, filter.key_ceiling.value_or(high_water.value_or(0))));
+        MGDPR_TRY(transaction->commit());
+        filter.key_floor = filter.key_ceiling;
+      } while (by_id && *filter.key_floor < *high_water);
     }
   }
+  return {};
+}
+
+Status RelatedScrubber::move_watermark(const std::string& table, int64_t last) {
+  auto moved = connection_.execute(
+      fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
+                  "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
+                  "cleaned_at = VALUES(cleaned_at)",
+                  schema_.table("gdpr_watermarks")),
+      {table, last});
+  if (!moved) return moved.error();
   return {};
 }
 
@@ -635,9 +706,9 @@ Status RelatedScrubber::apply_late_email_match(const LocationPlan& plan, const s
   const std::string column = quote_identifier(plan.location->link_column);
   const std::string key = quote_identifier(plan.location->key_column);
   auto rows = connection_.query(
-      fmt::format("SELECT {}, {} FROM {} WHERE {} > ? AND {} LIKE '%@%'", key, column,
-                  schema_.table(table), key, column),
-      {filter.key_floor.value_or(0)});
+      fmt::format("SELECT {}, {} FROM {} WHERE {} > ? AND {} <= ? AND {} LIKE '%@%'", key, column,
+                  schema_.table(table), key, key, column),
+      {filter.key_floor.value_or(0), filter.key_ceiling.value_or(INT64_MAX)});
   if (!rows) return rows.error();
   std::map<std::string, std::vector<std::string>> rows_by_digest;
   for (const auto& row : rows->rows) {
@@ -676,9 +747,8 @@ Result<std::vector<RelatedScrubber::LocationStatus>> RelatedScrubber::watermark_
   std::vector<LocationStatus> statuses;
   std::map<std::string, std::optional<std::string>> cleaned;
   if (schema_.has_table("gdpr_watermarks")) {
-    auto rows = connection_.query(fmt::format("SELECT location, cleaned_at FROM {}",
-                                              schema_.table("gdpr_watermarks")),
-                                  {});
+    auto rows = connection_.query(
+        fmt::format("SELECT location, cleaned_at FROM {}", schema_.table("gdpr_watermarks")), {});
     if (!rows) return rows.error();
     for (const auto& row : rows->rows) cleaned[row[0].value_or("")] = row[1];
   }

@@ -33,9 +33,9 @@ struct LocationPlan {
 };
 
 struct RelatedPlan {
-  std::vector<LocationPlan> locations;       // the ones that exist here
-  std::vector<std::string> missing;          // location names whose table this Mautic lacks
-  std::vector<std::string> problems;         // `file:line: problem; fix`
+  std::vector<LocationPlan> locations;  // the ones that exist here
+  std::vector<std::string> missing;     // location names whose table this Mautic lacks
+  std::vector<std::string> problems;    // `file:line: problem; fix`
 };
 
 // Resolves [related] overrides against the table and the live schema.
@@ -73,11 +73,22 @@ class RelatedScrubber {
 
  private:
   struct Filter;
+  struct RowSelection;
+  struct RowUpdate;
+  RowSelection select_rows(const Location& location, const std::string& table,
+                           const Filter& filter) const;
   Status apply(const LocationPlan& plan, const std::string& table, const Filter& filter,
                TableCounts& changed);
-  Status scrub_structured(const std::string& table, const std::string& key_column,
-                          const std::vector<const ColumnRule*>& rules, const std::string& from,
-                          const std::vector<db::Param>& params, TableCounts& changed);
+  // One UPDATE of the selected rows: `update`'s assignments plus the scrubbed values of the
+  // structured columns, staged first in a temporary table.
+  Status update_rows(const std::string& table, const std::string& key_column,
+                     const std::vector<const ColumnRule*>& structured, const RowSelection& rows,
+                     RowUpdate update, TableCounts& changed);
+  // Reads the rows' structured values and stages those that scrubbing changes; false when
+  // none does (nothing staged).
+  Result<bool> stage_structured(const std::string& table, const std::string& key_column,
+                                const std::vector<const ColumnRule*>& rules,
+                                const RowSelection& rows);
   Status apply_webhook_queue(const LocationPlan& plan, const std::string& table,
                              const Filter& filter, TableCounts& changed);
   Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
@@ -85,6 +96,7 @@ class RelatedScrubber {
   Status apply_email_match(const LocationPlan& plan, const std::string& table,
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
   Result<int64_t> placeholder_ip();
+  Status move_watermark(const std::string& table, int64_t last);
   // Deletes the IPs touched since the last call that nobody references any more; with
   // unlink_processed, first removes every processed contact's link to them.
   Status drop_orphan_ips(TableCounts& changed, bool unlink_processed);

@@ -6,9 +6,9 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/php_serialize.h"
 #include "core/scrub.h"
@@ -133,9 +133,10 @@ class Related : public MauticTest {
                      "(?, ?, ?, 99, ?)",
                      T("contact_merge_records")),
          {id, contact, when, m("mergedname")});
-    exec(fmt::format("INSERT INTO {} (id, lead_id, push_id, enabled, mobile) VALUES (?, ?, ?, 1, 0)",
-                     T("push_ids")),
-         {id, contact, m("pushtoken")});
+    exec(
+        fmt::format("INSERT INTO {} (id, lead_id, push_id, enabled, mobile) VALUES (?, ?, ?, 1, 0)",
+                    T("push_ids")),
+        {id, contact, m("pushtoken")});
     exec(fmt::format("INSERT INTO {} (id, lead_id, ip_id, date_sent, tracking_hash, tokens, "
                      "details) VALUES (?, ?, ?, ?, ?, ?, ?)",
                      T("sms_message_stats")),
@@ -175,10 +176,11 @@ class Related : public MauticTest {
                      T("sync_object_field_change_report")),
          {id, contact, std::string("Mautic\\LeadBundle\\Entity\\Lead"), when, m("syncchange")});
     const std::string payload =
-        nlohmann::json({{"mautic.lead_post_save_update",
-                         {{{"contact",
-                            {{"id", contact},
-                             {"fields", {{"core", {{"email", {{"value", tag + "queued@x.org"}}}}}}}}}}}}})
+        nlohmann::json(
+            {{"mautic.lead_post_save_update",
+              {{{"contact",
+                 {{"id", contact},
+                  {"fields", {{"core", {{"email", {{"value", tag + "queued@x.org"}}}}}}}}}}}}})
             .dump();
     if (schema_version == MauticSchemaVersion::k51) {
       exec(fmt::format("INSERT INTO {} (id, webhook_id, event_id, date_added, payload, "
@@ -211,12 +213,13 @@ class Related : public MauticTest {
 
   void SetUp() override {
     MauticTest::SetUp();
-    ASSERT_TRUE(connection
-                    ->execute(fmt::format("CREATE TABLE {} (submission_id INT NOT NULL, form_id INT "
-                                          "NOT NULL, message LONGTEXT DEFAULT NULL, PRIMARY "
-                                          "KEY(submission_id)) DEFAULT CHARACTER SET utf8mb4",
-                                          quoted("form_results_2_feedback")))
-                    .ok());
+    ASSERT_TRUE(
+        connection
+            ->execute(fmt::format("CREATE TABLE {} (submission_id INT NOT NULL, form_id INT "
+                                  "NOT NULL, message LONGTEXT DEFAULT NULL, PRIMARY "
+                                  "KEY(submission_id)) DEFAULT CHARACTER SET utf8mb4",
+                                  quoted("form_results_2_feedback")))
+            .ok());
     // Parent rows (forms, events, webhooks) are not what this test is about.
     ASSERT_TRUE(connection->execute("SET SESSION foreign_key_checks = 0").ok());
     // Contact 10 is unsubscribed, 11 bounced: processed. 13 contactable, 12 manual: not.
@@ -241,9 +244,9 @@ class Related : public MauticTest {
 
   std::string dump() {
     const std::string path = (dir / "dump.sql").string();
-    std::string command = fmt::format(
-        "mariadb-dump --socket='{}' -uroot --skip-extended-insert '{}' > '{}'",
-        test_socket(), database, path);
+    std::string command =
+        fmt::format("mariadb-dump --socket='{}' -uroot --skip-extended-insert '{}' > '{}'",
+                    test_socket(), database, path);
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
     std::ifstream in(path, std::ios::binary);
     std::ostringstream content;
@@ -261,14 +264,29 @@ class Related : public MauticTest {
 };
 
 // Statistical rows whose default action is scrub: their counts must not change.
-const std::vector<std::string> kScrubbedTables = {
-    "email_stats", "email_stat_replies", "page_hits", "video_hits", "asset_downloads",
-    "form_submissions", "form_results_1_contactform", "form_results_2_feedback",
-    "campaign_lead_event_log", "campaign_lead_event_failed_log", "lead_utmtags",
-    "lead_event_log", "audit_log", "contact_merge_records", "sms_message_stats",
-    "push_notification_stats", "dynamic_content_stats", "integration_entity",
-    "sync_object_mapping", "tweet_stats", "lead_points_change_log", "stage_lead_action_log",
-    "webhook_logs"};
+const std::vector<std::string> kScrubbedTables = {"email_stats",
+                                                  "email_stat_replies",
+                                                  "page_hits",
+                                                  "video_hits",
+                                                  "asset_downloads",
+                                                  "form_submissions",
+                                                  "form_results_1_contactform",
+                                                  "form_results_2_feedback",
+                                                  "campaign_lead_event_log",
+                                                  "campaign_lead_event_failed_log",
+                                                  "lead_utmtags",
+                                                  "lead_event_log",
+                                                  "audit_log",
+                                                  "contact_merge_records",
+                                                  "sms_message_stats",
+                                                  "push_notification_stats",
+                                                  "dynamic_content_stats",
+                                                  "integration_entity",
+                                                  "sync_object_mapping",
+                                                  "tweet_stats",
+                                                  "lead_points_change_log",
+                                                  "stage_lead_action_log",
+                                                  "webhook_logs"};
 
 TEST_P(Related, SweepLeavesNothingOfProcessedContactsInTheDump) {
   std::map<std::string, int64_t> counts;
@@ -370,13 +388,58 @@ TEST_P(Related, SweepLeavesNothingOfProcessedContactsInTheDump) {
   }
   EXPECT_EQ(after.find("LATEfirstname"), std::string::npos);
   EXPECT_EQ(after.find("Returned.Person"), std::string::npos);
-  EXPECT_EQ(connection->query_value(fmt::format("SELECT mobile FROM {} WHERE id = 10",
-                                                quoted("leads")))
-                ->value_or(""),
-            mobile_digest);
+  EXPECT_EQ(
+      connection->query_value(fmt::format("SELECT mobile FROM {} WHERE id = 10", quoted("leads")))
+          ->value_or(""),
+      mobile_digest);
   auto found = tool({"lookup", "--json", "--email", new_email});
   ASSERT_EQ(found.exit_code, 0) << found.err;
   EXPECT_EQ(nlohmann::json::parse(found.out)["matches"][0]["contact_id"], 10);
+}
+
+// Watermarks start at the rows that exist before anyone is processed, so the sweep after the
+// first processing looks at new rows only. A location the admin kept and later switches back
+// to its default has no watermark: the next sweep catches up on every processed contact's old
+// rows, one id window at a time (ids here lie several windows apart).
+TEST_P(Related, LocationSwitchedFromKeepCatchesUpOnOldRows) {
+  write_config(std::string(kDefaultPolicy) + "\n[related]\nemail_stats = \"keep\"\n");
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  auto watermark = [&](const std::string& table) {
+    return connection
+        ->query_value(
+            fmt::format("SELECT last_id FROM {} WHERE location = ?", quoted("gdpr_watermarks")),
+            {table})
+        ->value_or("none");
+  };
+  EXPECT_EQ(watermark("page_hits"), "130");     // the highest id seeded before the first sweep
+  EXPECT_EQ(watermark("email_stats"), "none");  // kept: nothing to watch
+  ASSERT_TRUE(connection->execute("SET SESSION foreign_key_checks = 0").ok());
+  for (int64_t id : {int64_t{45000}, int64_t{90000}}) {
+    ASSERT_TRUE(
+        connection
+            ->execute(fmt::format("INSERT INTO {} (id, lead_id, email_address, date_sent, "
+                                  "is_read, is_failed, viewed_in_browser, tokens) VALUES "
+                                  "(?, 10, ?, '2025-05-05', 0, 0, 0, ?)",
+                                  quoted("email_stats")),
+                      {id, fmt::format("KEPT{}x@example.org", id),
+                       "a:1:{s:1:\"t\";" + php_string(fmt::format("KEPT{}token", id)) + "}"})
+            .ok());
+  }
+  std::string kept = dump();
+  for (const std::string marker : {"MK10xstataddr", "MK10xtoken", "KEPT45000x", "KEPT90000token"}) {
+    ASSERT_NE(kept.find(marker), std::string::npos) << "kept as configured: " << marker;
+  }
+
+  write_config(kDefaultPolicy);
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  std::string after = dump();
+  for (const std::string marker :
+       {"MK10xstataddr", "MK10xtoken", "MK11xtrackhash", "KEPT45000x", "KEPT90000token"}) {
+    EXPECT_EQ(after.find(marker), std::string::npos) << "left behind: " << marker;
+  }
+  EXPECT_NE(after.find("MK13xstataddr"), std::string::npos) << "an unprocessed contact's row";
+  EXPECT_EQ(watermark("email_stats"), "90000");
+  EXPECT_EQ(rows_in("email_stats"), 6);  // scrubbed, not deleted
 }
 
 INSTANTIATE_TEST_SUITE_P(Prefixes, Related, ::testing::Values("", "mt_"), prefix_name);
