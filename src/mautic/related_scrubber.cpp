@@ -251,10 +251,11 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
   }
   const RowSelection rows = select_rows(location, table, filter);
 
-  // IPs first: remember them (an IP nobody uses any more goes at the end).
+  // The IPs the rows link are remembered (an IP nobody uses any more goes at the end): read
+  // here, or with the structured values below when the table has any.
   const ColumnInfo* ip = schema_.column(table, "ip_id");
   bool links_ips = false;
-  if (ip != nullptr) {
+  auto read_ips = [&]() -> Status {
     auto ips = connection_.query(fmt::format("SELECT DISTINCT t.ip_id FROM {} WHERE {} AND "
                                              "t.ip_id IS NOT NULL",
                                              rows.from, rows.where),
@@ -262,9 +263,11 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
     if (!ips) return ips.error();
     for (const auto& row : ips->rows) touched_ips_.insert(db::cell_to_int(row[0]).value_or(0));
     links_ips = !ips->rows.empty();
-  }
+    return {};
+  };
 
   if (plan.action == RowAction::kDelete) {
+    if (ip != nullptr) MGDPR_TRY(read_ips());
     auto deleted = connection_.execute(
         fmt::format("DELETE t FROM {} WHERE {}", rows.from, rows.where), rows.params);
     if (!deleted) return deleted.error();
@@ -294,6 +297,15 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
       structured.push_back(&rule);
     }
   }
+  bool staged = false;
+  if (!structured.empty()) {
+    auto values = stage_structured(table, std::string(location.key_column), structured, rows,
+                                   ip != nullptr ? &links_ips : nullptr);
+    if (!values) return values.error();
+    staged = *values;
+  } else if (ip != nullptr) {
+    MGDPR_TRY(read_ips());
+  }
   if (links_ips) {
     // Mautic 4.4 (and databases upgraded from it) have NOT NULL ip_id: point those rows at
     // an anonymous placeholder address instead.
@@ -306,20 +318,14 @@ Status RelatedScrubber::apply(const LocationPlan& plan, const std::string& table
     update.sets.push_back("t.ip_id = IF(t.ip_id IS NULL, NULL, ?)");
     update.set_params.push_back(replacement);
   }
-  return update_rows(table, std::string(location.key_column), structured, rows, std::move(update),
-                     changed);
+  return write_rows(table, std::string(location.key_column), structured, staged, rows,
+                    std::move(update), changed);
 }
 
-Status RelatedScrubber::update_rows(const std::string& table, const std::string& key_column,
-                                    const std::vector<const ColumnRule*>& structured,
-                                    const RowSelection& rows, RowUpdate update,
-                                    TableCounts& changed) {
-  bool staged = false;
-  if (!structured.empty()) {
-    auto values = stage_structured(table, key_column, structured, rows);
-    if (!values) return values.error();
-    staged = *values;
-  }
+Status RelatedScrubber::write_rows(const std::string& table, const std::string& key_column,
+                                   const std::vector<const ColumnRule*>& structured, bool staged,
+                                   const RowSelection& rows, RowUpdate update,
+                                   TableCounts& changed) {
   std::string from = rows.from;
   if (staged) {
     from +=
@@ -348,17 +354,20 @@ Status RelatedScrubber::update_rows(const std::string& table, const std::string&
 Result<bool> RelatedScrubber::stage_structured(const std::string& table,
                                                const std::string& key_column,
                                                const std::vector<const ColumnRule*>& rules,
-                                               const RowSelection& rows) {
+                                               const RowSelection& rows, bool* links_ips) {
+  // With links_ips every row is read (for its IP); otherwise only rows with a value to scrub.
   std::vector<std::string> selected = {"t." + quote_identifier(key_column)};
+  if (links_ips != nullptr) selected.emplace_back("t.ip_id");
+  const size_t first_value = selected.size();
   std::vector<std::string> any_set;
   for (const ColumnRule* rule : rules) {
     selected.push_back("t." + quote_identifier(rule->column));
     any_set.push_back("t." + quote_identifier(rule->column) + " IS NOT NULL");
   }
-  auto read =
-      connection_.query(fmt::format("SELECT {} FROM {} WHERE {} AND ({})", db::join(selected, ", "),
-                                    rows.from, rows.where, db::join(any_set, " OR ")),
-                        rows.params);
+  auto read = connection_.query(
+      fmt::format("SELECT {} FROM {} WHERE {}{}", db::join(selected, ", "), rows.from, rows.where,
+                  links_ips != nullptr ? "" : " AND (" + db::join(any_set, " OR ") + ")"),
+      rows.params);
   if (!read) return read.error();
 
   // Each changed row with the new value of every structured column (unchanged ones as read).
@@ -366,10 +375,14 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
   size_t staged_rows = 0;
   for (const auto& row : read->rows) {
     if (!row[0]) continue;
+    if (links_ips != nullptr && row[1]) {
+      touched_ips_.insert(db::cell_to_int(row[1]).value_or(0));
+      *links_ips = true;
+    }
     std::vector<Param> values;
     bool row_changed = false;
     for (size_t c = 0; c < rules.size(); ++c) {
-      const auto& value = row[c + 1];
+      const auto& value = row[first_value + c];
       if (!value) {
         values.emplace_back(nullptr);
         continue;
@@ -478,7 +491,9 @@ Status RelatedScrubber::apply_webhook_queue(const LocationPlan& plan, const std:
   for (const ColumnRule& rule : plan.location->columns) {
     if (schema_.column(table, rule.column) != nullptr) rules.push_back(&rule);
   }
-  return update_rows(table, "id", rules, queued, {}, changed);
+  auto staged = stage_structured(table, "id", rules, queued, nullptr);
+  if (!staged) return staged.error();
+  return write_rows(table, "id", rules, *staged, queued, {}, changed);
 }
 
 Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::string& table,
@@ -572,26 +587,19 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
       }
     }
   }
-  // Still used by anyone (another contact, or a row this policy keeps): the IP stays.
-  std::set<int64_t> used;
+  // Still used by anyone (another contact, or a row this policy keeps): the IP stays. One
+  // statement; every ip_id column Mautic has is a foreign key, so each check is an index probe.
+  std::vector<std::string> unused;
   for (const auto& table : schema_.tables()) {
     if (schema_.column(table, "ip_id") == nullptr) continue;
-    auto rows =
-        connection_.query(fmt::format("SELECT DISTINCT ip_id FROM {} WHERE ip_id IN ({})",
-                                      schema_.table(table), db::placeholders(candidates.size())),
-                          candidates);
-    if (!rows) return rows.error();
-    for (const auto& row : rows->rows) used.insert(db::cell_to_int(row[0]).value_or(0));
+    unused.push_back(
+        fmt::format("NOT EXISTS (SELECT 1 FROM {} u WHERE u.ip_id = i.id)", schema_.table(table)));
   }
-  std::vector<Param> orphans;
-  for (const auto& candidate : candidates) {
-    if (!used.contains(std::get<int64_t>(candidate))) orphans.push_back(candidate);
-  }
-  if (orphans.empty()) return {};
   auto deleted = connection_.execute(
-      fmt::format("DELETE FROM {} WHERE id IN ({})", schema_.table("ip_addresses"),
-                  db::placeholders(orphans.size())),
-      orphans);
+      fmt::format("DELETE i FROM {} i WHERE i.id IN ({}){}{}", schema_.table("ip_addresses"),
+                  db::placeholders(candidates.size()), unused.empty() ? "" : " AND ",
+                  db::join(unused, " AND ")),
+      candidates);
   if (!deleted) return deleted.error();
   changed["ip_addresses"] += *deleted;
   return {};

@@ -79,16 +79,17 @@ class RelatedScrubber {
                            const Filter& filter) const;
   Status apply(const LocationPlan& plan, const std::string& table, const Filter& filter,
                TableCounts& changed);
-  // One UPDATE of the selected rows: `update`'s assignments plus the scrubbed values of the
-  // structured columns, staged first in a temporary table.
-  Status update_rows(const std::string& table, const std::string& key_column,
-                     const std::vector<const ColumnRule*>& structured, const RowSelection& rows,
-                     RowUpdate update, TableCounts& changed);
+  // One UPDATE of the selected rows: `update`'s assignments plus, when `staged`, the scrubbed
+  // values of the structured columns from the temporary table stage_structured filled.
+  Status write_rows(const std::string& table, const std::string& key_column,
+                    const std::vector<const ColumnRule*>& structured, bool staged,
+                    const RowSelection& rows, RowUpdate update, TableCounts& changed);
   // Reads the rows' structured values and stages those that scrubbing changes; false when
-  // none does (nothing staged).
+  // none does (nothing staged). With links_ips, also remembers the IPs the rows link and says
+  // whether there were any.
   Result<bool> stage_structured(const std::string& table, const std::string& key_column,
                                 const std::vector<const ColumnRule*>& rules,
-                                const RowSelection& rows);
+                                const RowSelection& rows, bool* links_ips);
   Status apply_webhook_queue(const LocationPlan& plan, const std::string& table,
                              const Filter& filter, TableCounts& changed);
   Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
