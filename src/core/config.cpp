@@ -172,6 +172,23 @@ void set_nonempty_string(const toml::node& value, KeyContext& context, std::stri
   target = std::string(text);
 }
 
+// The name of the environment variable that holds a secret (password_env, secret_env). A value
+// that is no variable name is not quoted back: people paste the secret itself there.
+void set_variable_name(const toml::node& value, KeyContext& context, std::string& target,
+                       std::string_view example_name, std::string_view secret) {
+  const std::string_view name = string_of(value);
+  const bool starts_with_digit = !name.empty() && name.front() >= '0' && name.front() <= '9';
+  if (!is_identifier(name) || starts_with_digit) {
+    context.problems.add(
+        context.line,
+        fmt::format("{} must be the name of an environment variable (letters, digits and _), "
+                    "not the {} itself; write e.g. {} = \"{}\" and put the {} into that variable",
+                    context.key, secret, context.key, example_name, secret));
+    return;
+  }
+  target = std::string(name);
+}
+
 // A list of strings, each element checked by parse_one; reports at the element's own line.
 template <typename T, typename Parse>
 std::vector<T> parse_list(const toml::node& value, KeyContext& context, std::string_view example,
@@ -239,20 +256,10 @@ const KeySpec kDatabaseKeys[] = {
      [](const toml::node& value, KeyContext& context) {
        set_nonempty_string(value, context, context.config.database.user, "user = \"mautic\"");
      }},
-    // The value is not quoted when it is no variable name: people paste the password here.
     {"password_env", ValueType::kString, "password_env = \"MAUTIC_DB_PASSWORD\"",
      [](const toml::node& value, KeyContext& context) {
-       const std::string_view name = string_of(value);
-       const bool starts_with_digit = !name.empty() && name.front() >= '0' && name.front() <= '9';
-       if (!is_identifier(name) || starts_with_digit) {
-         context.problems.add(
-             context.line,
-             "password_env must be the name of an environment variable (letters, digits and _), "
-             "not the password itself; write e.g. password_env = \"MAUTIC_DB_PASSWORD\" and put "
-             "the password into that variable");
-         return;
-       }
-       context.config.database.password_env = std::string(name);
+       set_variable_name(value, context, context.config.database.password_env, "MAUTIC_DB_PASSWORD",
+                         "password");
      }},
     {"password_file", ValueType::kString, "password_file = \"/etc/mautic-gdpr/db-password\"",
      [](const toml::node& value, KeyContext& context) {
@@ -518,8 +525,8 @@ bool parse_listen(std::string_view text, std::string& host, int& port) {
   }
   if (number > 65535) return false;
   const bool host_ok = std::all_of(host_part.begin(), host_part.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == ':';
   });
   if (!host_ok) return false;
   host = std::string(host_part);
@@ -533,8 +540,7 @@ const KeySpec kWebUser = {
     [](const toml::node& value, KeyContext& context) {
       const std::string_view name = context.key;
       const bool name_ok =
-          !name.empty() && name.size() <= 64 &&
-          std::all_of(name.begin(), name.end(), [](char c) {
+          !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
             return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                    c == '_' || c == '.' || c == '-';
           });
@@ -548,8 +554,8 @@ const KeySpec kWebUser = {
       }
       const std::string_view hash = string_of(value);
       const bool looks_like_hash =
-          (hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$")) &&
-          hash.size() < 128 && hash.find_first_of(" \t\r\n") == std::string_view::npos;
+          (hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$")) && hash.size() < 128 &&
+          hash.find_first_of(" \t\r\n") == std::string_view::npos;
       if (!looks_like_hash) {
         context.problems.add(
             context.line,
@@ -581,20 +587,10 @@ const KeySpec kServerKeys[] = {
        set_nonempty_string(value, context, context.config.server.secret_file,
                            "secret_file = \"/etc/mautic-gdpr/webhook-secret\"");
      }},
-    // Like password_env: the value is not quoted when it is no variable name.
     {"secret_env", ValueType::kString, "secret_env = \"MAUTIC_WEBHOOK_SECRET\"",
      [](const toml::node& value, KeyContext& context) {
-       const std::string_view name = string_of(value);
-       const bool starts_with_digit = !name.empty() && name.front() >= '0' && name.front() <= '9';
-       if (!is_identifier(name) || starts_with_digit) {
-         context.problems.add(
-             context.line,
-             "secret_env must be the name of an environment variable (letters, digits and _), "
-             "not the secret itself; write e.g. secret_env = \"MAUTIC_WEBHOOK_SECRET\" and put "
-             "the secret into that variable");
-         return;
-       }
-       context.config.server.secret_env = std::string(name);
+       set_variable_name(value, context, context.config.server.secret_env, "MAUTIC_WEBHOOK_SECRET",
+                         "secret");
      }},
     {"max_body_bytes", ValueType::kWholeNumber, "max_body_bytes = 4194304",
      [](const toml::node& value, KeyContext& context) {
@@ -702,26 +698,40 @@ std::string section_list() {
 
 std::string_view type_description(ValueType type) {
   switch (type) {
-    case ValueType::kString: return "a string in double quotes";
-    case ValueType::kWholeNumber: return "a whole number";
-    case ValueType::kBoolean: return "true or false (no quotes)";
-    case ValueType::kStringList: return "a list of strings";
-    case ValueType::kTable: return "a table";
-    case ValueType::kAny: return "anything";
+    case ValueType::kString:
+      return "a string in double quotes";
+    case ValueType::kWholeNumber:
+      return "a whole number";
+    case ValueType::kBoolean:
+      return "true or false (no quotes)";
+    case ValueType::kStringList:
+      return "a list of strings";
+    case ValueType::kTable:
+      return "a table";
+    case ValueType::kAny:
+      return "anything";
   }
   return "?";
 }
 
 std::string_view node_description(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "a whole number";
-    case toml::node_type::floating_point: return "a decimal number";
-    case toml::node_type::boolean: return "true/false";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date and time";
-    case toml::node_type::table: return "a table";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "a whole number";
+    case toml::node_type::floating_point:
+      return "a decimal number";
+    case toml::node_type::boolean:
+      return "true/false";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date and time";
+    case toml::node_type::table:
+      return "a table";
     case toml::node_type::array: {
       if (node.is_array_of_tables()) return "a list of tables";
       const toml::array& list = *node.as_array();
@@ -729,23 +739,29 @@ std::string_view node_description(const toml::node& node) {
           std::all_of(list.begin(), list.end(), [](const toml::node& e) { return e.is_string(); });
       return all_strings ? "a list" : "a list with something other than strings in it";
     }
-    case toml::node_type::none: break;
+    case toml::node_type::none:
+      break;
   }
   return "something else";
 }
 
 bool has_type(const toml::node& node, ValueType type) {
   switch (type) {
-    case ValueType::kString: return node.is_string();
-    case ValueType::kWholeNumber: return node.is_integer();
-    case ValueType::kBoolean: return node.is_boolean();
+    case ValueType::kString:
+      return node.is_string();
+    case ValueType::kWholeNumber:
+      return node.is_integer();
+    case ValueType::kBoolean:
+      return node.is_boolean();
     case ValueType::kStringList: {
       const toml::array* list = node.as_array();
       return list != nullptr && std::all_of(list->begin(), list->end(),
                                             [](const toml::node& e) { return e.is_string(); });
     }
-    case ValueType::kTable: return node.is_table();
-    case ValueType::kAny: return true;
+    case ValueType::kTable:
+      return node.is_table();
+    case ValueType::kAny:
+      return true;
   }
   return false;
 }
@@ -917,10 +933,14 @@ bool is_secret_line(std::string_view text, int line) {
 
 std::string_view origin_name(ContactOrigin origin) {
   switch (origin) {
-    case ContactOrigin::kForm: return "form";
-    case ContactOrigin::kImport: return "import";
-    case ContactOrigin::kIntegration: return "integration";
-    case ContactOrigin::kApi: return "api";
+    case ContactOrigin::kForm:
+      return "form";
+    case ContactOrigin::kImport:
+      return "import";
+    case ContactOrigin::kIntegration:
+      return "integration";
+    case ContactOrigin::kApi:
+      return "api";
   }
   return "api";
 }
