@@ -4,7 +4,6 @@
 // latency, idle-sweep time and the sweep's peak RSS. bench/run drives it; see bench/README.md.
 #include <fmt/chrono.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -878,16 +877,26 @@ ChildSweep sweep_in_child(const std::string& config_path) {
   }
   ::close(pipe_fds[0]);
   int status = 0;
-  rusage usage{};
-  if (::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fail("the sweep child failed: " + output);
   }
   ChildSweep result;
-  if (std::sscanf(output.c_str(), "%ld %lf", &result.contacts, &result.seconds) != 2) {
+  if (std::sscanf(output.c_str(), "%ld %lf %ld", &result.contacts, &result.seconds,
+                  &result.max_rss_kib) != 3) {
     fail("unexpected sweep child output: " + output);
   }
-  result.max_rss_kib = usage.ru_maxrss;  // KiB on Linux
   return result;
+}
+
+// This process's peak resident set (VmHWM), in KiB. Not ru_maxrss: posix_spawn runs the child
+// in the parent's memory until exec, and the kernel carries that high-water mark over, so the
+// child would report the (large) bench process instead of itself.
+int64_t peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  }
+  fail("no VmHWM in /proc/self/status");
 }
 
 int sweep_child_main(const std::string& config_path) {
@@ -896,7 +905,7 @@ int sweep_child_main(const std::string& config_path) {
   options.batch_size = session->config.sweep.batch_size;
   const auto start = Clock::now();
   auto report = must(session->engine->sweep(options, {}), "sweep");
-  fmt::print("{} {:.6f}\n", report.contacts_processed, seconds_since(start));
+  fmt::print("{} {:.6f} {}\n", report.contacts_processed, seconds_since(start), peak_rss_kib());
   return 0;
 }
 
