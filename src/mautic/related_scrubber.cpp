@@ -20,7 +20,7 @@ constexpr int64_t kWatermarkOverlap = 1000;
 constexpr int64_t kTimeOverlapSeconds = 600;
 // Ids per transaction when late rows are looked for (see scrub_late_rows).
 constexpr int64_t kLateRowsWindow = 20000;
-// Rows per CASE statement when structured values are written back.
+// Rows per INSERT when scrubbed structured values are staged.
 constexpr size_t kRowsPerWrite = 500;
 constexpr std::string_view kPlaceholderIp = "0.0.0.0";
 // Where scrubbed structured values wait for the UPDATE that joins them in: a temporary table,
