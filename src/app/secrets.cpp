@@ -90,35 +90,39 @@ Result<HashKey> load_hash_key(const Config& config) {
   return key;
 }
 
-Result<std::string> load_database_password(const Config& config) {
-  const DatabaseConfig& database = config.database;
-  if (!database.password_env.empty()) {
-    const char* value = std::getenv(database.password_env.c_str());
+Result<std::optional<std::string>> load_secret(const Config& config, const SecretSource& source) {
+  if (!source.env.empty()) {
+    const char* value = std::getenv(source.env.c_str());
     if (value == nullptr) {
       return make_error(ErrorKind::kConfig,
-                        "{}: the environment variable {} is not set; export it with the "
-                        "database password, or use password_file",
-                        config.where("database.password_env"), database.password_env);
+                        "{}: the environment variable {} is not set; export it with the {}, or "
+                        "use {}",
+                        config.where(source.env_key), source.env, source.what,
+                        source.file_key.substr(source.file_key.find('.') + 1));
     }
-    return std::string(value);
+    return std::optional<std::string>(value);
   }
-  if (!database.password_file.empty()) {
-    const std::string where = config.where("database.password_file");
-    struct stat info {};
-    if (::stat(database.password_file.c_str(), &info) == 0 && (info.st_mode & 007) != 0) {
-      return make_error(ErrorKind::kConfig,
-                        "{}: the password file `{}` can be read by everyone (mode {:04o}); run "
-                        "`chmod o-rwx {}`",
-                        where, database.password_file, info.st_mode & 07777,
-                        database.password_file);
-    }
-    auto content = read_file(database.password_file, "password file", where);
-    if (!content) return content.error();
-    // The first line is the password; a trailing newline is not part of it.
-    std::string password = content->substr(0, content->find_first_of("\r\n"));
-    return password;
+  if (source.file.empty()) return std::optional<std::string>();
+  const std::string where = config.where(source.file_key);
+  struct stat info {};
+  if (::stat(source.file.c_str(), &info) == 0 && (info.st_mode & 007) != 0) {
+    return make_error(ErrorKind::kConfig,
+                      "{}: the {} `{}` can be read by everyone (mode {:04o}); run `chmod o-rwx {}`",
+                      where, source.file_kind, source.file, info.st_mode & 07777, source.file);
   }
-  return std::string();
+  auto content = read_file(source.file, source.file_kind, where);
+  if (!content) return content.error();
+  // The first line is the secret; a trailing newline is not part of it.
+  return std::optional<std::string>(content->substr(0, content->find_first_of("\r\n")));
+}
+
+Result<std::string> load_database_password(const Config& config) {
+  const DatabaseConfig& database = config.database;
+  auto password =
+      load_secret(config, {database.password_env, "database.password_env", database.password_file,
+                           "database.password_file", "database password", "password file"});
+  if (!password) return password.error();
+  return password->value_or("");
 }
 
 Status write_new_key(const std::string& path) {

@@ -18,6 +18,19 @@ Result<Config> load_config_file(const std::string& path);
 // 32 bytes, in a regular file no one but the owner can read.
 Result<HashKey> load_hash_key(const Config& config);
 
+// Where the config says a secret is: an environment variable or a file (keys as in
+// Config::where, e.g. "server.secret_env").
+struct SecretSource {
+  const std::string& env;
+  std::string_view env_key;
+  const std::string& file;
+  std::string_view file_key;
+  std::string_view what;       // "database password", in "export it with the ..."
+  std::string_view file_kind;  // "password file", in "the ... `path` can be read by everyone"
+};
+// The secret from its environment variable, or the first line of its file, which no one but
+// the owner may read; nullopt when the config names neither.
+Result<std::optional<std::string>> load_secret(const Config& config, const SecretSource& source);
 // The database password from password_env or password_file ("" when neither is set).
 Result<std::string> load_database_password(const Config& config);
 

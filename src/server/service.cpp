@@ -4,13 +4,9 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "app/secrets.h"
@@ -152,36 +148,11 @@ void send_json(httplib::Response& response, int status, const nlohmann::json& js
 // The webhook secret from [server] secret_file (first line) or secret_env.
 Result<std::string> load_webhook_secret(const Config& config) {
   const ServerConfig& server = config.server;
-  std::string secret;
-  if (!server.secret_env.empty()) {
-    const char* value = std::getenv(server.secret_env.c_str());
-    if (value == nullptr) {
-      return make_error(ErrorKind::kConfig,
-                        "{}: the environment variable {} is not set; export it with the webhook "
-                        "secret Mautic shows for the webhook, or use secret_file",
-                        config.where("server.secret_env"), server.secret_env);
-    }
-    secret = value;
-  } else if (!server.secret_file.empty()) {
-    const std::string where = config.where("server.secret_file");
-    struct stat info {};
-    if (::stat(server.secret_file.c_str(), &info) != 0) {
-      return make_error(ErrorKind::kConfig, "{}: cannot read the secret file `{}`: {}", where,
-                        server.secret_file, std::strerror(errno));
-    }
-    if ((info.st_mode & 007) != 0) {
-      return make_error(ErrorKind::kConfig,
-                        "{}: the secret file `{}` can be read by everyone (mode {:04o}); run "
-                        "`chmod o-rwx {}`",
-                        where, server.secret_file, info.st_mode & 07777, server.secret_file);
-    }
-    std::ifstream in(server.secret_file, std::ios::binary);
-    if (!in || !std::getline(in, secret)) {
-      return make_error(ErrorKind::kConfig, "{}: cannot read the secret file `{}`", where,
-                        server.secret_file);
-    }
-    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  } else {
+  auto secret = app::load_secret(
+      config, {server.secret_env, "server.secret_env", server.secret_file, "server.secret_file",
+               "webhook secret Mautic shows for the webhook", "secret file"});
+  if (!secret) return secret.error();
+  if (!secret->has_value()) {
     return make_error(
         ErrorKind::kConfig,
         "{}: [server] has no webhook secret; Mautic signs every webhook with the secret shown "
@@ -190,12 +161,12 @@ Result<std::string> load_webhook_secret(const Config& config) {
         "\"MAUTIC_WEBHOOK_SECRET\"",
         config.path);
   }
-  if (secret.empty()) {
+  if ((*secret)->empty()) {
     return make_error(
         ErrorKind::kConfig, "{}: the webhook secret is empty",
         config.where(server.secret_env.empty() ? "server.secret_file" : "server.secret_env"));
   }
-  return secret;
+  return std::move(**secret);
 }
 
 // Changes whenever a table or column of the database is added, dropped or altered.
