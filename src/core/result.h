@@ -23,7 +23,26 @@ enum class ErrorKind {
 struct Error {
   std::string message;
   ErrorKind kind = ErrorKind::kFailure;
+  // The server's error number (ER_LOCK_DEADLOCK = 1213, ...) when the database answered with
+  // one, 0 otherwise: callers compare numbers, never message text.
+  unsigned server_code = 0;
 };
+
+// MariaDB error numbers the library reacts to.
+inline constexpr unsigned kLockWaitTimeout = 1205;  // ER_LOCK_WAIT_TIMEOUT
+inline constexpr unsigned kDeadlock = 1213;         // ER_LOCK_DEADLOCK
+
+// A transaction that failed this way was rolled back by the server and may simply be retried.
+inline bool is_retryable(const Error& error) {
+  return error.server_code == kDeadlock || error.server_code == kLockWaitTimeout;
+}
+
+// The same error with context in front of its message ("page_hits: statement failed: ...").
+// The context names identifiers (tables, columns, locations), never a value.
+inline Error with_context(Error error, std::string_view context) {
+  error.message = fmt::format("{}: {}", context, error.message);
+  return error;
+}
 
 template <typename... Args>
 Error make_error(fmt::format_string<Args...> format, Args&&... args) {
@@ -78,8 +97,31 @@ using Status = Result<void>;
 }  // namespace mgdpr
 
 // Propagates an error from an expression yielding Result<...> or Status.
-#define MGDPR_TRY(expr)                        \
-  do {                                         \
-    auto mgdpr_try_result_ = (expr);           \
+#define MGDPR_TRY(expr)                                             \
+  do {                                                              \
+    auto mgdpr_try_result_ = (expr);                                \
     if (!mgdpr_try_result_.ok()) return mgdpr_try_result_.error(); \
   } while (false)
+
+// The same, with context (identifiers only) put in front of the message:
+//   MGDPR_TRY_CONTEXT(apply(plan, table), "{}", table);  ->  "page_hits: statement failed: ..."
+#define MGDPR_TRY_CONTEXT(expr, ...)                                          \
+  do {                                                                        \
+    auto mgdpr_try_result_ = (expr);                                          \
+    if (!mgdpr_try_result_.ok()) {                                            \
+      return ::mgdpr::with_context(mgdpr_try_result_.error(),                 \
+                                   ::fmt::format(__VA_ARGS__));               \
+    }                                                                         \
+  } while (false)
+
+#define MGDPR_CONCAT_INNER_(a, b) a##b
+#define MGDPR_CONCAT_(a, b) MGDPR_CONCAT_INNER_(a, b)
+
+// Declares `lhs` from the value of a Result, or returns its error:
+//   MGDPR_ASSIGN_OR_RETURN(auto rows, connection.query(sql, params));
+#define MGDPR_ASSIGN_OR_RETURN(lhs, expr) \
+  MGDPR_ASSIGN_OR_RETURN_IMPL_(MGDPR_CONCAT_(mgdpr_result_, __LINE__), lhs, expr)
+#define MGDPR_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                 \
+  if (!result.ok()) return result.error();              \
+  lhs = std::move(result).value()

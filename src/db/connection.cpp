@@ -120,15 +120,24 @@ Connection::~Connection() {
 
 std::string Connection::server_version() const { return mysql_get_server_info(handle_); }
 
+namespace {
+
+// The server's answer as an Error carrying its number; a message that quotes a value is withheld.
+Error database_error(std::string_view what, unsigned code, const char* message) {
+  Error error = message_quotes_a_value(code)
+                    ? make_error(ErrorKind::kDatabase,
+                                 "{}: MariaDB error {} (the message quotes a value and is withheld)",
+                                 what, code)
+                    : make_error(ErrorKind::kDatabase, "{}: MariaDB error {}: {}", what, code,
+                                 message);
+  error.server_code = code;
+  return error;
+}
+
+}  // namespace
+
 Error Connection::server_error(std::string_view what) const {
-  unsigned code = mysql_errno(handle_);
-  if (message_quotes_a_value(code)) {
-    return make_error(ErrorKind::kDatabase,
-                      "{}: MariaDB error {} (the message quotes a value and is withheld)", what,
-                      code);
-  }
-  return make_error(ErrorKind::kDatabase, "{}: MariaDB error {}: {}", what, code,
-                    mysql_error(handle_));
+  return database_error(what, mysql_errno(handle_), mysql_error(handle_));
 }
 
 Result<Connection::PreparedStatement*> Connection::prepare(std::string_view sql) {
@@ -141,8 +150,8 @@ Result<Connection::PreparedStatement*> Connection::prepare(std::string_view sql)
   statement->handle = mysql_stmt_init(handle_);
   if (statement->handle == nullptr) return make_error("cannot allocate a prepared statement");
   if (mysql_stmt_prepare(statement->handle, sql.data(), sql.size()) != 0) {
-    return make_error(ErrorKind::kDatabase, "preparing a statement failed: MariaDB error {}: {}",
-                      mysql_stmt_errno(statement->handle), mysql_stmt_error(statement->handle));
+    return database_error("preparing a statement failed", mysql_stmt_errno(statement->handle),
+                          mysql_stmt_error(statement->handle));
   }
   my_bool update_max_length = 1;
   mysql_stmt_attr_set(statement->handle, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
@@ -222,11 +231,7 @@ Result<Rows> Connection::query(std::string_view sql, std::span<const Param> para
   bind_params(params, bound);
   if (mysql_stmt_bind_param(stmt, bound.binds.data()) != 0 || mysql_stmt_execute(stmt) != 0 ||
       mysql_stmt_store_result(stmt) != 0) {
-    Error error = make_error(ErrorKind::kDatabase, "query failed: MariaDB error {}: {}",
-                             mysql_stmt_errno(stmt),
-                             message_quotes_a_value(mysql_stmt_errno(stmt))
-                                 ? "(the message quotes a value and is withheld)"
-                                 : mysql_stmt_error(stmt));
+    Error error = database_error("query failed", mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
     mysql_stmt_free_result(stmt);
     return error;
   }
@@ -305,11 +310,7 @@ Result<uint64_t> Connection::execute(std::string_view sql, std::span<const Param
   BoundParams bound;
   bind_params(params, bound);
   if (mysql_stmt_bind_param(stmt, bound.binds.data()) != 0 || mysql_stmt_execute(stmt) != 0) {
-    return make_error(ErrorKind::kDatabase, "statement failed: MariaDB error {}: {}",
-                      mysql_stmt_errno(stmt),
-                      message_quotes_a_value(mysql_stmt_errno(stmt))
-                          ? "(the message quotes a value and is withheld)"
-                          : mysql_stmt_error(stmt));
+    return database_error("statement failed", mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
   }
   uint64_t affected = mysql_stmt_affected_rows(stmt);
   mysql_stmt_free_result(stmt);

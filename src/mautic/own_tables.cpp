@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/own_tables.h"
 
+#include <iterator>
+
 namespace mgdpr::mautic {
 
 namespace {
@@ -11,7 +13,7 @@ constexpr std::string_view kOwnTables[] = {"gdpr_meta", "gdpr_contacts", "gdpr_h
 // Version 1. Digests are ASCII hex with a binary collation: equality is exact and the index
 // stays small. No foreign keys to Mautic's tables: the proof that a person was processed must
 // outlive a later delete of the contact in Mautic.
-std::string version_1_ddl(const Schema& schema) {
+std::string version_1(const Schema& schema) {
   constexpr std::string_view kOptions =
       "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
   return fmt::format(
@@ -37,6 +39,13 @@ std::string version_1_ddl(const Schema& schema) {
       fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kOptions));
 }
 
+// Every version after the first is one more step here, appended, never edited: each step's DDL
+// is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
+using Migration = std::string (*)(const Schema&);
+constexpr Migration kMigrations[] = {version_1};
+static_assert(std::size(kMigrations) == kOwnSchemaVersion,
+              "kOwnSchemaVersion is the number of migration steps");
+
 }  // namespace
 
 bool own_tables_exist(const Schema& schema) {
@@ -47,20 +56,29 @@ bool own_tables_exist(const Schema& schema) {
 }
 
 Status ensure_own_tables(db::Connection& connection, const Schema& schema) {
-  MGDPR_TRY(connection.execute_script(version_1_ddl(schema)));
-  auto version = read_meta(connection, schema, "schema_version");
-  if (!version) return version.error();
-  if (version->has_value()) {
-    int found = std::stoi(**version);
-    if (found > kOwnSchemaVersion) {
-      return make_error(
-          "the gdpr tables in `{}` are version {}, newer than this mautic-gdpr understands "
-          "({}); install the newer mautic-gdpr that created them",
-          schema.database(), found, kOwnSchemaVersion);
-    }
-    return {};
+  // Version 1 holds gdpr_meta, where the version is recorded; it is created if missing.
+  MGDPR_TRY(connection.execute_script(kMigrations[0](schema)));
+  MGDPR_ASSIGN_OR_RETURN(auto version, read_meta(connection, schema, "schema_version"));
+  const int64_t found = version ? db::cell_to_int(version).value_or(0) : 1;
+  if (found < 1) {
+    return make_error("`{}`.schema_version is not a version number; restore the gdpr tables "
+                      "from a backup",
+                      schema.table_name("gdpr_meta"));
   }
-  return write_meta(connection, schema, "schema_version", std::to_string(kOwnSchemaVersion));
+  if (found > kOwnSchemaVersion) {
+    return make_error(
+        "the gdpr tables in `{}` are version {}, newer than this mautic-gdpr understands ({}); "
+        "install the newer mautic-gdpr that created them",
+        schema.database(), found, kOwnSchemaVersion);
+  }
+  for (int64_t step = found; step < kOwnSchemaVersion; ++step) {
+    MGDPR_TRY(connection.execute_script(kMigrations[step](schema)));
+    MGDPR_TRY(write_meta(connection, schema, "schema_version", std::to_string(step + 1)));
+  }
+  if (!version) {
+    MGDPR_TRY(write_meta(connection, schema, "schema_version", std::to_string(kOwnSchemaVersion)));
+  }
+  return {};
 }
 
 Result<std::optional<std::string>> read_meta(db::Connection& connection, const Schema& schema,

@@ -283,10 +283,4 @@ WebhookRouter default_router() {
   return router;
 }
 
-bool is_retryable(const Error& error) {
-  return error.kind == ErrorKind::kDatabase &&
-         (error.message.find("MariaDB error 1213") != std::string::npos ||
-          error.message.find("MariaDB error 1205") != std::string::npos);
-}
-
 }  // namespace mgdpr::server

@@ -118,8 +118,4 @@ EventHandler subscription_change_handler();
 // mautic::Guard::check_contacts for the events' contact ids.
 WebhookRouter default_router();
 
-// True for database errors worth one more try: a deadlock or lock wait timeout rolled the
-// transaction back, and the work is idempotent.
-bool is_retryable(const Error& error);
-
 }  // namespace mgdpr::server
