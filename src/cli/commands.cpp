@@ -12,6 +12,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/secrets.h"
@@ -147,7 +149,10 @@ std::string exit_codes_help() {
          "  64  wrong command-line arguments\n";
 }
 
-int run_keygen(const std::string& out_path) {
+namespace {
+
+int run_keygen(CommandContext& context) {
+  const std::string& out_path = context.args.key_out;
   auto written = app::write_new_key(out_path);
   if (!written) return fail(written.error());
   fmt::print(
@@ -158,14 +163,13 @@ int run_keygen(const std::string& out_path) {
   return kExitOk;
 }
 
-int run_init_config() {
+int run_init_config(CommandContext&) {
   fmt::print("{}", example_config());
   return kExitOk;
 }
 
-int run_check(const std::string& config_path) {
-  auto config = app::load_config_file(config_path);
-  if (!config) return fail(config.error());
+int run_check(CommandContext& context) {
+  const Config* config = context.config;
   std::vector<std::string> problems;
   auto key = app::load_hash_key(*config);
   if (!key) problems.push_back(key.error().message);
@@ -221,12 +225,10 @@ int run_check(const std::string& config_path) {
   return kExitOk;
 }
 
-int run_plan(const std::string& config_path, bool json) {
-  auto session = app::open_session(config_path, app::Access::kReadOnly, app::cli_actor());
-  if (!session) return fail(session.error());
-  auto plan = (*session)->engine->plan();
+int run_plan(CommandContext& context) {
+  auto plan = context.session->engine->plan();
   if (!plan) return fail(plan.error());
-  if (json) {
+  if (context.args.json) {
     nlohmann::json out;
     out["pending_contacts"] = plan->pending;
     out["changes"] = nlohmann::json::array();
@@ -257,17 +259,16 @@ int run_plan(const std::string& config_path, bool json) {
   return kExitOk;
 }
 
-int run_sweep(const SweepArgs& args) {
-  auto session = app::open_session(args.config_path, app::Access::kWrite, app::cli_actor());
-  if (!session) return fail(session.error());
+int run_sweep(CommandContext& context) {
+  const CommandArgs& args = context.args;
   mautic::SweepOptions options;
   options.limit = args.limit;
-  options.batch_size = args.batch_size.value_or((*session)->config.sweep.batch_size);
+  options.batch_size = args.batch_size.value_or(context.session->config.sweep.batch_size);
   options.full_pass = args.full_pass;
   Result<mautic::SweepReport> report = Error{};
   {
     ProgressBar bar(!args.json && !args.quiet);
-    report = (*session)->engine->sweep(
+    report = context.session->engine->sweep(
         options, [&bar](int64_t done, int64_t total) { bar.update(done, total); });
   }
   if (!report) return fail(report.error());
@@ -293,28 +294,37 @@ int run_sweep(const SweepArgs& args) {
   return kExitOk;
 }
 
-int run_lookup(const LookupArgs& args) {
+// ALIAS=VALUE pairs (and --email) as criteria; nullopt when one is malformed.
+std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const CommandArgs& args) {
   std::vector<mautic::LookupCriterion> criteria;
-  if (args.email) {
-    std::string value = *args.email;
-    if (value == "-") std::getline(std::cin, value);  // keeps the address out of shell history
-    criteria.push_back({"email", value});
-  }
+  if (args.email) criteria.push_back({"email", *args.email});
   for (const auto& field : args.fields) {
     auto equals = field.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      fmt::print(stderr, "mautic-gdpr: error: --field takes ALIAS=VALUE, e.g. --field phone=+4930123\n");
-      return kExitUsage;
-    }
+    if (equals == std::string::npos || equals == 0) return std::nullopt;
     criteria.push_back({field.substr(0, equals), field.substr(equals + 1)});
   }
-  if (criteria.empty()) {
+  return criteria;
+}
+
+std::optional<int> check_lookup_args(const CommandArgs& args) {
+  auto criteria = lookup_criteria(args);
+  if (!criteria) {
+    fmt::print(stderr, "mautic-gdpr: error: --field takes ALIAS=VALUE, e.g. --field phone=+4930123\n");
+    return kExitUsage;
+  }
+  if (criteria->empty()) {
     fmt::print(stderr, "mautic-gdpr: error: give --email ADDRESS or --field ALIAS=VALUE\n");
     return kExitUsage;
   }
-  auto session = app::open_session(args.config_path, app::Access::kReadOnly, app::cli_actor());
-  if (!session) return fail(session.error());
-  auto matches = (*session)->engine->lookup(criteria);
+  return std::nullopt;
+}
+
+int run_lookup(CommandContext& context) {
+  const CommandArgs& args = context.args;
+  auto criteria = *lookup_criteria(args);
+  // `--email -` keeps the address out of shell history: it is read from stdin.
+  if (args.email == "-") std::getline(std::cin, criteria.front().value);
+  auto matches = context.session->engine->lookup(criteria);
   if (!matches) return fail(matches.error());
   if (args.json) {
     nlohmann::json out;
@@ -348,8 +358,8 @@ int run_lookup(const LookupArgs& args) {
   return matches->empty() ? kExitNoMatch : kExitOk;
 }
 
-int run_locations(bool markdown) {
-  if (markdown) {
+int run_locations(CommandContext& context) {
+  if (context.args.markdown) {
     fmt::print("{}", mautic::locations_markdown());
     return kExitOk;
   }
@@ -360,10 +370,9 @@ int run_locations(bool markdown) {
   return kExitOk;
 }
 
-int run_status(const std::string& config_path, bool json) {
-  auto session = app::open_session(config_path, app::Access::kReadOnly, app::cli_actor());
-  if (!session) return fail(session.error());
-  auto status = (*session)->engine->status();
+int run_status(CommandContext& context) {
+  const bool json = context.args.json;
+  auto status = context.session->engine->status();
   if (!status) return fail(status.error());
   int64_t total = 0;
   for (const auto& [reason, count] : status->processed_by_reason) total += count;
@@ -396,7 +405,7 @@ int run_status(const std::string& config_path, bool json) {
   return kExitOk;
 }
 
-int run_guard(const GuardArgs& args) {
+std::optional<int> check_guard_args(const CommandArgs& args) {
   if (args.delimiter.size() != 1) {
     fmt::print(stderr,
                "mautic-gdpr: error: --delimiter takes one character, e.g. --delimiter ';'\n");
@@ -408,6 +417,11 @@ int run_guard(const GuardArgs& args) {
                            "another --out",
                            *args.out));
   }
+  return std::nullopt;
+}
+
+int run_guard(CommandContext& context) {
+  const CommandArgs& args = context.args;
   std::ifstream in(args.check_file, std::ios::binary);
   if (!in) {
     return fail(make_error("cannot read {}: {}", args.check_file, std::strerror(errno)));
@@ -416,10 +430,9 @@ int run_guard(const GuardArgs& args) {
   content << in.rdbuf();
   const std::string text = content.str();
 
-  auto session = app::open_session(args.config_path, app::Access::kReadOnly, app::cli_actor());
-  if (!session) return fail(session.error());
-  mautic::Guard guard(*(*session)->connection, (*session)->config, (*session)->schema,
-                      (*session)->policy, *(*session)->key, app::cli_actor());
+  app::Session& session = *context.session;
+  mautic::Guard guard(*session.connection, session.config, session.schema, session.policy,
+                      *session.key, app::cli_actor());
   auto check = guard.check_csv(text, args.delimiter[0]);
   if (!check) return fail(check.error());
 
@@ -443,7 +456,7 @@ int run_guard(const GuardArgs& args) {
     }
   }
 
-  const auto& origins = (*session)->config.guard.origins;
+  const auto& origins = session.config.guard.origins;
   const bool imports_guarded =
       std::find(origins.begin(), origins.end(), ContactOrigin::kImport) != origins.end();
   const int64_t kept = check->rows - int64_t(check->matches.size());
@@ -482,13 +495,11 @@ int run_guard(const GuardArgs& args) {
   return check->matches.empty() ? kExitNoMatch : kExitOk;
 }
 
-int run_serve(const std::string& config_path) {
-  auto served = server::serve(config_path);
+int run_serve(CommandContext& context) {
+  auto served = server::serve(*context.config);
   if (!served) return fail(served.error());
   return kExitOk;
 }
-
-namespace {
 
 // One line from the terminal with echo off (restored even when reading fails).
 std::optional<std::string> read_hidden_line(const char* prompt) {
@@ -509,9 +520,8 @@ std::optional<std::string> read_hidden_line(const char* prompt) {
   return line;
 }
 
-}  // namespace
-
-int run_passwd(const std::optional<std::string>& user) {
+int run_passwd(CommandContext& context) {
+  const std::optional<std::string>& user = context.args.user;
   const auto name_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '.' || c == '-';
@@ -550,6 +560,233 @@ int run_passwd(const std::optional<std::string>& user) {
     fmt::print("{}\n", *hash);
   }
   return kExitOk;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The options of each command.
+
+void add_config_option(CLI::App& command, CommandArgs& args) {
+  command.add_option("-c,--config", args.config_path, "The TOML config file")
+      ->capture_default_str();
+}
+
+void keygen_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("--out", args.key_out, "Where to write the key, e.g. /etc/mautic-gdpr/hmac.key")
+      ->required();
+  command.footer(
+      "Keep a backup of the key: without it no hashed value can be looked up again, and a\n"
+      "different key is refused by a database that was processed with this one.");
+}
+
+void no_options(CLI::App&, CommandArgs&) {}
+
+void json_option(CLI::App& command, CommandArgs& args) {
+  command.add_flag("--json", args.json, "Machine-readable output");
+}
+
+void sweep_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("--limit", args.limit, "Process at most N contacts")
+      ->check(CLI::PositiveNumber);
+  command.add_flag("--full-pass", args.full_pass,
+                   "Also look where no watermark narrows the work: tables without an integer\n"
+                   "key, rows below the watermarks, profiles Mautic changed after processing,\n"
+                   "and every do-not-contact row. Done automatically at most once an hour;\n"
+                   "use it after changing the policy or restoring a backup");
+  command.add_option("--batch-size", args.batch_size,
+                     "Contacts per transaction (default: [sweep] batch_size, 500)")
+      ->check(CLI::Range(1, 10000));
+  command.add_flag("--json", args.json,
+                   "Print a JSON summary (contacts processed, rows changed per table, seconds)");
+  command.add_flag("-q,--quiet", args.quiet,
+                   "No progress bar, and no summary when nothing was processed (for cron)");
+}
+
+void lookup_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("--email", args.email,
+                     "The email address; `-` reads it from stdin (keeps it out of shell history)");
+  command.add_option("--field", args.fields,
+                     "ALIAS=VALUE for any hashed field; repeat it: all must match");
+  command.add_flag("--json", args.json,
+                   "Print {\"matches\":[{\"contact_id\":..,\"processed_at\":..,\"reason\":..,"
+                   "\"channel\":..,\"kept\":{..}}]}");
+  command.footer("Exit code 0 when something matched, 1 when nothing did.");
+}
+
+void guard_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("--check-file", args.check_file,
+                     "The CSV file; its email column is the one whose header is `email`")
+      ->required();
+  command.add_option("--out", args.out,
+                     "Also write the file without the matching rows here (mode 0600, never "
+                     "overwrites)");
+  command.add_option("--delimiter", args.delimiter, "The field delimiter")->capture_default_str();
+  command.add_flag("--json", args.json,
+                   "Print {\"rows\":..,\"matches\":[{\"line\":..,\"processed_on\":..,"
+                   "\"reason\":..,\"channel\":..,\"field\":..}]}");
+  command.footer("Exit code 0 when some row matched, 1 when none did.");
+}
+
+void locations_options(CLI::App& command, CommandArgs& args) {
+  command.add_flag("--markdown", args.markdown,
+                   "Print the table as Markdown (for ARCHITECTURE.md)");
+}
+
+void serve_options(CLI::App& command, CommandArgs&) {
+  command.footer(
+      "Listens on [server] listen (default 127.0.0.1:8470); put nginx with HTTPS in front, or\n"
+      "set tls_cert_file and tls_key_file. The webhook secret comes from secret_file or\n"
+      "secret_env, never the command line. In Mautic: Settings > Webhooks > New, URL\n"
+      "https://<this host>/mautic/webhook, event \"Contact Channel Subscription Change Event\",\n"
+      "and the secret Mautic shows goes into the secret file. SIGTERM stops it gracefully:\n"
+      "requests in flight finish. packaging/mautic-gdpr.service is a systemd unit for it.");
+}
+
+void passwd_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("--user", args.user,
+                     "Print the whole config line, e.g. alice = \"$argon2id$...\"");
+  command.footer(
+      "Example:  mautic-gdpr passwd --user alice\n"
+      "then paste the printed line below [server.users] and restart `mautic-gdpr serve`.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+using enum Needs;
+
+const Command kCommands[] = {
+    {.name = "keygen",
+     .summary = "Create a new random hash key (32 bytes, hex, mode 0600). Never overwrites.",
+     .needs = kNothing,
+     .add_options = keygen_options,
+     .run = run_keygen},
+    {.name = "init-config",
+     .summary = "Print a commented example config to stdout (redirect it into a file).",
+     .needs = kNothing,
+     .add_options = no_options,
+     .run = run_init_config},
+    {.name = "check",
+     .summary = "Validate the config against the live database: prints every contact field with its\n"
+                "type, column and action, and every problem as file:line: problem; fix.",
+     .needs = kConfig,
+     .add_options = no_options,
+     .run = run_check},
+    {.name = "plan",
+     .summary =
+         "Dry run: how many contacts a sweep would process and which values it would change.",
+     .needs = kReadSession,
+     .add_options = json_option,
+     .run = run_plan},
+    {.name = "sweep",
+     .summary =
+         "Pseudonymize every contact on do-not-contact for a configured reason and channel that\n"
+         "is not processed yet. One transaction per batch: a contact is fully processed or\n"
+         "untouched, and a killed sweep is completed by the next one. Safe to run from cron.",
+     .needs = kWriteSession,
+     .add_options = sweep_options,
+     .run = run_sweep},
+    {.name = "lookup",
+     .summary =
+         "Find processed contacts by an exact value of a hashed field, e.g. on an official\n"
+         "request that names a person. Every lookup is written to the audit table (fields asked\n"
+         "and number of matches, never the value).",
+     .needs = kReadSession,
+     .add_options = lookup_options,
+     .run = run_lookup,
+     .check_args = check_lookup_args},
+    {.name = "guard",
+     .summary =
+         "Test a CSV before importing it into Mautic: which rows (by line number, never the\n"
+         "address) match people who left, and why. Every sweep also runs the re-import guard on\n"
+         "the contacts created since the last one ([guard] in the config).",
+     .needs = kReadSession,
+     .add_options = guard_options,
+     .run = run_guard,
+     .check_args = check_guard_args},
+    {.name = "status",
+     .summary = "Counts: processed contacts by reason, pending contacts, the last sweep.",
+     .needs = kReadSession,
+     .add_options = json_option,
+     .run = run_status},
+    {.name = "locations",
+     .summary =
+         "List every place outside the profile where Mautic keeps a contact's data, with how a\n"
+         "row is tied to the contact and the default action (override under [related]).",
+     .needs = kNothing,
+     .add_options = locations_options,
+     .run = run_locations},
+    {.name = "serve",
+     .summary =
+         "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
+         "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
+         "the cron sweep as the safety net), and support staff log in to /lookup and /status.\n"
+         "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.",
+     .needs = kConfig,
+     .add_options = serve_options,
+     .run = run_serve},
+    {.name = "passwd",
+     .summary =
+         "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
+         "without echo, or reads one line from stdin; the password is never an argument.",
+     .needs = kNothing,
+     .add_options = passwd_options,
+     .run = run_passwd},
+};
+
+}  // namespace
+
+std::span<const Command> commands() { return kCommands; }
+
+const Command* find_command(std::string_view name) {
+  for (const Command& command : kCommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> suggest_command(std::string_view word) {
+  std::vector<std::string> names;
+  for (const Command& command : kCommands) names.emplace_back(command.name);
+  return did_you_mean(word, names);
+}
+
+void add_command_options(const Command& command, CLI::App& app, CommandArgs& args) {
+  if (command.needs != Needs::kNothing) add_config_option(app, args);
+  command.add_options(app, args);
+}
+
+int run_command(const Command& command, CommandArgs& args) {
+  if (command.check_args != nullptr) {
+    if (auto stop = command.check_args(args)) return *stop;
+  }
+  CommandContext context{args};
+  std::optional<Config> config;
+  std::unique_ptr<app::Session> session;
+  switch (command.needs) {
+    case Needs::kNothing:
+      break;
+    case Needs::kConfig: {
+      auto loaded = app::load_config_file(args.config_path);
+      if (!loaded) return fail(loaded.error());
+      config = std::move(*loaded);
+      context.config = &*config;
+      break;
+    }
+    case Needs::kReadSession:
+    case Needs::kWriteSession: {
+      auto opened = app::open_session(
+          args.config_path,
+          command.needs == Needs::kWriteSession ? app::Access::kWrite : app::Access::kReadOnly,
+          app::cli_actor());
+      if (!opened) return fail(opened.error());
+      session = std::move(*opened);
+      context.config = &session->config;
+      context.session = session.get();
+      break;
+    }
+  }
+  return command.run(context);
 }
 
 }  // namespace mgdpr::cli

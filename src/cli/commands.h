@@ -1,12 +1,27 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The subcommands, as functions that take parsed arguments, print, and return an exit code.
-// This is the edge: library Results become exit codes and messages here.
+// The subcommands as one table (ninja's `kTools`): each row names the command, what it needs
+// opened before it runs, its options and its function. run_command() opens exactly that much,
+// in one place, so a session's errors become exit codes the same way for every command and a
+// read-only command can never create mautic-gdpr's tables. This is the edge: library Results
+// become exit codes and messages here.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/config.h"
+
+namespace CLI {
+class App;
+}
+
+namespace mgdpr::app {
+struct Session;
+}
 
 namespace mgdpr::cli {
 
@@ -24,44 +39,65 @@ enum ExitCode : int {
 
 std::string exit_codes_help();
 
-struct SweepArgs {
-  std::string config_path;
+// What a command needs before it runs (ninja's Tool::when).
+enum class Needs {
+  kNothing,       // no config: keygen, init-config, locations, passwd
+  kConfig,        // the config file only; the command connects itself (check, serve)
+  kReadSession,   // config, key, database, schema, policy; creates nothing in the database
+  kWriteSession,  // the same, and creates or upgrades the gdpr tables and records the key
+};
+
+// Every option of every command, filled by CLI11.
+struct CommandArgs {
+  std::string config_path{kDefaultConfigPath};
+  bool json = false;
+  bool quiet = false;
+  // sweep
   std::optional<int64_t> limit;
   std::optional<int> batch_size;
   bool full_pass = false;
-  bool json = false;
-  bool quiet = false;
-};
-
-struct LookupArgs {
-  std::string config_path;
+  // lookup
   std::optional<std::string> email;
   std::vector<std::string> fields;  // ALIAS=VALUE
-  bool json = false;
-};
-
-struct GuardArgs {
-  std::string config_path;
+  // guard
   std::string check_file;          // the CSV an admin is about to import
   std::optional<std::string> out;  // where to write it without the matching rows
   std::string delimiter = ",";
-  bool json = false;
+  // keygen
+  std::string key_out;
+  // locations
+  bool markdown = false;
+  // passwd
+  std::optional<std::string> user;
 };
 
-int run_keygen(const std::string& out_path);
-int run_init_config();
-int run_check(const std::string& config_path);
-int run_plan(const std::string& config_path, bool json);
-int run_sweep(const SweepArgs& args);
-int run_lookup(const LookupArgs& args);
-int run_guard(const GuardArgs& args);
-int run_status(const std::string& config_path, bool json);
-int run_locations(bool markdown);
-// `serve`: the webhook receiver and the pages for support staff, until SIGTERM
-// (src/server/service.h).
-int run_serve(const std::string& config_path);
-// `passwd`: reads a password from the terminal (asked twice, not echoed) or one line of stdin
-// and prints its Argon2id hash; with a user name, as the line for [server.users].
-int run_passwd(const std::optional<std::string>& user);
+// What run_command() opened for a command, as its row's `needs` says.
+struct CommandContext {
+  CommandArgs& args;
+  const Config* config = nullptr;  // kConfig and both sessions
+  app::Session* session = nullptr;  // kReadSession, kWriteSession
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;  // the --help text
+  Needs needs;
+  void (*add_options)(CLI::App& command, CommandArgs& args);
+  int (*run)(CommandContext& context);
+  // Checks the arguments alone, before anything is opened; an exit code stops the command.
+  std::optional<int> (*check_args)(const CommandArgs& args) = nullptr;
+};
+
+std::span<const Command> commands();
+const Command* find_command(std::string_view name);
+
+// The closest command name to a mistyped word, for "did you mean".
+std::optional<std::string> suggest_command(std::string_view word);
+
+// Adds the command's options (and -c/--config where it reads the config) to its CLI11 app.
+void add_command_options(const Command& command, CLI::App& app, CommandArgs& args);
+
+// Opens what the command needs (errors become exit codes here), then runs it.
+int run_command(const Command& command, CommandArgs& args);
 
 }  // namespace mgdpr::cli

@@ -829,21 +829,19 @@ Status Service::listen_and_serve(const StopSignals& signals) {
 
 }  // namespace
 
-Status serve(const std::string& config_path) {
+Status serve(Config config) {
   StopSignals signals;  // before any thread starts
   init_logging();
-  auto config = app::load_config_file(config_path);
-  if (!config) return config.error();
-  auto key = app::load_hash_key(*config);
+  auto key = app::load_hash_key(config);
   if (!key) return key.error();
-  auto secret = load_webhook_secret(*config);
+  auto secret = load_webhook_secret(config);
   if (!secret) return secret.error();
   // The first connection also initialises the MariaDB client library, before other threads.
-  auto session = app::open_session(*config, *key, app::Access::kWrite, "serve");
+  auto session = app::open_session(config, *key, app::Access::kWrite, "serve");
   if (!session) return session.error();
   auto fingerprint = schema_fingerprint(*(*session)->connection);
   if (!fingerprint) return fingerprint.error();
-  Service service(std::move(*config), std::move(*key), std::move(*secret), std::move(*session),
+  Service service(std::move(config), std::move(*key), std::move(*secret), std::move(*session),
                   std::move(*fingerprint));
   return service.listen_and_serve(signals);
 }

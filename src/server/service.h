@@ -13,12 +13,13 @@
 
 #include <string>
 
+#include "core/config.h"
 #include "core/result.h"
 
 namespace mgdpr::server {
 
 // Runs until SIGTERM or SIGINT. Returns an error when it cannot start (its kind picks the exit
 // code: config 2, database 3, key mismatch 4).
-Status serve(const std::string& config_path);
+Status serve(Config config);
 
 }  // namespace mgdpr::server
