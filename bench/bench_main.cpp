@@ -22,6 +22,7 @@
 #include "app/session.h"
 #include "core/normalize.h"
 #include "core/scrub.h"
+#include "mautic/location_walk.h"
 #include "mautic/locations.h"
 #include "testing/related_rows.h"
 #include "testing/synthetic_mautic.h"
@@ -352,16 +353,22 @@ bool written_by_the_tool(std::string_view comment) {
 void check_bench_covers(app::Session& session) {
   std::set<std::string, std::less<>> covered = {std::string(kFormResults), std::string(kIpLinks)};
   for (const auto& table : related_tables()) covered.emplace(table.table);
-  for (const auto& plan : session.related.locations) {
-    if (plan.action == mautic::RowAction::kKeep) continue;
-    for (const auto& table : plan.tables) {
-      if (covered.contains(table)) continue;
+  // Every table the product changes (the walk skips the kept ones) must be written here too.
+  struct Uncovered : mautic::EveryTableVisitor {
+    app::Session& session;
+    const std::set<std::string, std::less<>>& covered;
+    Uncovered(app::Session& s, const std::set<std::string, std::less<>>& c)
+        : session(s), covered(c) {}
+    Status table(const mautic::LocationPlan&, const std::string& table) override {
+      if (covered.contains(table)) return {};
       auto any = must(session.connection->query_value(
                           fmt::format("SELECT 1 FROM {} LIMIT 1", session.schema.table(table))),
                       "read " + table);
       if (any) fail(table + " has rows, but the naive and limit paths do not write it");
+      return {};
     }
-  }
+  } uncovered(session, covered);
+  must(mautic::walk_locations(session.related, uncovered), "walk the locations");
   for (const auto& table : related_tables()) {
     const auto* ip = session.schema.column(table.table, "ip_id");
     if (ip != nullptr && !ip->nullable) {

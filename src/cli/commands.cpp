@@ -48,7 +48,7 @@ void print_locations(const mautic::RelatedPlan& related) {
   fmt::print("  {:<32} {:<7} {}\n", "location", "action", "why");
   for (const auto& plan : related.locations) {
     std::string name(plan.location->name);
-    if (plan.location->name == mautic::kFormResultsLocation) {
+    if (plan.location->tables == mautic::Tables::kPerForm) {
       name = fmt::format("form_results ({} tables)", plan.tables.size());
     }
     fmt::print("  {:<32} {:<7} {}{}\n", name, mautic::row_action_name(plan.action),

@@ -28,13 +28,13 @@ namespace mgdpr::cli {
 // Exit codes, documented in `mautic-gdpr --help`.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitNoMatch = 1,     // lookup: nothing matched
-  kExitConfig = 2,      // the config, a secret file, or the policy against the live schema
-  kExitDatabase = 3,    // the database could not be reached or failed
-  kExitKeyMismatch = 4, // the key is not the one this database was processed with
-  kExitBusy = 5,        // another sweep is running
-  kExitFailure = 6,     // anything else
-  kExitUsage = 64,      // wrong command-line arguments
+  kExitNoMatch = 1,      // lookup: nothing matched
+  kExitConfig = 2,       // the config, a secret file, or the policy against the live schema
+  kExitDatabase = 3,     // the database could not be reached or failed
+  kExitKeyMismatch = 4,  // the key is not the one this database was processed with
+  kExitBusy = 5,         // another sweep is running
+  kExitFailure = 6,      // anything else
+  kExitUsage = 64,       // wrong command-line arguments
 };
 
 std::string exit_codes_help();
@@ -74,7 +74,7 @@ struct CommandArgs {
 // What run_command() opened for a command, as its row's `needs` says.
 struct CommandContext {
   CommandArgs& args;
-  const Config* config = nullptr;  // kConfig and both sessions
+  const Config* config = nullptr;   // kConfig and both sessions
   app::Session* session = nullptr;  // kReadSession, kWriteSession
 };
 

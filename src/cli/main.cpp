@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Parses the command line and calls into the library; nothing else happens here. The commands,
 // their options and what each needs opened are one table in src/cli/commands.cpp.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <string_view>
 #include <utility>
 #include <vector>

@@ -78,6 +78,11 @@ std::optional<int64_t> cell_to_int(const Cell& cell) {
   return value;
 }
 
+Param key_param(const std::string& key) {
+  auto as_int = cell_to_int(key);
+  return as_int ? Param(*as_int) : Param(key);
+}
+
 Result<std::unique_ptr<Connection>> Connection::open(const ConnectParams& params) {
   MYSQL* handle = mysql_init(nullptr);
   if (handle == nullptr) return make_error("cannot initialise the MariaDB client library");

@@ -121,4 +121,8 @@ class Transaction {
 // Parses a cell as an integer; nullopt for NULL or non-numbers.
 std::optional<int64_t> cell_to_int(const Cell& cell);
 
+// A row key as read back, bound again: as an integer when it is one (an index seek on an
+// integer key), as text otherwise (a GUID key).
+Param key_param(const std::string& key);
+
 }  // namespace mgdpr::db

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Where Mautic keeps a contact's personal data outside the profile: one table of data (one row
-// per location), read by the scrubber, by `check`/`plan`, and printed into ARCHITECTURE.md by
-// `mautic-gdpr locations --markdown`. There is no SQL about these tables anywhere else.
+// per location). Everything else reads it the same way: location_rows.h builds "the rows of a
+// location for these contacts" (and says which location a table is), location_walk.h walks the
+// locations and calls a reader back per kind of link, and `mautic-gdpr locations --markdown`
+// prints it into ARCHITECTURE.md. There is no SQL about these tables anywhere else.
 #pragma once
 
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace mgdpr::mautic {
 
@@ -30,32 +31,48 @@ enum class ColumnScrub {
   kCompressedJson,  // zlib-compressed JSON, likewise, compressed again
 };
 
-// How a row is tied to a contact.
+// How a row is tied to a contact. Each kind is one callback of LocationVisitor
+// (location_walk.h): a new kind does not compile until every reader says what it means.
 enum class Link {
-  kContactColumn,    // link_column holds the contact id
-  kEmailStat,        // link_column = email_stats.id, whose lead_id is the contact
-  kCampaignLog,      // link_column = campaign_lead_event_log.id, whose lead_id is the contact
-  kFormSubmission,   // link_column = form_submissions.id (the dynamic form_results_* tables)
-  kWebhookPayload,   // the contact id inside the queued JSON payload
-  kNoLink,           // no contact reference at all: matched by the contact's exact email
+  kColumn,     // link_column holds the contact id
+  kParentRow,  // link_column holds the id of a row of `parent`, whose contact column is the contact
+  kPayload,    // the contact id inside a queued JSON payload; no SQL can select these rows
+  kText,       // no reference at all: the contact's exact email address inside free text
+};
+
+// The row a kParentRow location hangs on (email_stats_devices.stat_id -> email_stats.id).
+struct ParentRow {
+  std::string_view table;                      // unprefixed
+  std::string_view contact_column = "lead_id";  // its column holding the contact id
+};
+
+// Which tables a location covers.
+enum class Tables {
+  kNamed,    // the one table named like the location
+  kPerForm,  // Mautic's dynamic form results tables: form_results_<form id>_<alias>
 };
 
 struct ColumnRule {
   std::string_view column;
-  ColumnScrub scrub;
+  ColumnScrub scrub = ColumnScrub::kClear;
 };
 
 struct Location {
-  std::string_view name;     // the key under [related]; also the table (unprefixed)
-  Link link;
-  std::string_view link_column;
+  std::string_view name;  // the key under [related]; also the table (unprefixed)
+  Tables tables = Tables::kNamed;
+  Link link = Link::kColumn;
+  // kColumn: the contact id; kParentRow: the parent row's id; kText: the free-text column.
+  std::string_view link_column = "lead_id";
+  ParentRow parent = {};  // kParentRow only
   // An extra condition `column IN (values)` that says a row is about a contact (audit_log's
   // object = 'lead'); empty when none. Values are bound, never spliced.
-  std::string_view kind_column;
-  std::span<const std::string_view> kind_values;
-  std::string_view key_column;  // primary key: row identity and watermark (if integer)
-  RowAction default_action;
-  std::span<const ColumnRule> columns;  // personal columns; an ip_id column is handled apart
+  std::string_view kind_column = {};
+  std::span<const std::string_view> kind_values = {};
+  std::string_view key_column = "id";  // row identity and watermark (if integer); "" for none
+  RowAction default_action = RowAction::kScrub;
+  std::span<const ColumnRule> columns = {};  // personal columns; an ip_id column is handled apart
+  // Every column but these is personal and cleared (form answers: one column per form field).
+  std::span<const std::string_view> every_column_but = {};
   std::string_view why;
   // What grows with new rows when the key does not (a GUID key): a DATETIME column to keep
   // the watermark on. Empty: the key itself.
@@ -69,8 +86,5 @@ const Location* find_location(std::string_view name);
 // The table as Markdown, between the markers ARCHITECTURE.md carries; a test checks that the
 // document holds exactly this text, so the documentation and the code are one source.
 std::string locations_markdown();
-
-// The name of the dynamic form results tables' location.
-inline constexpr std::string_view kFormResultsLocation = "form_results";
 
 }  // namespace mgdpr::mautic

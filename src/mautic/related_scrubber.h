@@ -2,7 +2,12 @@
 // Applies the location table (locations.h) to the live database: a processed contact's rows in
 // every table outside the profile are scrubbed or deleted, its IP links go (and an IP nobody
 // else uses), and rows Mautic writes about a processed contact later are found by per-location
-// watermarks and cleaned on the next sweep.
+// watermarks and cleaned on the next sweep. Each public operation is a reader of the one walk
+// (location_walk.h) and selects rows through the one builder (location_rows.h).
+//
+// The class is split by concern over several files: related_scrubber.cpp (scrubbing selected
+// rows, one UPDATE per table), late_rows.cpp (watermarks), ip_addresses.cpp (unlinking and
+// dropping IPs), unlinked_locations.cpp (rows found by content: payloads, free text).
 #pragma once
 
 #include <cstdint>
@@ -14,32 +19,15 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
 #include "core/result.h"
 #include "db/connection.h"
-#include "mautic/locations.h"
+#include "mautic/location_rows.h"
+#include "mautic/related_plan.h"
 #include "mautic/schema.h"
 
 namespace mgdpr::mautic {
 
 using TableCounts = std::map<std::string, uint64_t>;
-
-// One location as it applies to this database.
-struct LocationPlan {
-  const Location* location = nullptr;
-  RowAction action = RowAction::kScrub;
-  std::string origin;               // "default" or the config line
-  std::vector<std::string> tables;  // existing tables (unprefixed); several for form results
-};
-
-struct RelatedPlan {
-  std::vector<LocationPlan> locations;  // the ones that exist here
-  std::vector<std::string> missing;     // location names whose table this Mautic lacks
-  std::vector<std::string> problems;    // `file:line: problem; fix`
-};
-
-// Resolves [related] overrides against the table and the live schema.
-RelatedPlan build_related_plan(const Config& config, const Schema& schema);
 
 // What is known of a contact while it is processed (for locations with no contact column).
 struct ContactIdentity {
@@ -56,8 +44,9 @@ class RelatedScrubber {
   RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan,
                   EmailDigest email_digest = {});
 
-  // Every location's rows of these contacts. Runs inside the caller's transaction, so the
-  // contacts' related rows change together with their profiles or not at all.
+  // Every location's rows of these contacts.
+  // REQUIRES: a transaction is open on the connection (the caller's), so the contacts' related
+  // rows change together with their profiles or not at all.
   Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed);
 
   // Rows added since the last pass that belong to already processed contacts. Each location
@@ -72,13 +61,21 @@ class RelatedScrubber {
   Result<std::vector<LocationStatus>> watermark_status();
 
  private:
-  struct Filter;
-  struct RowSelection;
-  struct RowUpdate;
-  RowSelection select_rows(const Location& location, const std::string& table,
-                           const Filter& filter) const;
-  Status apply(const LocationPlan& plan, const std::string& table, const Filter& filter,
+  // The walk's readers (location_walk.h), one per operation.
+  class ContactsScrub;
+  class LateRows;
+  class IpUnlinker;
+  class Watermarks;
+
+  // Deletes the selected rows, or scrubs them with one UPDATE (personal columns cleared,
+  // structured values rewritten, ip_id unset).
+  Status apply(const LocationPlan& plan, const std::string& table, const RowSelection& rows,
                TableCounts& changed);
+  // Plain assignments of one UPDATE ("t.col = NULL"), with the values they bind, in order.
+  struct RowUpdate {
+    std::vector<std::string> sets;
+    std::vector<db::Param> set_params;
+  };
   // One UPDATE of the selected rows: `update`'s assignments plus, when `staged`, the scrubbed
   // values of the structured columns from the temporary table stage_structured filled.
   Status write_rows(const std::string& table, const std::string& key_column,
@@ -90,12 +87,15 @@ class RelatedScrubber {
   Result<bool> stage_structured(const std::string& table, const std::string& key_column,
                                 const std::vector<const ColumnRule*>& rules,
                                 const RowSelection& rows, bool* links_ips);
-  Status apply_webhook_queue(const LocationPlan& plan, const std::string& table,
-                             const Filter& filter, TableCounts& changed);
-  Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
-                                const Filter& filter, TableCounts& changed);
+  // webhook_queue: the rows whose payload names one of the contacts.
+  Status apply_payloads(const LocationPlan& plan, const std::string& table,
+                        const ContactSet& contacts, const KeyRange& range, TableCounts& changed);
+  // webhook_logs at processing time: rows whose text holds one of the contacts' addresses.
   Status apply_email_match(const LocationPlan& plan, const std::string& table,
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
+  // webhook_logs later: rows whose email-shaped words hash to a processed contact's digest.
+  Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
+                                const KeyRange& range, TableCounts& changed);
   Result<int64_t> placeholder_ip();
   Status move_watermark(const std::string& table, int64_t last);
   // Deletes the IPs touched since the last call that nobody references any more; with

@@ -42,6 +42,22 @@ const ContactField* Schema::contact_field(std::string_view alias) const {
   return nullptr;
 }
 
+Schema Schema::from_tables(std::string prefix, std::vector<TableSpec> tables,
+                           std::vector<ContactField> contact_fields, std::string database) {
+  Schema schema;
+  schema.prefix_ = std::move(prefix);
+  schema.database_ = std::move(database);
+  for (auto& table : tables) {
+    schema.tables_.insert(table.name);
+    schema.columns_[table.name] = std::move(table.columns);
+  }
+  for (auto& field : contact_fields) {
+    if (const ColumnInfo* column = schema.column("leads", field.alias)) field.column = *column;
+  }
+  schema.contact_fields_ = std::move(contact_fields);
+  return schema;
+}
+
 std::string Schema::mautic_generation() const {
   return has_table("point_groups") ? "5.x" : "4.4";
 }

@@ -35,6 +35,16 @@ struct ContactField {
 
 class Schema {
  public:
+  struct TableSpec {
+    std::string name;  // unprefixed
+    std::vector<ColumnInfo> columns;
+  };
+  // A schema from data, for pure code and its unit tests (no server): the rules that read a
+  // Schema (policy, locations, rows_of) are tested on a few tables written out by hand.
+  static Schema from_tables(std::string prefix, std::vector<TableSpec> tables,
+                            std::vector<ContactField> contact_fields = {},
+                            std::string database = "mautic");
+
   const std::string& prefix() const { return prefix_; }
   const std::string& database() const { return database_; }
 

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// ip_addresses rows are shared between contacts: a processed contact's rows stop pointing at
+// them, and an IP goes only when no row of any table references it any more.
+#include "mautic/location_walk.h"
+#include "mautic/own_tables.h"
+#include "mautic/related_scrubber.h"
+
+namespace mgdpr::mautic {
+
+using db::Param;
+
+namespace {
+
+constexpr std::string_view kPlaceholderIp = "0.0.0.0";
+
+}  // namespace
+
+// Unlinks given IPs from every row of every processed contact (deleting rows of locations
+// whose action is delete).
+class RelatedScrubber::IpUnlinker : public LocationVisitor {
+ public:
+  IpUnlinker(RelatedScrubber& scrubber, const std::vector<Param>& ips, TableCounts& changed)
+      : scrubber_(scrubber), ips_(ips), changed_(changed) {}
+
+  Status linked(const LocationPlan& plan, const std::string& table) override {
+    const Schema& schema = scrubber_.schema_;
+    const ColumnInfo* ip = schema.column(table, "ip_id");
+    if (ip == nullptr) return {};
+    const RowSelection rows = rows_of(*plan.location, table, schema, ContactSet::processed(schema));
+    std::vector<Param> params;
+    std::string statement;
+    if (plan.action == RowAction::kDelete) {
+      statement = fmt::format("DELETE t FROM {} WHERE {} AND t.ip_id IN ({})", rows.from,
+                              rows.where, db::placeholders(ips_.size()));
+    } else {
+      Param replacement = nullptr;
+      if (!ip->nullable) {
+        MGDPR_ASSIGN_OR_RETURN(replacement, scrubber_.placeholder_ip());
+      }
+      params.push_back(replacement);
+      statement = fmt::format("UPDATE {} SET t.ip_id = ? WHERE {} AND t.ip_id IN ({})", rows.from,
+                              rows.where, db::placeholders(ips_.size()));
+    }
+    params.insert(params.end(), rows.params.begin(), rows.params.end());
+    params.insert(params.end(), ips_.begin(), ips_.end());
+    MGDPR_ASSIGN_OR_RETURN(auto unlinked, scrubber_.connection_.execute(statement, params));
+    changed_[table] += unlinked;
+    return {};
+  }
+  // Payloads and free text have no ip_id column.
+  Status in_payload(const LocationPlan&, const std::string&) override { return {}; }
+  Status in_text(const LocationPlan&, const std::string&) override { return {}; }
+
+ private:
+  RelatedScrubber& scrubber_;
+  const std::vector<Param>& ips_;
+  TableCounts& changed_;
+};
+
+Result<int64_t> RelatedScrubber::placeholder_ip() {
+  if (placeholder_ip_) return *placeholder_ip_;
+  MGDPR_ASSIGN_OR_RETURN(auto recorded, read_meta(connection_, schema_, "placeholder_ip_id"));
+  if (recorded.has_value()) {
+    MGDPR_ASSIGN_OR_RETURN(auto exists,
+                           connection_.query_value(fmt::format("SELECT id FROM {} WHERE id = ?",
+                                                               schema_.table("ip_addresses")),
+                                                   {db::cell_to_int(recorded).value_or(0)}));
+    if (exists.has_value()) return *(placeholder_ip_ = db::cell_to_int(exists));
+  }
+  MGDPR_TRY(
+      connection_.execute(fmt::format("INSERT INTO {} (ip_address, ip_details) VALUES (?, NULL)",
+                                      schema_.table("ip_addresses")),
+                          {std::string(kPlaceholderIp)}));
+  MGDPR_ASSIGN_OR_RETURN(auto id, connection_.query_value("SELECT LAST_INSERT_ID()"));
+  placeholder_ip_ = db::cell_to_int(id);
+  MGDPR_TRY(write_meta(connection_, schema_, "placeholder_ip_id", *id));
+  return *placeholder_ip_;
+}
+
+Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_processed) {
+  if (placeholder_ip_) touched_ips_.erase(*placeholder_ip_);
+  if (touched_ips_.empty() || !schema_.has_table("ip_addresses")) return {};
+  std::vector<Param> candidates;
+  for (int64_t id : touched_ips_) candidates.emplace_back(id);
+  touched_ips_.clear();
+  if (unlink_processed) {
+    // A late row brings an IP that older rows of processed contacts may link too (typically
+    // a new lead_ips_xref row, which has no key to watermark): unlink it from all of them.
+    IpUnlinker unlinker(*this, candidates, changed);
+    MGDPR_TRY(walk_locations(plan_, unlinker));
+  }
+  // Still used by anyone (another contact, or a row this policy keeps): the IP stays. One
+  // statement; every ip_id column Mautic has is a foreign key, so each check is an index probe.
+  std::vector<std::string> unused;
+  for (const auto& table : schema_.tables()) {
+    if (schema_.column(table, "ip_id") == nullptr) continue;
+    unused.push_back(
+        fmt::format("NOT EXISTS (SELECT 1 FROM {} u WHERE u.ip_id = i.id)", schema_.table(table)));
+  }
+  MGDPR_ASSIGN_OR_RETURN(
+      auto deleted,
+      connection_.execute(
+          fmt::format("DELETE i FROM {} i WHERE i.id IN ({}){}{}", schema_.table("ip_addresses"),
+                      db::placeholders(candidates.size()), unused.empty() ? "" : " AND ",
+                      db::join(unused, " AND ")),
+          candidates));
+  changed["ip_addresses"] += deleted;
+  return {};
+}
+
+}  // namespace mgdpr::mautic

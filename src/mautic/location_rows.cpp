@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mautic/location_rows.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace mgdpr::mautic {
+
+using db::quote_identifier;
+
+namespace {
+
+constexpr std::string_view kFormResultsStem = "form_results_";
+
+// form_results_<form id>_<alias>, the tables Mautic creates per form.
+bool is_form_results_table(std::string_view name) {
+  if (!name.starts_with(kFormResultsStem)) return false;
+  auto rest = name.substr(kFormResultsStem.size());
+  auto underscore = rest.find('_');
+  return underscore != std::string_view::npos && underscore > 0 &&
+         std::all_of(rest.begin(), rest.begin() + long(underscore),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+ContactSet ContactSet::of(std::span<const int64_t> ids) {
+  ContactSet set{"(" + db::placeholders(ids.size()) + ")", {}};
+  for (int64_t id : ids) set.params.emplace_back(id);
+  return set;
+}
+
+ContactSet ContactSet::processed(const Schema& schema) {
+  return {fmt::format("(SELECT contact_id FROM {})", schema.table("gdpr_contacts")), {}};
+}
+
+RowSelection rows_of(const Location& location, std::string_view table, const Schema& schema,
+                     const ContactSet& contacts, const KeyRange& range) {
+  RowSelection rows;
+  rows.from = schema.table(table) + " t";
+  const std::string link = "t." + quote_identifier(location.link_column);
+  switch (location.link) {
+    case Link::kColumn:
+      rows.where = link + " IN " + contacts.sql;
+      break;
+    case Link::kParentRow:
+      rows.from += fmt::format(" JOIN {} parent ON parent.id = {}",
+                               schema.table(location.parent.table), link);
+      rows.where = fmt::format("parent.{} IN {}", quote_identifier(location.parent.contact_column),
+                               contacts.sql);
+      break;
+    case Link::kPayload:
+    case Link::kText:
+      rows.where = "FALSE";
+      return rows;
+  }
+  rows.params = contacts.params;
+  if (!location.kind_column.empty()) {
+    rows.where += fmt::format(" AND t.{} IN ({})", quote_identifier(location.kind_column),
+                              db::placeholders(location.kind_values.size()));
+    for (auto value : location.kind_values) rows.params.emplace_back(std::string(value));
+  }
+  const char* bound = range.unix_time ? "FROM_UNIXTIME(?)" : "?";
+  if (range.above) {
+    rows.where += fmt::format(" AND t.{} > {}", quote_identifier(range.column), bound);
+    rows.params.emplace_back(*range.above);
+  }
+  if (range.up_to) {
+    rows.where += fmt::format(" AND t.{} <= {}", quote_identifier(range.column), bound);
+    rows.params.emplace_back(*range.up_to);
+  }
+  return rows;
+}
+
+const Location* location_of_table(std::string_view unprefixed) {
+  for (const Location& location : pii_locations()) {
+    switch (location.tables) {
+      case Tables::kNamed:
+        if (location.name == unprefixed) return &location;
+        break;
+      case Tables::kPerForm:
+        if (is_form_results_table(unprefixed)) return &location;
+        break;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> tables_of(const Location& location, const Schema& schema) {
+  std::vector<std::string> tables;
+  switch (location.tables) {
+    case Tables::kNamed:
+      if (schema.has_table(location.name)) tables.emplace_back(location.name);
+      break;
+    case Tables::kPerForm:
+      // Answers without their submissions could not be tied to anyone.
+      if (!schema.has_table(location.parent.table)) break;
+      for (const auto& table : schema.tables()) {
+        if (location_of_table(table) == &location) tables.push_back(table);
+      }
+      break;
+  }
+  return tables;
+}
+
+}  // namespace mgdpr::mautic

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The one builder of "the rows of a location that belong to these contacts" (as SQL: FROM and
+// WHERE with bound values), and its inverse, "which location is this table". Scrub, verify,
+// export and orphan handling all select rows through rows_of(), so how a row is tied to a
+// contact (directly, through a parent row, with a kind condition) is written once. Like
+// leveldb's filename.h, the name is built in one function and parsed back in one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/connection.h"
+#include "mautic/locations.h"
+#include "mautic/schema.h"
+
+namespace mgdpr::mautic {
+
+// A set of contact ids as SQL: "(?, ?, ?)" with the ids bound, or a subquery.
+struct ContactSet {
+  std::string sql;
+  std::vector<db::Param> params;
+
+  static ContactSet of(std::span<const int64_t> ids);
+  // Every contact mautic-gdpr has processed (its gdpr_contacts table).
+  static ContactSet processed(const Schema& schema);
+};
+
+// Only rows whose key (or watermark column) is above `above` and at most `up_to`.
+struct KeyRange {
+  std::string column;  // empty: every row
+  std::optional<int64_t> above;
+  std::optional<int64_t> up_to;
+  bool unix_time = false;  // the bounds are Unix times of a DATETIME column
+};
+
+// "FROM <table> t [JOIN <parent> parent ON ...] WHERE <rows of the contacts>", as two parts so
+// SELECT, UPDATE and DELETE reuse them; the row's own table is always aliased `t`.
+struct RowSelection {
+  std::string from;   // without the FROM keyword
+  std::string where;  // without the WHERE keyword
+  std::vector<db::Param> params;
+};
+
+// The rows of `table` (one of the location's tables) tied to the contacts. For kPayload and
+// kText locations no SQL can tie a row to a contact: the selection is empty (`where` is FALSE)
+// and the reader handles them by content (location_walk.h has a callback for each).
+RowSelection rows_of(const Location& location, std::string_view table, const Schema& schema,
+                     const ContactSet& contacts, const KeyRange& range = {});
+
+// The location a table (unprefixed) belongs to: form_results_3_contact -> form_results.
+const Location* location_of_table(std::string_view unprefixed);
+
+// The tables of a location that exist in this database (unprefixed), in name order.
+std::vector<std::string> tables_of(const Location& location, const Schema& schema);
+
+}  // namespace mgdpr::mautic
