@@ -347,6 +347,12 @@ Status Connection::commit() {
   return {};
 }
 
+bool Connection::in_transaction() const {
+  unsigned int status = 0;
+  mariadb_get_infov(handle_, MARIADB_CONNECTION_SERVER_STATUS, &status);
+  return (status & SERVER_STATUS_IN_TRANS) != 0;
+}
+
 Status Connection::rollback() {
   if (mysql_rollback(handle_) != 0) return server_error("rollback failed");
   return {};

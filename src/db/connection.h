@@ -78,6 +78,9 @@ class Connection {
   Status begin();
   Status commit();
   Status rollback();
+  // True while a transaction is open (the server's SERVER_STATUS_IN_TRANS): functions that
+  // REQUIRE the caller's transaction check it.
+  bool in_transaction() const;
 
   // The first cell of the first row, if any (NULL and "no row" are both nullopt).
   Result<std::optional<std::string>> query_value(std::string_view sql,

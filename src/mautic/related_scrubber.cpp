@@ -89,6 +89,9 @@ RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schem
 Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts,
                                        TableCounts& changed) {
   if (contacts.empty()) return {};
+  if (!connection_.in_transaction()) {
+    return make_error("scrub_contacts runs inside the caller's transaction; none is open");
+  }
   touched_ips_.clear();
   ContactsScrub scrub(*this, contacts, changed);
   MGDPR_TRY(walk_locations(plan_, scrub));
