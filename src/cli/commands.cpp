@@ -272,26 +272,93 @@ int run_sweep(CommandContext& context) {
         options, [&bar](int64_t done, int64_t total) { bar.update(done, total); });
   }
   if (!report) return fail(report.error());
+  auto joined_counts = [](const mautic::TableCounts& counts) {
+    std::string tables;
+    for (const auto& [table, rows] : counts) {
+      if (rows == 0) continue;
+      tables += fmt::format("{}{} {}", tables.empty() ? "" : ", ", table, rows);
+    }
+    return tables;
+  };
   if (args.json) {
     nlohmann::json out;
     out["contacts_processed"] = report->contacts_processed;
     out["pending_before"] = report->pending_before;
     out["rows_changed"] = report->rows_changed;
+    out["repaired"] = report->repaired;
+    out["returned"] = report->returned;
+    out["retries"] = report->retries;
     out["seconds"] = report->seconds;
     out["guard"] = guard_json(report->guard);
     fmt::print("{}\n", out.dump(2));
-  } else if (!args.quiet || report->contacts_processed > 0) {
-    std::string tables;
-    for (const auto& [table, rows] : report->rows_changed) {
-      if (rows == 0) continue;
-      tables += fmt::format("{}{} {}", tables.empty() ? "" : ", ", table, rows);
+  } else {
+    const std::string changed = joined_counts(report->rows_changed);
+    const std::string repaired = joined_counts(report->repaired);
+    if (!args.quiet || report->contacts_processed > 0) {
+      fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
+                 report->contacts_processed, report->pending_before, report->seconds,
+                 changed.empty() ? "" : " (rows changed: " + changed + ")");
     }
-    fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
-               report->contacts_processed, report->pending_before, report->seconds,
-               tables.empty() ? "" : " (rows changed: " + tables + ")");
+    // Repairs are news even for cron: something wrote personal data about people who left.
+    if (!repaired.empty()) {
+      fmt::print("sweep: repaired rows of processed contacts that were not clean: {}\n", repaired);
+    }
+    if (report->returned > 0) {
+      fmt::print("sweep: {} processed contact(s) came back (their do-not-contact entry was "
+                 "removed in Mautic); recorded, and their new data is left alone\n",
+                 report->returned);
+    }
+    if (report->retries > 0 && !args.quiet) {
+      fmt::print("sweep: {} transaction(s) run again after a deadlock or lock wait timeout with "
+                 "Mautic's own writes\n",
+                 report->retries);
+    }
   }
   if (!args.json) print_guard(report->guard, args.quiet);
   return kExitOk;
+}
+
+int run_verify(CommandContext& context) {
+  auto verified = context.session->engine->verify();
+  if (!verified) return fail(verified.error());
+  const mautic::VerifyReport& report = *verified;
+  if (context.args.json) {
+    nlohmann::json out;
+    out["clean"] = report.clean();
+    out["contacts_checked"] = report.contacts_checked;
+    out["returned"] = report.returned;
+    out["tables_checked"] = report.tables_checked;
+    out["violations"] = nlohmann::json::array();
+    for (const auto& violation : report.violations) {
+      nlohmann::json columns = nlohmann::json::object();
+      for (const auto& [column, rows] : violation.columns) columns[column] = rows;
+      out["violations"].push_back({{"location", violation.location},
+                                   {"table", violation.table},
+                                   {"rows", violation.rows},
+                                   {"columns", columns}});
+    }
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    fmt::print("verify: {} processed contact(s) still on do-not-contact, checked in {} table(s); "
+               "{} came back by choice and are not checked\n",
+               report.contacts_checked, report.tables_checked, report.returned);
+    if (report.clean()) {
+      fmt::print("verify: clean: no personal value of a processed contact is left\n");
+    } else {
+      fmt::print("verify: NOT clean: rows that still hold personal data of processed contacts\n");
+      fmt::print("  {:<32} {:<36} {:>8}  {}\n", "location", "table", "rows", "columns");
+      for (const auto& violation : report.violations) {
+        std::string columns;
+        for (const auto& [column, rows] : violation.columns) {
+          columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", column, rows);
+        }
+        fmt::print("  {:<32} {:<36} {:>8}  {}\n", violation.location, violation.table,
+                   violation.rows, columns);
+      }
+      fmt::print("Run `mautic-gdpr sweep` to repair them; it repairs exactly these rows.\n");
+    }
+  }
+  return report.clean() ? kExitOk : kExitNoMatch;
 }
 
 // ALIAS=VALUE pairs (and --email) as criteria; nullopt when one is malformed.
@@ -332,7 +399,16 @@ int run_lookup(CommandContext& context) {
     for (const auto& match : *matches) {
       nlohmann::json kept = nlohmann::json::object();
       for (const auto& [column, value] : match.kept) kept[column] = json_or_null(value);
+      nlohmann::json exits = nlohmann::json::array();
+      for (const auto& exit : match.earlier_exits) {
+        exits.push_back({{"processed_at", exit.processed_at},
+                         {"reason", exit.reason},
+                         {"channel", exit.channel},
+                         {"returned_at", exit.returned_at}});
+      }
       out["matches"].push_back({{"contact_id", match.contact_id},
+                                {"returned_at", json_or_null(match.returned_at)},
+                                {"earlier_exits", exits},
                                 {"processed_by", match.processed_by},
                                 {"processed_at", json_or_null(match.processed_at)},
                                 {"reason", match.reason},
@@ -350,6 +426,14 @@ int run_lookup(CommandContext& context) {
       fmt::print("  processed at     {} UTC\n", or_dash(match.processed_at));
       fmt::print("  left because     {} (channel {}), on do-not-contact since {} UTC\n",
                  match.reason, match.channel, or_dash(match.dnc_date));
+      if (match.returned_at) {
+        fmt::print("  came back        {} UTC (the do-not-contact entry was removed in Mautic)\n",
+                   *match.returned_at);
+      }
+      for (const auto& exit : match.earlier_exits) {
+        fmt::print("  earlier exit     processed {} UTC ({}, channel {}), came back {} UTC\n",
+                   exit.processed_at, exit.reason, exit.channel, exit.returned_at);
+      }
       for (const auto& [column, value] : match.kept) {
         fmt::print("  {:<16} {}\n", column, or_dash(value));
       }
@@ -380,6 +464,7 @@ int run_status(CommandContext& context) {
     nlohmann::json out;
     out["processed"] = status->processed_by_reason;
     out["processed_total"] = total;
+    out["returned"] = status->returned;
     out["pending"] = status->pending;
     out["last_sweep_at"] = json_or_null(status->last_sweep_at);
     out["locations_cleaned_at"] = nlohmann::json::object();
@@ -393,11 +478,15 @@ int run_status(CommandContext& context) {
   for (const auto& [reason, count] : status->processed_by_reason) {
     fmt::print("  {:<14} {}\n", reason, count);
   }
+  if (status->returned > 0) {
+    fmt::print("  of those, came back by choice (no longer on do-not-contact): {}\n",
+               status->returned);
+  }
   fmt::print("pending (on do-not-contact, not yet processed): {}\n", status->pending);
   fmt::print("last sweep: {}\n",
              status->last_sweep_at ? *status->last_sweep_at + " UTC" : "never");
   if (!status->locations.empty()) {
-    fmt::print("late rows about processed contacts, last cleaned (UTC):\n");
+    fmt::print("rows of processed contacts, last checked clean (UTC):\n");
     for (const auto& location : status->locations) {
       fmt::print("  {:<36} {}\n", location.table, location.cleaned_at.value_or("never"));
     }
@@ -585,6 +674,16 @@ void json_option(CLI::App& command, CommandArgs& args) {
   command.add_flag("--json", args.json, "Machine-readable output");
 }
 
+void verify_options(CLI::App& command, CommandArgs& args) {
+  command.add_flag("--json", args.json,
+                   "Print {\"clean\":..,\"contacts_checked\":..,\"violations\":[{\"location\":..,"
+                   "\"table\":..,\"rows\":..,\"columns\":{..}}]}");
+  command.footer(
+      "Exit code 0 when clean, 1 when some row still holds personal data (the sweep repairs\n"
+      "it). A contact whose do-not-contact entry was removed in Mautic came back by choice:\n"
+      "its new data is its own and is not checked.");
+}
+
 void sweep_options(CLI::App& command, CommandArgs& args) {
   command.add_option("--limit", args.limit, "Process at most N contacts")
       ->check(CLI::PositiveNumber);
@@ -686,6 +785,14 @@ const Command kCommands[] = {
      .needs = kWriteSession,
      .add_options = sweep_options,
      .run = run_sweep},
+    {.name = "verify",
+     .summary =
+         "Prove that nothing personal is left: checks every processed contact still on\n"
+         "do-not-contact, in the profile and every other place, by content (the conditions the\n"
+         "sweep repairs). Prints rows per place and column, never a value. Read only.",
+     .needs = kReadSession,
+     .add_options = verify_options,
+     .run = run_verify},
     {.name = "lookup",
      .summary =
          "Find processed contacts by an exact value of a hashed field, e.g. on an official\n"

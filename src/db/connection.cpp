@@ -89,13 +89,14 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectParams& params
   unsigned timeout = params.connect_timeout_seconds;
   mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  // Never read ~/.my.cnf or /etc/mysql: the config file is the one source of settings.
+  // Never read ~/.my.cnf or /etc/mysql: the config file is the one source of settings. No
+  // CLIENT_FOUND_ROWS: an UPDATE counts the rows whose content changed, not the rows it matched.
   const bool use_socket = !params.socket.empty();
   MYSQL* connected = mysql_real_connect(
       handle, use_socket ? nullptr : params.host.c_str(), params.user.c_str(),
       params.password.c_str(), params.database.empty() ? nullptr : params.database.c_str(),
       use_socket ? 0 : params.port, use_socket ? params.socket.c_str() : nullptr,
-      CLIENT_MULTI_STATEMENTS | CLIENT_FOUND_ROWS);
+      CLIENT_MULTI_STATEMENTS);
   if (connected == nullptr) {
     std::string where = use_socket ? fmt::format("socket {}", params.socket)
                                    : fmt::format("{}:{}", params.host, params.port);

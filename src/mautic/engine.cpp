@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <thread>
 
 #include <fmt/chrono.h>
 
 #include "core/normalize.h"
+#include "mautic/clean_state.h"
+#include "mautic/location_rows.h"
 #include "mautic/own_tables.h"
 
 namespace mgdpr::mautic {
@@ -18,6 +21,8 @@ using db::quote_identifier;
 namespace {
 
 constexpr int64_t kFullPassIntervalSeconds = 3600;
+// Attempts of a transaction that a deadlock or lock wait timeout rolled back.
+constexpr int kRepairAttempts = 5;
 
 void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
   for (int64_t id : ids) params.emplace_back(id);
@@ -48,8 +53,9 @@ std::string Engine::pending_contacts_sql(bool with_cursor) const {
       db::placeholders(config_.channels.size()));
   if (with_cursor) sql += " AND d.lead_id > ?";
   if (schema_.has_table("gdpr_contacts")) {
-    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id)",
-                       schema_.table("gdpr_contacts"));
+    // A contact that came back by choice and left again is processed again.
+    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
+                       schema_.table("gdpr_contacts"), not_returned_sql(schema_, "g"));
   }
   return sql;
 }
@@ -148,34 +154,27 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
       Guard(connection_, config_, schema_, policy_, key_, actor_).run_pass(options.batch_size);
   if (!guarded) return guarded.error();
   report.guard = std::move(*guarded);
-  // An hourly full pass also looks at what no watermark can narrow down (tables without an
-  // integer key, profiles Mautic changed after processing) and rescans do-not-contact even
-  // when it looks unchanged (a reason edited in place keeps the row's id).
+  // An hourly full pass also rescans do-not-contact even when it looks unchanged (a reason
+  // edited in place keeps the row's id) and every IP address for references.
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  auto last_full_pass = read_meta(connection_, schema_, "full_pass_at");
-  if (!last_full_pass) return last_full_pass.error();
+  MGDPR_ASSIGN_OR_RETURN(auto last_full_pass, read_meta(connection_, schema_, "full_pass_at"));
   const bool full_pass =
-      options.full_pass || !last_full_pass->has_value() ||
-      now - db::cell_to_int(*last_full_pass).value_or(0) >= kFullPassIntervalSeconds;
+      options.full_pass || !last_full_pass.has_value() ||
+      now - db::cell_to_int(last_full_pass).value_or(0) >= kFullPassIntervalSeconds;
 
-  // First what Mautic wrote since the last pass about contacts processed before.
-  RelatedScrubber late_rows(connection_, schema_, related_, email_digest());
-  MGDPR_TRY(late_rows.scrub_late_rows(report.rows_changed, full_pass));
-  if (full_pass) MGDPR_TRY(rescrub_changed_profiles(report.rows_changed));
-
-  // An idle sweep stops here: do-not-contact has not changed since the last complete scan.
-  auto signature = dnc_signature();
-  if (!signature) return signature.error();
-  auto scanned = read_meta(connection_, schema_, "dnc_signature");
-  if (!scanned) return scanned.error();
-  if (full_pass || *scanned != std::optional<std::string>(*signature)) {
-    auto pending = count_pending();
-    if (!pending) return pending.error();
-    report.pending_before = *pending;
-    const int64_t planned =
-        options.limit ? std::min<int64_t>(*options.limit, *pending) : *pending;
+  // An idle sweep skips the do-not-contact scan: nothing was added or removed since the last
+  // complete one.
+  MGDPR_ASSIGN_OR_RETURN(auto signature, dnc_signature());
+  MGDPR_ASSIGN_OR_RETURN(auto scanned, read_meta(connection_, schema_, "dnc_signature"));
+  if (full_pass || scanned != std::optional<std::string>(signature)) {
+    // Contacts whose do-not-contact entry Mautic removed came back by choice: recorded first,
+    // so nothing below treats their new data as late writes.
+    MGDPR_ASSIGN_OR_RETURN(report.returned, record_returns());
+    MGDPR_ASSIGN_OR_RETURN(report.pending_before, count_pending());
+    const int64_t planned = options.limit ? std::min<int64_t>(*options.limit, report.pending_before)
+                                          : report.pending_before;
     if (progress) progress(0, planned);
 
     int64_t cursor = 0;
@@ -187,19 +186,25 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
         if (stopped_by_limit) break;
         want = std::min<int64_t>(want, *options.limit - report.contacts_processed);
       }
-      auto batch = next_pending(cursor, want);
-      if (!batch) return batch.error();
-      if (batch->empty()) break;
-      cursor = batch->back();
-      auto processed = process_contacts(*batch, "sweep");
-      if (!processed) return processed.error();
-      report.contacts_processed += int64_t(processed->processed.size());
-      for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
+      MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want));
+      if (batch.empty()) break;
+      cursor = batch.back();
+      MGDPR_ASSIGN_OR_RETURN(auto processed, process_contacts(batch, "sweep"));
+      report.contacts_processed += int64_t(processed.processed.size());
+      report.retries += processed.retries;
+      for (const auto& [table, rows] : processed.rows_changed) report.rows_changed[table] += rows;
       if (progress) progress(std::min(report.contacts_processed, planned), planned);
     }
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
-    if (!stopped_by_limit) MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", *signature));
+    if (!stopped_by_limit) MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
   }
+
+  // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
+  // found by content wherever it is: the profile, the do-not-contact comments, every location.
+  MGDPR_TRY(repair_profiles(report.repaired, report.retries));
+  RelatedScrubber related(connection_, schema_, related_, email_digest());
+  MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
+
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   MGDPR_TRY(write_meta(connection_, schema_, "last_sweep_at",
                        fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(
@@ -211,6 +216,22 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
 
 Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_ids,
                                                std::string_view source) {
+  // A deadlock or lock wait timeout against Mautic's own transactions rolled the batch back;
+  // the work is idempotent, so it is simply done again, a bounded number of times.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto report = process_once(contact_ids, source);
+    if (report) {
+      report->retries = attempt - 1;
+      return report;
+    }
+    if (attempt == kAttempts || !is_retryable(report.error())) return report;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+  }
+}
+
+Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
+                                           std::string_view source) {
   ProcessReport report;
   if (contact_ids.empty()) return report;
   if (!schema_.has_table("gdpr_contacts")) {
@@ -235,8 +256,9 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
   if (!contacts) return contacts.error();
 
   auto already = connection_.query(
-      fmt::format("SELECT contact_id FROM {} WHERE contact_id IN ({})",
-                  schema_.table("gdpr_contacts"), db::placeholders(contact_ids.size())),
+      fmt::format("SELECT g.contact_id FROM {} g WHERE g.contact_id IN ({}) AND {}",
+                  schema_.table("gdpr_contacts"), db::placeholders(contact_ids.size()),
+                  not_returned_sql(schema_, "g")),
       id_params);
   if (!already) return already.error();
   std::set<int64_t> done;
@@ -312,9 +334,15 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
   }
   std::vector<std::string> record_tuples(targets.size(),
                                          "(?, UTC_TIMESTAMP(6), ?, ?, ?, ?, ?)");
+  // A contact that came back and left again gets a new record; its earlier exit stays in
+  // gdpr_returns (record_returns).
   auto recorded = connection_.execute(
       fmt::format("INSERT INTO {} (contact_id, processed_at, reason, channel, dnc_date, "
-                  "policy_fingerprint, source) VALUES {}",
+                  "policy_fingerprint, source) VALUES {} ON DUPLICATE KEY UPDATE "
+                  "processed_at = VALUES(processed_at), reason = VALUES(reason), "
+                  "channel = VALUES(channel), dnc_date = VALUES(dnc_date), "
+                  "policy_fingerprint = VALUES(policy_fingerprint), source = VALUES(source), "
+                  "returned_at = NULL",
                   schema_.table("gdpr_contacts"), db::join(record_tuples, ", ")),
       record_params);
   if (!recorded) return recorded.error();
@@ -396,41 +424,123 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   return {};
 }
 
-Status Engine::rescrub_changed_profiles(TableCounts& changed) {
-  // Mautic stamps date_modified when it saves a contact; our own writes do not. A processed
-  // contact modified after its processing has received new values (a form, an API call).
+Status Engine::repair_profiles(TableCounts& repaired, int64_t& retries) {
+  // Found without locks, in contact id order; each batch then locked and rewritten by the same
+  // code as the first time (a digest stays as it is, never hashed twice).
   const auto hashed = policy_.with_action(Action::kHash);
   std::vector<std::string> selected = {"l.id"};
   for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
+  const ContactSet processed = ContactSet::processed(schema_);
+  std::vector<std::string> dirty;
+  for (const auto& [column, condition] : profile_dirty(policy_)) dirty.push_back("(" + condition + ")");
+  const std::string comment_dirty(kDncCommentDirty);
   int64_t cursor = 0;
   while (true) {
-    auto transaction = db::Transaction::begin(connection_);
-    if (!transaction) return transaction.error();
-    auto rows = connection_.query(
-        fmt::format("SELECT {} FROM {} g JOIN {} l ON l.id = g.contact_id WHERE g.contact_id > "
-                    "? AND l.date_modified > COALESCE(g.profile_checked_at, g.processed_at) ORDER BY g.contact_id LIMIT ? "
-                    "FOR UPDATE",
-                    db::join(selected, ", "), schema_.table("gdpr_contacts"), schema_.table("leads")),
-        {cursor, int64_t(config_.sweep.batch_size)});
-    if (!rows) return rows.error();
-    if (rows->empty()) break;
-    std::vector<const std::vector<db::Cell>*> batch;
-    for (const auto& row : rows->rows) batch.push_back(&row);
-    cursor = db::cell_to_int(rows->rows.back()[0]).value_or(cursor);
-    MGDPR_TRY(rewrite_profiles(batch, 1, changed));
-    // Recorded as seen (processed_at, the proof, stays), so the next pass skips it.
+    std::vector<Param> params = processed.params;
+    params.push_back(cursor);
+    params.emplace_back(int64_t(config_.sweep.batch_size));
+    MGDPR_ASSIGN_OR_RETURN(
+        auto found,
+        connection_.query(
+            fmt::format("SELECT l.id FROM {} l WHERE l.id IN {} AND l.id > ? AND ({} OR EXISTS "
+                        "(SELECT 1 FROM {} d WHERE d.lead_id = l.id AND {})) ORDER BY l.id LIMIT ?",
+                        schema_.table("leads"), processed.sql,
+                        dirty.empty() ? "FALSE" : db::join(dirty, " OR "),
+                        schema_.table("lead_donotcontact"), comment_dirty),
+            params));
+    if (found.empty()) return {};
     std::vector<Param> ids;
-    for (const auto* row : batch) ids.emplace_back(db::cell_to_int((*row)[0]).value_or(0));
-    auto stamped = connection_.execute(
-        fmt::format("UPDATE {} g JOIN {} l ON l.id = g.contact_id SET "
-                    "g.profile_checked_at = l.date_modified WHERE g.contact_id IN ({})",
-                    schema_.table("gdpr_contacts"), schema_.table("leads"),
-                    db::placeholders(ids.size())),
-        ids);
-    if (!stamped) return stamped.error();
-    MGDPR_TRY(transaction->commit());
+    for (const auto& row : found.rows) ids.emplace_back(db::cell_to_int(row[0]).value_or(0));
+    cursor = std::get<int64_t>(ids.back());
+    for (int attempt = 1;; ++attempt) {
+      TableCounts counts;
+      Status done = [&]() -> Status {
+        MGDPR_ASSIGN_OR_RETURN(auto transaction, db::Transaction::begin(connection_));
+        MGDPR_ASSIGN_OR_RETURN(
+            auto rows, connection_.query(fmt::format("SELECT {} FROM {} l WHERE l.id IN ({}) "
+                                                     "ORDER BY l.id FOR UPDATE",
+                                                     db::join(selected, ", "),
+                                                     schema_.table("leads"),
+                                                     db::placeholders(ids.size())),
+                                         ids));
+        std::vector<const std::vector<db::Cell>*> batch;
+        for (const auto& row : rows.rows) batch.push_back(&row);
+        MGDPR_TRY(rewrite_profiles(batch, 1, counts));
+        MGDPR_ASSIGN_OR_RETURN(
+            auto comments,
+            connection_.execute(fmt::format("UPDATE {} d SET d.comments = NULL WHERE d.lead_id IN "
+                                            "({}) AND {}",
+                                            schema_.table("lead_donotcontact"),
+                                            db::placeholders(ids.size()), comment_dirty),
+                                ids));
+        counts["lead_donotcontact"] += comments;
+        return transaction.commit();
+      }();
+      if (done) {
+        for (const auto& [table, rows] : counts) repaired[table] += rows;
+        break;
+      }
+      if (attempt == kRepairAttempts || !is_retryable(done.error())) return done;
+      ++retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+    }
+    if (int64_t(found.size()) < config_.sweep.batch_size) return {};
   }
-  return {};
+}
+
+Result<int64_t> Engine::record_returns() {
+  // Processed, no longer on do-not-contact on the channel they left, and still in Mautic (a
+  // deleted contact has no entry either, but it did not come back).
+  MGDPR_ASSIGN_OR_RETURN(
+      auto found,
+      connection_.query(fmt::format(
+          "SELECT g.contact_id FROM {} g JOIN {} l ON l.id = g.contact_id WHERE {} AND NOT "
+          "EXISTS (SELECT 1 FROM {} d WHERE d.lead_id = g.contact_id AND d.channel = g.channel)",
+          schema_.table("gdpr_contacts"), schema_.table("leads"), not_returned_sql(schema_, "g"),
+          schema_.table("lead_donotcontact"))));
+  int64_t returned = 0;
+  for (size_t first = 0; first < found.size(); first += size_t(config_.sweep.batch_size)) {
+    const size_t count = std::min(found.size() - first, size_t(config_.sweep.batch_size));
+    std::vector<Param> ids;
+    for (size_t i = first; i < first + count; ++i) {
+      ids.emplace_back(db::cell_to_int(found.rows[i][0]).value_or(0));
+    }
+    MGDPR_ASSIGN_OR_RETURN(auto transaction, db::Transaction::begin(connection_));
+    // Locked like processing locks them, then checked again: a webhook may have put one back
+    // on do-not-contact meanwhile.
+    MGDPR_TRY(connection_.query(fmt::format("SELECT id FROM {} WHERE id IN ({}) FOR UPDATE",
+                                            schema_.table("leads"), db::placeholders(ids.size())),
+                                ids));
+    const std::string still_gone = fmt::format(
+        "g.contact_id IN ({}) AND g.returned_at IS NULL AND NOT EXISTS (SELECT 1 FROM {} d "
+        "WHERE d.lead_id = g.contact_id AND d.channel = g.channel)",
+        db::placeholders(ids.size()), schema_.table("lead_donotcontact"));
+    MGDPR_TRY(connection_.execute(
+        fmt::format("INSERT IGNORE INTO {} (contact_id, processed_at, reason, channel, dnc_date, "
+                    "source, returned_at) SELECT g.contact_id, g.processed_at, g.reason, "
+                    "g.channel, g.dnc_date, g.source, UTC_TIMESTAMP(6) FROM {} g WHERE {}",
+                    schema_.table("gdpr_returns"), schema_.table("gdpr_contacts"), still_gone),
+        ids));
+    MGDPR_ASSIGN_OR_RETURN(
+        auto marked,
+        connection_.execute(fmt::format("UPDATE {} g SET g.returned_at = UTC_TIMESTAMP(6) WHERE {}",
+                                        schema_.table("gdpr_contacts"), still_gone),
+                            ids));
+    if (marked > 0) {
+      MGDPR_TRY(write_audit(connection_, schema_, actor_, "return",
+                            fmt::format("{} processed contact(s) no longer on do-not-contact in "
+                                        "Mautic: recorded as returned by choice",
+                                        marked),
+                            int64_t(marked)));
+    }
+    MGDPR_TRY(transaction.commit());
+    returned += int64_t(marked);
+  }
+  return returned;
+}
+
+Result<VerifyReport> Engine::verify() {
+  return verify_processed(connection_, schema_, policy_, related_, email_digest());
 }
 
 Result<PlanReport> Engine::plan() {
@@ -540,21 +650,38 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
   };
 
   if (found) {
+    const bool returns = schema_.has_table("gdpr_returns") &&
+                         schema_.column("gdpr_contacts", "returned_at") != nullptr;
     for (int64_t id : *found) {
-      auto rows = connection_.query(
-          fmt::format("SELECT processed_at, reason, channel, dnc_date FROM {} "
-                      "WHERE contact_id = ?",
-                      schema_.table("gdpr_contacts")),
-          {id});
-      if (!rows) return rows.error();
-      if (rows->rows.empty()) continue;
+      MGDPR_ASSIGN_OR_RETURN(
+          auto rows,
+          connection_.query(fmt::format("SELECT processed_at, reason, channel, dnc_date, {} FROM {} "
+                                        "WHERE contact_id = ?",
+                                        returns ? "returned_at" : "NULL",
+                                        schema_.table("gdpr_contacts")),
+                            {id}));
+      if (rows.rows.empty()) continue;
       LookupMatch match;
       match.contact_id = id;
       match.processed_by = "mautic-gdpr";
-      match.processed_at = rows->rows[0][0];
-      match.reason = rows->rows[0][1].value_or("");
-      match.channel = rows->rows[0][2].value_or("");
-      match.dnc_date = rows->rows[0][3];
+      match.processed_at = rows.rows[0][0];
+      match.reason = rows.rows[0][1].value_or("");
+      match.channel = rows.rows[0][2].value_or("");
+      match.dnc_date = rows.rows[0][3];
+      match.returned_at = rows.rows[0][4];
+      if (returns) {
+        MGDPR_ASSIGN_OR_RETURN(
+            auto exits,
+            connection_.query(fmt::format("SELECT processed_at, reason, channel, returned_at FROM "
+                                          "{} WHERE contact_id = ? AND processed_at <> ? ORDER "
+                                          "BY processed_at",
+                                          schema_.table("gdpr_returns")),
+                              {id, match.processed_at.value_or("")}));
+        for (const auto& exit : exits.rows) {
+          match.earlier_exits.push_back({exit[0].value_or(""), exit[1].value_or(""),
+                                         exit[2].value_or(""), exit[3].value_or("")});
+        }
+      }
       MGDPR_TRY(kept_values(id, match));
       matches.push_back(std::move(match));
     }
@@ -615,6 +742,13 @@ Result<StatusReport> Engine::status() {
   if (!rows) return rows.error();
   for (const auto& row : rows->rows) {
     report.processed_by_reason[row[0].value_or("")] = db::cell_to_int(row[1]).value_or(0);
+  }
+  if (schema_.column("gdpr_contacts", "returned_at") != nullptr) {
+    MGDPR_ASSIGN_OR_RETURN(
+        auto returned, connection_.query_value(fmt::format(
+                           "SELECT COUNT(*) FROM {} WHERE returned_at IS NOT NULL",
+                           schema_.table("gdpr_contacts"))));
+    report.returned = db::cell_to_int(returned).value_or(0);
   }
   auto last = read_meta(connection_, schema_, "last_sweep_at");
   if (!last) return last.error();

@@ -20,6 +20,7 @@
 #include "mautic/guard.h"
 #include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
+#include "mautic/verify.h"
 
 namespace mgdpr::mautic {
 
@@ -33,7 +34,12 @@ struct SweepOptions {
 struct SweepReport {
   int64_t contacts_processed = 0;
   int64_t pending_before = 0;
-  TableCounts rows_changed;
+  TableCounts rows_changed;  // by processing: rows whose content changed
+  // Rows of processed contacts that were not clean (written after processing, or missed) and
+  // were repaired, per table.
+  TableCounts repaired;
+  int64_t returned = 0;  // processed contacts that came back by choice, recorded now
+  int64_t retries = 0;   // transactions run again after a deadlock or lock wait timeout
   double seconds = 0;
   GuardReport guard;  // the re-import guard's pass, run first
 };
@@ -41,6 +47,7 @@ struct SweepReport {
 struct ProcessReport {
   std::vector<int64_t> processed;  // contacts this call processed
   TableCounts rows_changed;
+  int64_t retries = 0;  // attempts rolled back by a deadlock or lock wait timeout
 };
 
 struct PlanLine {
@@ -56,6 +63,14 @@ struct PlanReport {
   const RelatedPlan* related = nullptr;  // the action for every location
 };
 
+// An exit that ended in a return by choice: the person left, then came back.
+struct EarlierExit {
+  std::string processed_at;  // UTC
+  std::string reason;
+  std::string channel;
+  std::string returned_at;  // UTC: when mautic-gdpr saw the do-not-contact entry gone
+};
+
 struct LookupMatch {
   int64_t contact_id = 0;
   std::string processed_by;               // "mautic-gdpr" or "legacy plugin"
@@ -63,6 +78,9 @@ struct LookupMatch {
   std::string reason;
   std::string channel;
   std::optional<std::string> dnc_date;  // UTC
+  // Set when the person came back by choice after this exit (not on do-not-contact now).
+  std::optional<std::string> returned_at;
+  std::vector<EarlierExit> earlier_exits;  // oldest first
   std::vector<std::pair<std::string, std::optional<std::string>>> kept;
 };
 
@@ -73,8 +91,9 @@ struct LookupCriterion {
 };
 
 struct StatusReport {
-  std::vector<RelatedScrubber::LocationStatus> locations;  // when each was last cleaned
+  std::vector<RelatedScrubber::LocationStatus> locations;  // when each was last checked clean
   std::map<std::string, int64_t> processed_by_reason;
+  int64_t returned = 0;  // of those, came back by choice
   int64_t pending = 0;
   std::optional<std::string> last_sweep_at;
   std::optional<std::string> key_fingerprint;
@@ -95,11 +114,14 @@ class Engine {
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
   // contact already processed, or not on do-not-contact for a configured reason and channel,
-  // is left alone. The webhook service calls this for the contacts an event names.
+  // is left alone. The webhook service calls this for the contacts an event names. A deadlock
+  // or lock wait timeout with Mautic's own transactions is retried a bounded number of times.
   Result<ProcessReport> process_contacts(std::span<const int64_t> contact_ids,
                                          std::string_view source);
 
   Result<PlanReport> plan();
+  // Checks every processed contact still on do-not-contact by content (read only).
+  Result<VerifyReport> verify();
   Result<std::vector<LookupMatch>> lookup(const std::vector<LookupCriterion>& criteria);
   Result<StatusReport> status();
 
@@ -115,8 +137,14 @@ class Engine {
   // records their digests; the caller holds the rows' locks in its transaction.
   Status rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
                           size_t first_hashed, TableCounts& changed);
-  // Profiles Mautic wrote to after they were processed, pseudonymized again.
-  Status rescrub_changed_profiles(TableCounts& changed);
+  Result<ProcessReport> process_once(std::span<const int64_t> contact_ids,
+                                     std::string_view source);
+  // Processed contacts whose profile or do-not-contact comments are not clean (clean_state.h),
+  // pseudonymized again by the same code as the first time.
+  Status repair_profiles(TableCounts& repaired, int64_t& retries);
+  // Processed contacts no longer on do-not-contact: recorded as returned (gdpr_returns keeps
+  // the exit). Returns how many.
+  Result<int64_t> record_returns();
   Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count);
   Status hold_sweep_lock();
   void release_sweep_lock();

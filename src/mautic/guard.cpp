@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/guard.h"
 
+#include "mautic/location_rows.h"
+
 #include <algorithm>
 #include <set>
 
@@ -144,9 +146,10 @@ Result<std::map<std::string, std::vector<ProcessedRecord>>> Guard::find_processe
     auto rows = connection_.query(
         fmt::format("SELECT h.digest, DATE_FORMAT(g.processed_at, '%Y-%m-%d %H:%i:%s.%f'), "
                     "g.reason, g.channel FROM {} h JOIN {} g ON g.contact_id = h.contact_id "
-                    "WHERE h.field = ? AND h.digest IN ({}) AND g.reason IN ({})",
+                    "WHERE h.field = ? AND h.digest IN ({}) AND g.reason IN ({}) AND {}",
                     schema_.table("gdpr_hashes"), schema_.table("gdpr_contacts"),
-                    db::placeholders(count), db::placeholders(reasons_.size())),
+                    db::placeholders(count), db::placeholders(reasons_.size()),
+                    not_returned_sql(schema_, "g")),
         params);
     if (!rows) return rows.error();
     for (const auto& row : rows->rows) {

@@ -12,6 +12,8 @@ using db::Param;
 namespace {
 
 constexpr std::string_view kPlaceholderIp = "0.0.0.0";
+// IP ids per transaction when unreferenced addresses are looked for.
+constexpr int64_t kIpWindow = 20000;
 
 }  // namespace
 
@@ -84,28 +86,59 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
   for (int64_t id : touched_ips_) candidates.emplace_back(id);
   touched_ips_.clear();
   if (unlink_processed) {
-    // A late row brings an IP that older rows of processed contacts may link too (typically
-    // a new lead_ips_xref row, which has no key to watermark): unlink it from all of them.
+    // A repaired row's IP may be linked by other rows of processed contacts too: unlinked
+    // from all of them, so it can go now.
     IpUnlinker unlinker(*this, candidates, changed);
     MGDPR_TRY(walk_locations(plan_, unlinker));
   }
-  // Still used by anyone (another contact, or a row this policy keeps): the IP stays. One
-  // statement; every ip_id column Mautic has is a foreign key, so each check is an index probe.
-  std::vector<std::string> unused;
-  for (const auto& table : schema_.tables()) {
-    if (schema_.column(table, "ip_id") == nullptr) continue;
-    unused.push_back(
-        fmt::format("NOT EXISTS (SELECT 1 FROM {} u WHERE u.ip_id = i.id)", schema_.table(table)));
-  }
+  // Still used by anyone (another contact, or a row this policy keeps): the IP stays.
   MGDPR_ASSIGN_OR_RETURN(
       auto deleted,
-      connection_.execute(
-          fmt::format("DELETE i FROM {} i WHERE i.id IN ({}){}{}", schema_.table("ip_addresses"),
-                      db::placeholders(candidates.size()), unused.empty() ? "" : " AND ",
-                      db::join(unused, " AND ")),
-          candidates));
+      connection_.execute(fmt::format("DELETE i FROM {} i WHERE i.id IN ({}) AND {}",
+                                      schema_.table("ip_addresses"),
+                                      db::placeholders(candidates.size()), unreferenced_ip_sql(schema_)),
+                          candidates));
   changed["ip_addresses"] += deleted;
   return {};
+}
+
+std::string unreferenced_ip_sql(const Schema& schema) {
+  // One NOT EXISTS per table with an ip_id column; every such column Mautic has is a foreign
+  // key, so each is an index probe.
+  std::vector<std::string> unused = {"TRUE"};
+  for (const auto& table : schema.tables()) {
+    if (schema.column(table, "ip_id") == nullptr) continue;
+    unused.push_back(
+        fmt::format("NOT EXISTS (SELECT 1 FROM {} u WHERE u.ip_id = i.id)", schema.table(table)));
+  }
+  return db::join(unused, " AND ");
+}
+
+Status RelatedScrubber::drop_unreferenced_ips(TableCounts& changed, bool full_pass) {
+  if (!schema_.has_table("ip_addresses")) return {};
+  // Only addresses that existed at the previous sweep: one a Mautic request inserted a moment
+  // ago may be linked by that request's next statement.
+  MGDPR_ASSIGN_OR_RETURN(auto old_top, read_meta(connection_, schema_, "ip_sweep_top"));
+  MGDPR_ASSIGN_OR_RETURN(auto checked, read_meta(connection_, schema_, "ip_checked_up_to"));
+  MGDPR_ASSIGN_OR_RETURN(auto top, connection_.query_value(fmt::format(
+                                       "SELECT COALESCE(MAX(id), 0) FROM {}",
+                                       schema_.table("ip_addresses"))));
+  const int64_t upper = db::cell_to_int(old_top).value_or(0);
+  int64_t lower = full_pass ? 0 : db::cell_to_int(checked).value_or(0);
+  MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
+  while (lower < upper) {
+    const int64_t end = std::min(lower + kIpWindow, upper);
+    MGDPR_ASSIGN_OR_RETURN(
+        auto deleted,
+        connection_.execute(fmt::format("DELETE i FROM {} i WHERE i.id > ? AND i.id <= ? AND "
+                                        "i.id <> ? AND {}",
+                                        schema_.table("ip_addresses"), unreferenced_ip_sql(schema_)),
+                            {lower, end, db::cell_to_int(placeholder).value_or(0)}));
+    changed["ip_addresses"] += deleted;
+    lower = end;
+  }
+  MGDPR_TRY(write_meta(connection_, schema_, "ip_checked_up_to", std::to_string(upper)));
+  return write_meta(connection_, schema_, "ip_sweep_top", top.value_or("0"));
 }
 
 }  // namespace mgdpr::mautic

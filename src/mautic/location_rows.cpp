@@ -32,7 +32,18 @@ ContactSet ContactSet::of(std::span<const int64_t> ids) {
 }
 
 ContactSet ContactSet::processed(const Schema& schema) {
-  return {fmt::format("(SELECT contact_id FROM {})", schema.table("gdpr_contacts")), {}};
+  return {fmt::format("(SELECT g.contact_id FROM {} g WHERE {} AND EXISTS (SELECT 1 FROM {} d "
+                      "WHERE d.lead_id = g.contact_id AND d.channel = g.channel))",
+                      schema.table("gdpr_contacts"), not_returned_sql(schema, "g"),
+                      schema.table("lead_donotcontact")),
+          {}};
+}
+
+std::string not_returned_sql(const Schema& schema, std::string_view alias) {
+  // Tables from before version 2 (a read-only command on a database not swept since the
+  // upgrade) have no return to record.
+  if (schema.column("gdpr_contacts", "returned_at") == nullptr) return "TRUE";
+  return fmt::format("{}.returned_at IS NULL", alias);
 }
 
 RowSelection rows_of(const Location& location, std::string_view table, const Schema& schema,

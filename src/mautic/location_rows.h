@@ -25,9 +25,14 @@ struct ContactSet {
   std::vector<db::Param> params;
 
   static ContactSet of(std::span<const int64_t> ids);
-  // Every contact mautic-gdpr has processed (its gdpr_contacts table).
+  // Every contact mautic-gdpr has processed that is still on do-not-contact on the channel it
+  // left: the contacts whose rows must stay clean. One whose entry Mautic removed came back by
+  // choice (a preference center, a form, an admin), and new data about them is theirs to give.
   static ContactSet processed(const Schema& schema);
 };
+
+// SQL condition on a gdpr_contacts row `alias`: its contact has not come back by choice.
+std::string not_returned_sql(const Schema& schema, std::string_view alias);
 
 // Only rows whose key (or watermark column) is above `above` and at most `up_to`.
 struct KeyRange {

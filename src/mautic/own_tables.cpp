@@ -7,8 +7,9 @@ namespace mgdpr::mautic {
 
 namespace {
 
-constexpr std::string_view kOwnTables[] = {"gdpr_meta", "gdpr_contacts", "gdpr_hashes",
-                                           "gdpr_audit", "gdpr_watermarks"};
+constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
+                                           "gdpr_audit",      "gdpr_watermarks", "gdpr_returns",
+                                           "gdpr_clean_values"};
 
 // Version 1. Digests are ASCII hex with a binary collation: equality is exact and the index
 // stays small. No foreign keys to Mautic's tables: the proof that a person was processed must
@@ -39,10 +40,29 @@ std::string version_1(const Schema& schema) {
       fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kOptions));
 }
 
+// Version 2: a processed contact can come back by choice (its do-not-contact entry removed in
+// Mautic): returned_at marks it, and each exit that ended in a return stays provable in
+// gdpr_returns. gdpr_clean_values holds the SHA-256 of structured values (serialized, JSON)
+// known to be in scrubbed form, so the content check reads only values it has not seen.
+std::string version_2(const Schema& schema) {
+  return fmt::format(
+      "ALTER TABLE {contacts} ADD COLUMN IF NOT EXISTS returned_at DATETIME(6) NULL;\n"
+      "CREATE TABLE IF NOT EXISTS {returns} (contact_id BIGINT UNSIGNED NOT NULL, "
+      "processed_at DATETIME(6) NOT NULL, reason VARCHAR(16) NOT NULL, "
+      "channel VARCHAR(191) NOT NULL, dnc_date DATETIME NULL, source VARCHAR(16) NOT NULL, "
+      "returned_at DATETIME(6) NOT NULL, PRIMARY KEY (contact_id, processed_at)) "
+      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\n"
+      "CREATE TABLE IF NOT EXISTS {clean} (kind TINYINT UNSIGNED NOT NULL, "
+      "digest BINARY(32) NOT NULL, PRIMARY KEY (kind, digest)) ENGINE=InnoDB;\n",
+      fmt::arg("contacts", schema.table("gdpr_contacts")),
+      fmt::arg("returns", schema.table("gdpr_returns")),
+      fmt::arg("clean", schema.table("gdpr_clean_values")));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1};
+constexpr Migration kMigrations[] = {version_1, version_2};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

@@ -4,8 +4,11 @@
 #include "mautic/related_scrubber.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
-#include "core/scrub.h"
+#include "core/hashing.h"
+#include "mautic/clean_state.h"
 #include "mautic/location_walk.h"
 
 namespace mgdpr::mautic {
@@ -20,33 +23,6 @@ constexpr size_t kRowsPerWrite = 500;
 // Where scrubbed structured values wait for the UPDATE that joins them in: a temporary table,
 // private to the connection, dropped after each use.
 constexpr std::string_view kScratchTable = "`mgdpr_scrubbed_values`";
-
-// The scrubbed form of one structured value. A value that cannot be parsed cannot be
-// scrubbed: it is cleared instead (NULL, or the empty value where NULL is not allowed), never
-// kept.
-std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
-                                          const std::string& value) {
-  Result<std::string> scrubbed = Error{};
-  switch (rule.scrub) {
-    case ColumnScrub::kPhpSerialized:
-      scrubbed = scrub_php_serialized(value);
-      break;
-    case ColumnScrub::kJson:
-      scrubbed = scrub_json(value);
-      break;
-    case ColumnScrub::kCompressedJson: {
-      auto text = zlib_decompress(value);
-      scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
-      if (scrubbed) scrubbed = zlib_compress(*scrubbed);
-      break;
-    }
-    case ColumnScrub::kClear:
-      break;
-  }
-  if (scrubbed) return std::move(*scrubbed);
-  if (column.nullable) return std::nullopt;
-  return std::string(rule.scrub == ColumnScrub::kJson ? "{}" : "");
-}
 
 }  // namespace
 
@@ -66,7 +42,9 @@ class RelatedScrubber::ContactsScrub : public LocationVisitor {
                            changed_);
   }
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
-    return scrubber_.apply_payloads(plan, table, set_, {}, changed_);
+    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_,
+                                                           scrubber_.schema_, table, set_));
+    return scrubber_.apply_to_keys(plan, table, keys, changed_);
   }
   Status in_text(const LocationPlan& plan, const std::string& table) override {
     return scrubber_.apply_email_match(plan, table, contacts_, changed_);
@@ -221,7 +199,9 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
           rows.params));
 
   // Each changed row with the new value of every structured column (unchanged ones as read).
+  // Values already in scrubbed form, and the scrubbed forms written, are recorded as clean.
   std::vector<Param> staged;
+  std::vector<std::pair<int, std::string>> clean;
   size_t staged_rows = 0;
   for (const auto& row : read.rows) {
     if (!row[0]) continue;
@@ -237,9 +217,18 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
         values.emplace_back(nullptr);
         continue;
       }
-      auto replacement =
-          scrubbed_value(*rules[c], *schema_.column(table, rules[c]->column), *value);
-      row_changed = row_changed || replacement != value;
+      const ColumnInfo& column = *schema_.column(table, rules[c]->column);
+      auto replacement = scrubbed_value(*rules[c], column, *value);
+      const int kind = clean_value_kind(rules[c]->scrub);
+      if (replacement == value) {
+        clean.emplace_back(kind, *value);
+      } else {
+        row_changed = true;
+        // Only a fixed point of scrubbing is clean: a value scrubbing would change again is not.
+        if (replacement && scrubbed_value(*rules[c], column, *replacement) == replacement) {
+          clean.emplace_back(kind, *replacement);
+        }
+      }
       values.push_back(replacement ? Param(std::move(*replacement)) : Param(nullptr));
     }
     if (!row_changed) continue;
@@ -247,6 +236,7 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
     std::move(values.begin(), values.end(), std::back_inserter(staged));
     ++staged_rows;
   }
+  MGDPR_TRY(record_clean_values(clean));
   if (staged_rows == 0) return false;
 
   // A temporary table typed like the target's columns, so values go back byte for byte. It
@@ -272,6 +262,49 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
                             std::span<const Param>(staged).subspan(first * width, count * width)));
   }
   return true;
+}
+
+Status RelatedScrubber::record_clean_values(const std::vector<std::pair<int, std::string>>& values) {
+  if (values.empty() || !schema_.has_table("gdpr_clean_values")) return {};
+  std::set<std::pair<int, std::string>> digests;
+  for (const auto& [kind, value] : values) digests.emplace(kind, sha256_hex(value));
+  std::vector<Param> params;
+  for (const auto& [kind, digest] : digests) {
+    params.emplace_back(int64_t(kind));
+    params.emplace_back(digest);
+  }
+  for (size_t first = 0; first < digests.size(); first += kRowsPerWrite) {
+    const size_t count = std::min(digests.size() - first, kRowsPerWrite);
+    std::vector<std::string> tuples(count, "(?, UNHEX(?))");
+    MGDPR_TRY(connection_.execute(
+        fmt::format("INSERT IGNORE INTO {} (kind, digest) VALUES {}",
+                    schema_.table("gdpr_clean_values"), db::join(tuples, ", ")),
+        std::span<const Param>(params).subspan(first * 2, count * 2)));
+  }
+  return {};
+}
+
+Status RelatedScrubber::in_own_transaction(const std::function<Status(TableCounts&)>& work,
+                                           TableCounts& total, int64_t& retries) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    // A rolled-back attempt may have created the placeholder IP: it is looked up again.
+    placeholder_ip_.reset();
+    touched_ips_.clear();
+    TableCounts counts;
+    Status done = [&]() -> Status {
+      MGDPR_ASSIGN_OR_RETURN(auto transaction, db::Transaction::begin(connection_));
+      MGDPR_TRY(work(counts));
+      return transaction.commit();
+    }();
+    if (done) {
+      for (const auto& [table, rows] : counts) total[table] += rows;
+      return {};
+    }
+    if (attempt == kAttempts || !is_retryable(done.error())) return done;
+    ++retries;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+  }
 }
 
 }  // namespace mgdpr::mautic

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Applies the location table (locations.h) to the live database: a processed contact's rows in
 // every table outside the profile are scrubbed or deleted, its IP links go (and an IP nobody
-// else uses), and rows Mautic writes about a processed contact later are found by per-location
-// watermarks and cleaned on the next sweep. Each public operation is a reader of the one walk
+// else uses), and whatever Mautic writes about a processed contact later (a late open updating
+// an old row, a new page hit, a plugin's direct SQL) is found by content (clean_state.h) and
+// repaired by the next sweep. Each public operation is a reader of the one walk
 // (location_walk.h) and selects rows through the one builder (location_rows.h).
 //
 // The class is split by concern over several files: related_scrubber.cpp (scrubbing selected
-// rows, one UPDATE per table), late_rows.cpp (watermarks), ip_addresses.cpp (unlinking and
-// dropping IPs), unlinked_locations.cpp (rows found by content: payloads, free text).
+// rows, one UPDATE per table), repair.cpp (the content check and repair of processed
+// contacts' rows), ip_addresses.cpp (unlinking and dropping IPs), unlinked_locations.cpp (rows
+// found by content: payloads, free text).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 
 #include "core/result.h"
 #include "db/connection.h"
+#include "mautic/content_match.h"
 #include "mautic/location_rows.h"
 #include "mautic/related_plan.h"
 #include "mautic/schema.h"
@@ -35,11 +38,14 @@ struct ContactIdentity {
   std::optional<std::string> email;  // the clear address, before the profile is changed
 };
 
+// SQL condition on an ip_addresses row `i`: no row of any table references it.
+std::string unreferenced_ip_sql(const Schema& schema);
+
 class RelatedScrubber {
  public:
   // The keyed digest of an email address as the profile's email column stores it; empty
   // when the policy does not hash email (then free text written later cannot be matched).
-  using EmailDigest = std::function<std::string(std::string_view)>;
+  using EmailDigest = mautic::EmailDigest;
 
   RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan,
                   EmailDigest email_digest = {});
@@ -49,21 +55,24 @@ class RelatedScrubber {
   // rows change together with their profiles or not at all.
   Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed);
 
-  // Rows added since the last pass that belong to already processed contacts. Each location
-  // is one transaction that also moves its watermark: idempotent, so a crash converges.
-  // full_pass also covers tables without an integer key and rows below the watermarks.
-  Status scrub_late_rows(TableCounts& changed, bool full_pass);
+  // Every processed contact's rows that are not clean (clean_state.h), whenever and however
+  // they got so, found by content and repaired: each table in rounds of at most a few
+  // thousand rows, one transaction each, retried after a deadlock or lock wait timeout with
+  // Mautic's own transactions (counted in `retries`). Idempotent: a crash converges on the
+  // next run. full_pass also looks at every IP address no row references any more (otherwise
+  // only at the ones added since the previous sweep).
+  Status repair(TableCounts& repaired, bool full_pass, int64_t& retries);
 
   struct LocationStatus {
     std::string table;
-    std::optional<std::string> cleaned_at;
+    std::optional<std::string> cleaned_at;  // when its rows were last checked clean (UTC)
   };
   Result<std::vector<LocationStatus>> watermark_status();
 
  private:
   // The walk's readers (location_walk.h), one per operation.
   class ContactsScrub;
-  class LateRows;
+  class Repair;
   class IpUnlinker;
   class Watermarks;
 
@@ -87,20 +96,30 @@ class RelatedScrubber {
   Result<bool> stage_structured(const std::string& table, const std::string& key_column,
                                 const std::vector<const ColumnRule*>& rules,
                                 const RowSelection& rows, bool* links_ips);
-  // webhook_queue: the rows whose payload names one of the contacts.
-  Status apply_payloads(const LocationPlan& plan, const std::string& table,
-                        const ContactSet& contacts, const KeyRange& range, TableCounts& changed);
+  // Payload and free-text rows found by content (content_match.h), by key: deleted, or their
+  // personal columns scrubbed.
+  Status apply_to_keys(const LocationPlan& plan, const std::string& table,
+                       const std::vector<std::string>& keys, TableCounts& changed);
   // webhook_logs at processing time: rows whose text holds one of the contacts' addresses.
   Status apply_email_match(const LocationPlan& plan, const std::string& table,
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
-  // webhook_logs later: rows whose email-shaped words hash to a processed contact's digest.
-  Status apply_late_email_match(const LocationPlan& plan, const std::string& table,
-                                const KeyRange& range, TableCounts& changed);
+  // Records structured values known to be in scrubbed form (gdpr_clean_values), so the
+  // content check does not read them again.
+  Status record_clean_values(const std::vector<std::pair<int, std::string>>& values);
+  // Runs `work` in a transaction of its own; after a deadlock or lock wait timeout (the server
+  // rolled it back) it runs again, a bounded number of times. Counts merge only on commit.
+  Status in_own_transaction(const std::function<Status(TableCounts&)>& work, TableCounts& total,
+                            int64_t& retries);
   Result<int64_t> placeholder_ip();
-  Status move_watermark(const std::string& table, int64_t last);
+  // Records when a table's rows were last checked clean (gdpr_watermarks, for `status`).
+  Status mark_checked(const std::string& table);
   // Deletes the IPs touched since the last call that nobody references any more; with
   // unlink_processed, first removes every processed contact's link to them.
   Status drop_orphan_ips(TableCounts& changed, bool unlink_processed);
+  // IP addresses no row references any more (left by a link deleted meanwhile, or by Mautic's
+  // own contact delete), at least one sweep old so a Mautic request in flight that is about to
+  // link one is never broken: deleted.
+  Status drop_unreferenced_ips(TableCounts& changed, bool full_pass);
 
   db::Connection& connection_;
   const Schema& schema_;

@@ -61,15 +61,6 @@ std::optional<int64_t> integer_of(const nlohmann::json& value) {
   return std::nullopt;
 }
 
-Result<mautic::ProcessReport> process_with_retry(mautic::Engine& engine,
-                                                 std::span<const int64_t> ids) {
-  constexpr int kAttempts = 3;
-  for (int attempt = 1;; ++attempt) {
-    auto report = engine.process_contacts(ids, "webhook");
-    if (report || attempt == kAttempts || !is_retryable(report.error())) return report;
-  }
-}
-
 }  // namespace
 
 std::string webhook_signature(std::string_view body, std::string_view secret) {
@@ -228,7 +219,7 @@ EventHandler subscription_change_handler() {
     for (size_t start = 0; start < ids.size(); start += batch_size) {
       const std::span<const int64_t> chunk(ids.data() + start,
                                            std::min(batch_size, ids.size() - start));
-      auto report = process_with_retry(context.engine, chunk);
+      auto report = context.engine.process_contacts(chunk, "webhook");
       if (!report) return report.error();
       const std::set<int64_t> done(report->processed.begin(), report->processed.end());
       for (int64_t id : chunk) {
@@ -266,7 +257,7 @@ EventHandler reimport_guard_handler() {
     }
     outcome.ignored += int64_t(events.size() - suppressed.size());
     if (suppressed.empty()) return {};
-    auto processed = process_with_retry(context.engine, suppressed);
+    auto processed = context.engine.process_contacts(suppressed, "webhook");
     if (!processed) return processed.error();
     outcome.processed.insert(outcome.processed.end(), processed->processed.begin(),
                              processed->processed.end());

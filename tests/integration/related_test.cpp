@@ -397,22 +397,12 @@ TEST_P(Related, SweepLeavesNothingOfProcessedContactsInTheDump) {
   EXPECT_EQ(nlohmann::json::parse(found.out)["matches"][0]["contact_id"], 10);
 }
 
-// Watermarks start at the rows that exist before anyone is processed, so the sweep after the
-// first processing looks at new rows only. A location the admin kept and later switches back
-// to its default has no watermark: the next sweep catches up on every processed contact's old
-// rows, one id window at a time (ids here lie several windows apart).
+// A location the admin kept and later switches back to its default: the next sweep finds every
+// processed contact's old rows there by content and repairs them, in batches (ids here lie far
+// apart), and says so.
 TEST_P(Related, LocationSwitchedFromKeepCatchesUpOnOldRows) {
   write_config(std::string(kDefaultPolicy) + "\n[related]\nemail_stats = \"keep\"\n");
   ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
-  auto watermark = [&](const std::string& table) {
-    return connection
-        ->query_value(
-            fmt::format("SELECT last_id FROM {} WHERE location = ?", quoted("gdpr_watermarks")),
-            {table})
-        ->value_or("none");
-  };
-  EXPECT_EQ(watermark("page_hits"), "130");     // the highest id seeded before the first sweep
-  EXPECT_EQ(watermark("email_stats"), "none");  // kept: nothing to watch
   ASSERT_TRUE(connection->execute("SET SESSION foreign_key_checks = 0").ok());
   for (int64_t id : {int64_t{45000}, int64_t{90000}}) {
     ASSERT_TRUE(
@@ -429,17 +419,27 @@ TEST_P(Related, LocationSwitchedFromKeepCatchesUpOnOldRows) {
   for (const std::string marker : {"MK10xstataddr", "MK10xtoken", "KEPT45000x", "KEPT90000token"}) {
     ASSERT_NE(kept.find(marker), std::string::npos) << "kept as configured: " << marker;
   }
+  auto verified = tool({"verify"});
+  EXPECT_EQ(verified.exit_code, 0) << "a kept location is not checked: " << verified.out;
 
   write_config(kDefaultPolicy);
-  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  verified = tool({"verify", "--json"});
+  EXPECT_EQ(verified.exit_code, 1);
+  auto report = nlohmann::json::parse(verified.out);
+  ASSERT_EQ(report["violations"].size(), 1u) << verified.out;
+  EXPECT_EQ(report["violations"][0]["table"], "email_stats");
+  EXPECT_EQ(report["violations"][0]["rows"], 4);  // contacts 10 and 11, two rows of 10 added
+  auto sweep = tool({"sweep", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  EXPECT_EQ(nlohmann::json::parse(sweep.out)["repaired"]["email_stats"], 4) << sweep.out;
   std::string after = dump();
   for (const std::string marker :
        {"MK10xstataddr", "MK10xtoken", "MK11xtrackhash", "KEPT45000x", "KEPT90000token"}) {
     EXPECT_EQ(after.find(marker), std::string::npos) << "left behind: " << marker;
   }
   EXPECT_NE(after.find("MK13xstataddr"), std::string::npos) << "an unprocessed contact's row";
-  EXPECT_EQ(watermark("email_stats"), "90000");
   EXPECT_EQ(rows_in("email_stats"), 6);  // scrubbed, not deleted
+  EXPECT_EQ(tool({"verify"}).exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Prefixes, Related, ::testing::Values("", "mt_"), prefix_name);

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mautic/clean_state.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/scrub.h"
+
+namespace mgdpr::mautic {
+
+using db::quote_identifier;
+
+std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
+                                          const std::string& value) {
+  Result<std::string> scrubbed = Error{};
+  switch (rule.scrub) {
+    case ColumnScrub::kPhpSerialized:
+      scrubbed = scrub_php_serialized(value);
+      break;
+    case ColumnScrub::kJson:
+      scrubbed = scrub_json(value);
+      break;
+    case ColumnScrub::kCompressedJson: {
+      auto text = zlib_decompress(value);
+      scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
+      if (scrubbed) scrubbed = zlib_compress(*scrubbed);
+      break;
+    }
+    case ColumnScrub::kClear:
+      break;
+  }
+  if (scrubbed) return std::move(*scrubbed);
+  if (column.nullable) return std::nullopt;
+  return std::string(rule.scrub == ColumnScrub::kJson ? "{}" : "");
+}
+
+std::string CleanCheck::any_sql() const {
+  std::vector<std::string> parts;
+  for (const auto& [column, condition] : plain) parts.push_back("(" + condition + ")");
+  if (!candidate.empty()) parts.push_back("(" + candidate + ")");
+  return parts.empty() ? "FALSE" : db::join(parts, " OR ");
+}
+
+int clean_value_kind(ColumnScrub scrub) { return static_cast<int>(scrub); }
+
+CleanCheck clean_check(const LocationPlan& plan, const std::string& table, const Schema& schema,
+                       std::optional<int64_t> placeholder_ip) {
+  CleanCheck check;
+  const Location& location = *plan.location;
+  if (plan.action == RowAction::kDelete) {
+    check.plain.emplace_back("(row)", "TRUE");
+    return check;
+  }
+  // A cleared column holds NULL, or '' where NULL is not allowed; a NOT NULL column that is
+  // not text has nothing to be cleared to, so the scrubber leaves it and so does the check.
+  auto plain_column = [&](const ColumnInfo& column) {
+    const std::string name = "t." + quote_identifier(column.name);
+    if (column.nullable) {
+      check.plain.emplace_back(column.name, name + " IS NOT NULL");
+    } else if (column.is_text()) {
+      check.plain.emplace_back(column.name, name + " <> ''");
+    }
+  };
+  if (!location.every_column_but.empty()) {
+    const auto& meta = location.every_column_but;
+    for (const ColumnInfo& column : *schema.columns(table)) {
+      if (std::find(meta.begin(), meta.end(), column.name) == meta.end()) plain_column(column);
+    }
+  }
+  std::vector<std::string> candidates;
+  for (const ColumnRule& rule : location.columns) {
+    const ColumnInfo* column = schema.column(table, rule.column);
+    if (column == nullptr) continue;
+    if (rule.scrub == ColumnScrub::kClear) {
+      plain_column(*column);
+      continue;
+    }
+    check.structured.push_back(&rule);
+    const std::string name = "t." + quote_identifier(column->name);
+    candidates.push_back(fmt::format(
+        "({0} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} v WHERE v.kind = {2} AND "
+        "v.digest = UNHEX(SHA2({0}, 256))))",
+        name, schema.table("gdpr_clean_values"), clean_value_kind(rule.scrub)));
+  }
+  check.candidate = db::join(candidates, " OR ");
+  if (const ColumnInfo* ip = schema.column(table, "ip_id")) {
+    if (placeholder_ip) {
+      check.plain.emplace_back("ip_id", "t.ip_id IS NOT NULL AND t.ip_id <> ?");
+      check.plain_params.emplace_back(*placeholder_ip);
+    } else {
+      check.plain.emplace_back("ip_id", "t.ip_id IS NOT NULL");
+    }
+  }
+  return check;
+}
+
+std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPolicy& policy) {
+  std::vector<std::pair<std::string, std::string>> conditions;
+  for (const ColumnPlan& plan : policy.columns) {
+    const std::string name = "l." + quote_identifier(plan.column);
+    switch (plan.action) {
+      case Action::kKeep:
+        break;
+      case Action::kDelete:
+        conditions.emplace_back(plan.column, name + " IS NOT NULL");
+        break;
+      case Action::kHash:
+        // (?-i): digests are lowercase hex; the column's collation would ignore case.
+        conditions.emplace_back(
+            plan.column, fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$')",
+                                     name));
+        break;
+    }
+  }
+  return conditions;
+}
+
+}  // namespace mgdpr::mautic
