@@ -24,6 +24,7 @@ Result<std::unique_ptr<db::Connection>> connect(const Config& config) {
   params.user = config.database.user;
   params.password = *password;
   params.database = config.database.name;
+  params.lock_wait_seconds = static_cast<unsigned>(config.database.lock_wait_seconds);
   return db::Connection::open(params);
 }
 

@@ -272,6 +272,14 @@ int run_sweep(CommandContext& context) {
         options, [&bar](int64_t done, int64_t total) { bar.update(done, total); });
   }
   if (!report) return fail(report.error());
+  // Only tables where something changed.
+  auto nonzero = [](const mautic::TableCounts& counts) {
+    mautic::TableCounts changed;
+    for (const auto& [table, rows] : counts) {
+      if (rows > 0) changed[table] = rows;
+    }
+    return changed;
+  };
   auto joined_counts = [](const mautic::TableCounts& counts) {
     std::string tables;
     for (const auto& [table, rows] : counts) {
@@ -284,8 +292,8 @@ int run_sweep(CommandContext& context) {
     nlohmann::json out;
     out["contacts_processed"] = report->contacts_processed;
     out["pending_before"] = report->pending_before;
-    out["rows_changed"] = report->rows_changed;
-    out["repaired"] = report->repaired;
+    out["rows_changed"] = nonzero(report->rows_changed);
+    out["repaired"] = nonzero(report->repaired);
     out["returned"] = report->returned;
     out["retries"] = report->retries;
     out["seconds"] = report->seconds;

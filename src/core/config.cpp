@@ -244,6 +244,12 @@ const KeySpec kDatabaseKeys[] = {
          context.config.database.port = static_cast<int>(integer_of(value));
        }
      }},
+    {"lock_wait_seconds", ValueType::kWholeNumber, "lock_wait_seconds = 10",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 3600, "lock_wait_seconds = 10")) {
+         context.config.database.lock_wait_seconds = static_cast<int>(integer_of(value));
+       }
+     }},
     {"socket", ValueType::kString, "socket = \"/run/mysqld/mysqld.sock\"",
      [](const toml::node& value, KeyContext& context) {
        context.config.database.socket = std::string(string_of(value));
@@ -1051,6 +1057,8 @@ name = "mautic"
 user = "mautic"
 password_env = "MAUTIC_DB_PASSWORD"   # or: password_file = "/etc/mautic-gdpr/db-password"
 table_prefix = ""           # the prefix of Mautic's tables, if it was installed with one
+# lock_wait_seconds = 10    # wait at most this long for a row Mautic holds locked; the
+                            # transaction is then rolled back and run again (a few times)
 
 [hashing]
 key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`

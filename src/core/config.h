@@ -26,6 +26,10 @@ struct DatabaseConfig {
   std::string password_env;   // name of an environment variable holding the password
   std::string password_file;  // or a file holding it (first line)
   std::string table_prefix;
+  // How long a statement waits for a row Mautic holds locked before the server rolls the
+  // transaction back (innodb_lock_wait_timeout of mautic-gdpr's own sessions); the work is then
+  // run again. Short, so a webhook answers before Mautic's 15 s timeout.
+  int lock_wait_seconds = 10;
 };
 
 struct FieldRule {

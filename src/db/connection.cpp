@@ -107,12 +107,14 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectParams& params
     return error;
   }
   auto connection = std::unique_ptr<Connection>(new Connection(handle, params.database));
-  // Strict mode: a value that does not fit is an error, never a silent truncation. Index
+  // Strict mode: a value that does not fit is an error, never a silent truncation. A lock wait
+  // ends after lock_wait_seconds (the caller runs the work again). Index
   // dives for every IN list: with a batch's hundreds of ids the server otherwise estimates
   // from index statistics and was seen scanning all of lead_ips_xref for 500 contacts.
-  MGDPR_TRY(connection->execute(
+  MGDPR_TRY(connection->execute(fmt::format(
       "SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_TRANS_TABLES'), "
-      "time_zone = '+00:00', eq_range_index_dive_limit = 0"));
+      "time_zone = '+00:00', eq_range_index_dive_limit = 0, innodb_lock_wait_timeout = {}",
+      params.lock_wait_seconds)));
   return connection;
 }
 

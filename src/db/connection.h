@@ -29,6 +29,7 @@ struct ConnectParams {
   std::string password;
   std::string database;
   unsigned connect_timeout_seconds = 10;
+  unsigned lock_wait_seconds = 10;  // the session's innodb_lock_wait_timeout
 };
 
 // A bound value. std::string carries text and binary alike.

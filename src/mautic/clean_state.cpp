@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/clean_state.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/scrub.h"
 
@@ -78,10 +78,10 @@ CleanCheck clean_check(const LocationPlan& plan, const std::string& table, const
     }
     check.structured.push_back(&rule);
     const std::string name = "t." + quote_identifier(column->name);
-    candidates.push_back(fmt::format(
-        "({0} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} v WHERE v.kind = {2} AND "
-        "v.digest = UNHEX(SHA2({0}, 256))))",
-        name, schema.table("gdpr_clean_values"), clean_value_kind(rule.scrub)));
+    candidates.push_back(
+        fmt::format("({0} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} v WHERE v.kind = {2} AND "
+                    "v.digest = UNHEX(SHA2({0}, 256))))",
+                    name, schema.table("gdpr_clean_values"), clean_value_kind(rule.scrub)));
   }
   check.candidate = db::join(candidates, " OR ");
   if (const ColumnInfo* ip = schema.column(table, "ip_id")) {
@@ -108,8 +108,8 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
       case Action::kHash:
         // (?-i): digests are lowercase hex; the column's collation would ignore case.
         conditions.emplace_back(
-            plan.column, fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$')",
-                                     name));
+            plan.column,
+            fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$')", name));
         break;
     }
   }

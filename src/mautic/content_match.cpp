@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/content_match.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/scrub.h"
 
@@ -76,11 +76,10 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   std::vector<Param> check_params(mentioned.begin(), mentioned.end());
   check_params.insert(check_params.end(), contacts.params.begin(), contacts.params.end());
   MGDPR_ASSIGN_OR_RETURN(
-      auto ours,
-      connection.query(fmt::format("SELECT id FROM {} WHERE id IN ({}) AND id IN {}",
-                                   schema.table("leads"), db::placeholders(mentioned.size()),
-                                   contacts.sql),
-                       check_params));
+      auto ours, connection.query(fmt::format("SELECT id FROM {} WHERE id IN ({}) AND id IN {}",
+                                              schema.table("leads"),
+                                              db::placeholders(mentioned.size()), contacts.sql),
+                                  check_params));
   std::set<int64_t> targets;
   for (const auto& row : ours.rows) targets.insert(db::cell_to_int(row[0]).value_or(0));
   for (const auto& [row_id, ids] : mentions) {
@@ -91,12 +90,9 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   return keys;
 }
 
-Result<std::vector<std::string>> rows_naming_processed_addresses(db::Connection& connection,
-                                                                 const Schema& schema,
-                                                                 const Location& location,
-                                                                 const std::string& table,
-                                                                 const EmailDigest& digest,
-                                                                 const KeyRange& range) {
+Result<std::vector<std::string>> rows_naming_processed_addresses(
+    db::Connection& connection, const Schema& schema, const Location& location,
+    const std::string& table, const EmailDigest& digest, const KeyRange& range) {
   std::vector<std::string> keys;
   if (!digest || !schema.has_table("gdpr_hashes")) return keys;
   const std::string column = quote_identifier(location.link_column);
@@ -123,12 +119,12 @@ Result<std::vector<std::string>> rows_naming_processed_addresses(db::Connection&
   digests.insert(digests.end(), processed.params.begin(), processed.params.end());
   MGDPR_ASSIGN_OR_RETURN(
       auto known,
-      connection.query(fmt::format("SELECT DISTINCT digest FROM {} WHERE field = 'email' AND "
-                                   "digest IN ({}) AND contact_id IN {}",
-                                   schema.table("gdpr_hashes"),
-                                   db::placeholders(digests.size() - processed.params.size()),
-                                   processed.sql),
-                       digests));
+      connection.query(
+          fmt::format("SELECT DISTINCT digest FROM {} WHERE field = 'email' AND "
+                      "digest IN ({}) AND contact_id IN {}",
+                      schema.table("gdpr_hashes"),
+                      db::placeholders(digests.size() - processed.params.size()), processed.sql),
+          digests));
   std::set<std::string> found;
   for (const auto& row : known.rows) {
     for (const auto& row_key : rows_by_digest[row[0].value_or("")]) found.insert(row_key);

@@ -31,12 +31,9 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
 // that hashes to a processed contact's email digest (gdpr_hashes): the address is gone from
 // the profile, its keyed hash is not. Finds nothing without a digest (the policy does not hash
 // email).
-Result<std::vector<std::string>> rows_naming_processed_addresses(db::Connection& connection,
-                                                                 const Schema& schema,
-                                                                 const Location& location,
-                                                                 const std::string& table,
-                                                                 const EmailDigest& digest,
-                                                                 const KeyRange& range = {});
+Result<std::vector<std::string>> rows_naming_processed_addresses(
+    db::Connection& connection, const Schema& schema, const Location& location,
+    const std::string& table, const EmailDigest& digest, const KeyRange& range = {});
 
 // Words of free text that look like an email address ([local]@[domain]); what surrounds them
 // (quotes, brackets, punctuation) is cut off.

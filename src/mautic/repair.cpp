@@ -38,8 +38,7 @@ class RelatedScrubber::Repair : public LocationVisitor {
     if (!check.empty()) {
       RowSelection dirty = rows_of(*plan.location, table, schema, processed_);
       dirty.where += " AND (" + check.any_sql() + ")";
-      dirty.params.insert(dirty.params.end(), check.plain_params.begin(),
-                          check.plain_params.end());
+      dirty.params.insert(dirty.params.end(), check.plain_params.begin(), check.plain_params.end());
       const std::string_view key = plan.location->key_column;
       if (key.empty() || schema.column(table, key) == nullptr) {
         MGDPR_TRY(repair_rows(plan, table, dirty));
@@ -51,24 +50,23 @@ class RelatedScrubber::Repair : public LocationVisitor {
   }
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
-    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_,
-                                                           scrubber_.schema_, table, processed_));
+    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_, scrubber_.schema_,
+                                                           table, processed_));
     MGDPR_TRY(repair_keys(plan, table, keys));
     return scrubber_.mark_checked(table);
   }
 
   Status in_text(const LocationPlan& plan, const std::string& table) override {
-    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_processed_addresses(
-                                          scrubber_.connection_, scrubber_.schema_,
-                                          *plan.location, table, scrubber_.email_digest_));
+    MGDPR_ASSIGN_OR_RETURN(
+        auto keys, rows_naming_processed_addresses(scrubber_.connection_, scrubber_.schema_,
+                                                   *plan.location, table, scrubber_.email_digest_));
     MGDPR_TRY(repair_keys(plan, table, keys));
     return scrubber_.mark_checked(table);
   }
 
  private:
   // The selected rows in one transaction (tables without a key: only delete locations).
-  Status repair_rows(const LocationPlan& plan, const std::string& table,
-                     const RowSelection& rows) {
+  Status repair_rows(const LocationPlan& plan, const std::string& table, const RowSelection& rows) {
     return scrubber_.in_own_transaction(
         [&](TableCounts& counts) -> Status {
           MGDPR_TRY(scrubber_.apply(plan, table, rows, counts));
@@ -95,10 +93,10 @@ class RelatedScrubber::Repair : public LocationVisitor {
       }
       params.emplace_back(kRepairBatch);
       MGDPR_ASSIGN_OR_RETURN(
-          auto found,
-          connection.query(fmt::format("SELECT DISTINCT {0} FROM {1} WHERE {2} ORDER BY {0} LIMIT ?",
-                                       key_sql, dirty.from, where),
-                           params));
+          auto found, connection.query(
+                          fmt::format("SELECT DISTINCT {0} FROM {1} WHERE {2} ORDER BY {0} LIMIT ?",
+                                      key_sql, dirty.from, where),
+                          params));
       if (found.empty()) return {};
       std::vector<Param> keys;
       for (const auto& row : found.rows) {
@@ -166,9 +164,9 @@ class RelatedScrubber::Watermarks : public EveryTableVisitor {
 Result<std::vector<RelatedScrubber::LocationStatus>> RelatedScrubber::watermark_status() {
   std::map<std::string, std::optional<std::string>> cleaned;
   if (schema_.has_table("gdpr_watermarks")) {
-    MGDPR_ASSIGN_OR_RETURN(auto rows, connection_.query(fmt::format(
-                                          "SELECT location, cleaned_at FROM {}",
-                                          schema_.table("gdpr_watermarks"))));
+    MGDPR_ASSIGN_OR_RETURN(auto rows,
+                           connection_.query(fmt::format("SELECT location, cleaned_at FROM {}",
+                                                         schema_.table("gdpr_watermarks"))));
     for (const auto& row : rows.rows) cleaned[row[0].value_or("")] = row[1];
   }
   std::vector<LocationStatus> statuses;

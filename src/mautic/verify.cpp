@@ -21,10 +21,10 @@ constexpr int64_t kCandidatesPerRead = 5000;
 
 // Counts `conditions` over `from`/`where` in one statement: rows matching any, and per
 // condition. Nothing but numbers leaves the server.
-Result<Violation> count_conditions(db::Connection& connection, const std::string& from,
-                                   const std::string& where, std::vector<Param> params,
-                                   const std::vector<std::pair<std::string, std::string>>& conditions,
-                                   const std::vector<Param>& condition_params) {
+Result<Violation> count_conditions(
+    db::Connection& connection, const std::string& from, const std::string& where,
+    std::vector<Param> params, const std::vector<std::pair<std::string, std::string>>& conditions,
+    const std::vector<Param>& condition_params) {
   Violation counted;
   if (conditions.empty()) return counted;
   std::vector<std::string> any;
@@ -38,10 +38,10 @@ Result<Violation> count_conditions(db::Connection& connection, const std::string
   all.insert(all.end(), params.begin(), params.end());
   all.insert(all.end(), condition_params.begin(), condition_params.end());
   MGDPR_ASSIGN_OR_RETURN(
-      auto rows, connection.query(fmt::format("SELECT {} FROM {} WHERE {} AND ({})",
-                                              db::join(sums, ", "), from, where,
-                                              db::join(any, " OR ")),
-                                  all));
+      auto rows,
+      connection.query(fmt::format("SELECT {} FROM {} WHERE {} AND ({})", db::join(sums, ", "),
+                                   from, where, db::join(any, " OR ")),
+                       all));
   const auto& row = rows.rows.front();
   counted.rows = db::cell_to_int(row[0]).value_or(0);
   for (size_t c = 0; c < conditions.size(); ++c) {
@@ -108,15 +108,14 @@ class Verifier : public LocationVisitor {
     }
     std::vector<std::string> plain;
     for (const auto& [column, condition] : check.plain) plain.push_back("(" + condition + ")");
-    const std::string none_plain =
-        plain.empty() ? "TRUE" : "NOT (" + db::join(plain, " OR ") + ")";
+    const std::string none_plain = plain.empty() ? "TRUE" : "NOT (" + db::join(plain, " OR ") + ")";
     std::map<std::string, int64_t> per_column;
     std::optional<std::string> cursor;
     while (true) {
       std::vector<Param> params = rows.params;
       params.insert(params.end(), check.plain_params.begin(), check.plain_params.end());
-      std::string where = fmt::format("{} AND {} AND ({})", rows.where, none_plain,
-                                      check.candidate);
+      std::string where =
+          fmt::format("{} AND {} AND ({})", rows.where, none_plain, check.candidate);
       if (cursor) {
         where += fmt::format(" AND {} > ?", key);
         params.push_back(db::key_param(*cursor));
@@ -167,8 +166,8 @@ class Verifier : public LocationVisitor {
                                         db::placeholders(params.size())),
                             params};
     const CleanCheck check = clean_check(plan, table, schema_, placeholder_ip_);
-    MGDPR_ASSIGN_OR_RETURN(found, count_conditions(connection_, rows.from, rows.where,
-                                                   rows.params, check.plain, check.plain_params));
+    MGDPR_ASSIGN_OR_RETURN(found, count_conditions(connection_, rows.from, rows.where, rows.params,
+                                                   check.plain, check.plain_params));
     if (!check.structured.empty()) MGDPR_TRY(count_structured(plan, table, rows, check, found));
     add(plan, table, std::move(found));
     return {};
@@ -197,18 +196,17 @@ Status verify_in_snapshot(db::Connection& connection, const Schema& schema,
   report.tables_checked += 2;
   MGDPR_ASSIGN_OR_RETURN(
       Violation profile,
-      count_conditions(connection, schema.table("leads") + " l",
-                       "l.id IN " + processed.sql, processed.params, profile_dirty(policy), {}));
+      count_conditions(connection, schema.table("leads") + " l", "l.id IN " + processed.sql,
+                       processed.params, profile_dirty(policy), {}));
   if (profile.rows > 0) {
     profile.location = "profile";
     profile.table = "leads";
     report.violations.push_back(std::move(profile));
   }
-  MGDPR_ASSIGN_OR_RETURN(
-      Violation comments,
-      count_conditions(connection, schema.table("lead_donotcontact") + " d",
-                       "d.lead_id IN " + processed.sql, processed.params,
-                       {{"comments", std::string(kDncCommentDirty)}}, {}));
+  MGDPR_ASSIGN_OR_RETURN(Violation comments,
+                         count_conditions(connection, schema.table("lead_donotcontact") + " d",
+                                          "d.lead_id IN " + processed.sql, processed.params,
+                                          {{"comments", std::string(kDncCommentDirty)}}, {}));
   if (comments.rows > 0) {
     comments.location = "do-not-contact";
     comments.table = "lead_donotcontact";
@@ -222,10 +220,10 @@ Status verify_in_snapshot(db::Connection& connection, const Schema& schema,
     ++report.tables_checked;
     MGDPR_ASSIGN_OR_RETURN(
         Violation ips,
-        count_conditions(connection, schema.table("ip_addresses") + " i", "i.id <= ? AND i.id <> ?",
-                         {db::cell_to_int(ip_top).value_or(0),
-                          db::cell_to_int(placeholder).value_or(0)},
-                         {{"(referenced by nothing)", unreferenced_ip_sql(schema)}}, {}));
+        count_conditions(
+            connection, schema.table("ip_addresses") + " i", "i.id <= ? AND i.id <> ?",
+            {db::cell_to_int(ip_top).value_or(0), db::cell_to_int(placeholder).value_or(0)},
+            {{"(referenced by nothing)", unreferenced_ip_sql(schema)}}, {}));
     if (ips.rows > 0) {
       ips.location = "ip_addresses";
       ips.table = "ip_addresses";
