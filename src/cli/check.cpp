@@ -49,8 +49,10 @@ int run_check(CommandContext& context) {
   if (!key) problems.push_back(key.error());
   auto connection = app::connect(config);
   if (!connection) {
-    for (const auto& problem : problems) fail(args, problem);
-    return fail(args, connection.error());
+    // One error (one JSON document with --json) that names the key's problem too.
+    Error error = connection.error();
+    for (const auto& problem : problems) error.message = problem.message + "\n" + error.message;
+    return fail(args, error);
   }
   auto schema = mautic::load_schema(**connection, config.database.table_prefix);
   if (!schema) {

@@ -850,7 +850,7 @@ const Command kCommands[] = {
      .summary =
          "Pseudonymize every contact on do-not-contact for a configured reason and channel that\n"
          "is not processed yet. One transaction per batch: a contact is fully processed or\n"
-         "untouched, and a killed sweep is completed by the next one. Safe to run from cron.",
+         "untouched, and a killed sweep is completed by the next one. The timer runs it every 10 min.",
      .needs = kWriteSession,
      .add_options = sweep_options,
      .run = run_sweep},
@@ -897,7 +897,7 @@ const Command kCommands[] = {
      .summary =
          "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
          "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
-         "the cron sweep as the safety net), and support staff log in to /lookup and /status.\n"
+         "the sweep timer as the safety net), and support staff log in to /lookup and /status.\n"
          "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.",
      .needs = kConfig,
      .add_options = serve_options,

@@ -1139,7 +1139,7 @@ country = "keep"
 # reasons = ["unsubscribed", "bounced"]        # default: the [trigger] reasons
 
 # `mautic-gdpr serve`: Mautic's webhook (processes a contact the moment it leaves) and the
-# lookup and status pages for support staff. Keep the cron sweep: it is the safety net.
+# lookup and status pages for support staff. Keep the sweep timer: it is the safety net.
 # [server]
 # listen = "127.0.0.1:8470"
 # secret_file = "/etc/mautic-gdpr/webhook-secret"  # or: secret_env = "MAUTIC_WEBHOOK_SECRET"

@@ -13,7 +13,7 @@
 
 #include "core/result.h"
 #include "db/connection.h"
-#include "mautic/related_scrubber.h"
+#include "mautic/related_plan.h"
 #include "mautic/schema.h"
 
 namespace mgdpr::mautic {

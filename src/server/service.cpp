@@ -398,7 +398,7 @@ void Service::webhook(const httplib::Request& request, httplib::Response& respon
   auto failed = [&](const Error& error) {
     metrics_.error("webhook", error.message);
     add_log_detail("problem", error.message);
-    answer(503, {{"error", error.message + "; the cron sweep will process these contacts"}});
+    answer(503, {{"error", error.message + "; the next sweep will process these contacts"}});
   };
   auto lease = pool_.acquire();
   if (!lease) return failed(lease.error());
@@ -774,27 +774,20 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
 }
 
 void Service::reload() {
-  auto fresh = app::load_config_file(config_.path);
-  if (!fresh) {
-    metrics_.error("reload", fresh.error().message);
+  auto refused = [this](const Error& error) {
+    metrics_.error("reload", error.message);
     LogLine("reload_failed")
-        .add("problem", fresh.error().message)
+        .add("problem", error.message)
         .add("note", "the running configuration stays")
         .error();
-    return;
-  }
+  };
+  auto fresh = app::load_config_file(config_.path);
+  if (!fresh) return refused(fresh.error());
   const auto restart = restart_only_changes(config_, *fresh);
   auto users = std::make_shared<const Users>(fresh->server.users);
   std::lock_guard reload_lock(reload_mutex_);
   auto reopened = app::open_session(*fresh, key_, app::Access::kWrite, "serve");
-  if (!reopened) {
-    metrics_.error("reload", reopened.error().message);
-    LogLine("reload_failed")
-        .add("problem", reopened.error().message)
-        .add("note", "the running configuration stays")
-        .error();
-    return;
-  }
+  if (!reopened) return refused(reopened.error());
   adopt(std::move(*reopened));
   {
     std::lock_guard lock(session_mutex_);
