@@ -169,11 +169,19 @@ class Lexer {
             break;
           }
           case 'u': {
+            // \u{1F600}: at most six hex digits, at most U+10FFFF; anything else stays as typed.
             const size_t close = source_.find('}', i);
-            if (i + 1 < source_.size() && source_[i + 1] == '{' && close != std::string_view::npos &&
-                close > i + 2) {
-              append_utf8(token.text,
-                          std::stoul(std::string(source_.substr(i + 2, close - i - 2)), nullptr, 16));
+            const std::string_view digits =
+                close == std::string_view::npos || close < i + 2
+                    ? std::string_view()
+                    : source_.substr(i + 2, close - i - 2);
+            const bool valid =
+                i + 1 < source_.size() && source_[i + 1] == '{' && !digits.empty() &&
+                digits.size() <= 6 &&
+                digits.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+            const unsigned long code = valid ? std::stoul(std::string(digits), nullptr, 16) : 0;
+            if (valid && code <= 0x10FFFF) {
+              append_utf8(token.text, code);
               i = close;
             } else {
               token.text += "\\u";

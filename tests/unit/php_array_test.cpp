@@ -90,6 +90,14 @@ TEST(PhpArray, BrokenArraysNameTheLineAndNeverQuoteAValue) {
   EXPECT_NE(not_literal.error().message.find("local.php:2:"), std::string::npos);
 }
 
+TEST(PhpArray, OddEscapesStayAsTyped) {
+  auto value = read_php_array_assignment(
+      "<?php $parameters = ['a' => \"\\u{zz} \\u{110000} \\u{} \\q \\x\"];", "parameters",
+      "x.php");
+  ASSERT_TRUE(value.ok()) << value.error().message;
+  EXPECT_EQ(value->find("a")->text, "\\u{zz} \\u{110000} \\u{} \\q \\x");
+}
+
 TEST(PhpArray, TextBeforeTheOpeningTagIsNotCode) {
   auto value = read_php_array_assignment("$parameters = ['a' => 1];\n<?php $parameters = ['b' => 2];",
                                          "parameters", "x.php");
