@@ -346,10 +346,13 @@ std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days) {
           html_escape(reason));
     }
     // A date under every seventh bar, counted from the newest day.
+    // The newest one ends at its bar's right edge, so it is not cut off by the chart's edge.
     if ((days.size() - 1 - i) % 7 == 0 && day.date.size() >= 10) {
+      const bool newest = i + 1 == days.size();
       svg += fmt::format(
-          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#5b6675\">{}</text>",
-          x + bar / 2, kHeight - 8, html_escape(day.date.substr(5)));
+          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\" fill=\"#5b6675\">{}</text>",
+          newest ? x + bar : x + bar / 2, kHeight - 8, newest ? "end" : "middle",
+          html_escape(day.date.substr(5)));
     }
   }
   svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#8a96a6\"/>",
