@@ -29,23 +29,13 @@ class Check : public MauticTest {
   }
 
   void TearDown() override {
-    if (auto root = connect_root("")) {
-      (void)root->execute(fmt::format("DROP USER IF EXISTS '{}'@'localhost'", user));
-    }
+    drop_database_user(user);
     MauticTest::TearDown();
   }
 
   // A fresh user with these privileges on the test database; the config connects as it.
   void use_user_with(const std::string& privileges) {
-    auto root = connect_root("");
-    ASSERT_TRUE(root);
-    ASSERT_TRUE(root->execute(fmt::format("DROP USER IF EXISTS '{}'@'localhost'", user)).ok());
-    ASSERT_TRUE(root->execute(fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", user,
-                                          kUserPassword))
-                    .ok());
-    ASSERT_TRUE(root->execute(fmt::format("GRANT {} ON {}.* TO '{}'@'localhost'", privileges,
-                                          db::quote_identifier(database), user))
-                    .ok());
+    ASSERT_NO_FATAL_FAILURE(create_database_user(user, kUserPassword, privileges, database));
     std::string text;
     {
       std::ifstream in(config_path);

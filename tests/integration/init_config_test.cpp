@@ -22,23 +22,11 @@ class InitConfig : public MauticTest {
     MauticTest::SetUp();
   }
   void TearDown() override {
-    if (auto root = connect_root("")) {
-      (void)root->execute(fmt::format("DROP USER IF EXISTS '{}'@'localhost'", user()));
-    }
+    drop_database_user(user());
     MauticTest::TearDown();
   }
   // Mautic's own database user, with the password local.php holds.
   std::string user() const { return database + "_m"; }
-  void create_mautic_user(const std::string& password) {
-    auto root = connect_root("");
-    ASSERT_TRUE(root);
-    ASSERT_TRUE(root->execute(fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'",
-                                          user(), password))
-                    .ok());
-    ASSERT_TRUE(root->execute(fmt::format("GRANT ALL ON {}.* TO '{}'@'localhost'",
-                                          db::quote_identifier(database), user()))
-                    .ok());
-  }
 };
 
 std::string read_text(const std::filesystem::path& path) {
@@ -53,7 +41,7 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 TEST_P(InitConfig, Mautic5LocalPhpWithASocketGivesAConfigThatChecks) {
   // Mautic 5 keeps local.php in config/; the socket stands in db_host.
-  ASSERT_NO_FATAL_FAILURE(create_mautic_user("mautic password 5"));
+  ASSERT_NO_FATAL_FAILURE(create_database_user(user(), "mautic password 5", "ALL", database));
   const auto mautic = dir / "mautic5";
   const std::string prefix_value = prefix().empty() ? "null" : "'" + prefix() + "'";
   write_text(mautic / "config" / "local.php",
