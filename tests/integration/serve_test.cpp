@@ -836,7 +836,7 @@ TEST_P(Serve, SigtermLetsTheRequestInFlightFinish) {
   });
   // Wait until the request is blocked on the row lock.
   bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
+  for (int i = 0; i < 1200 && !waiting; ++i) {  // up to 30 s on a loaded machine
     std::this_thread::sleep_for(25ms);
     waiting = cell(*connection, "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS") != "0";
   }
