@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/privileges.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -15,9 +17,12 @@ bool is_denied(const Error& error) {
 
 namespace {
 
-constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
-                                           "gdpr_audit",      "gdpr_watermarks",
-                                           "gdpr_sweep_runs"};
+// mautic-gdpr's own tables, and the ones that are only ever inserted into.
+constexpr std::string_view kOwnTables[] = {
+    "gdpr_meta",       "gdpr_contacts", "gdpr_hashes",       "gdpr_audit",
+    "gdpr_watermarks", "gdpr_returns",  "gdpr_clean_values", "gdpr_sweep_runs"};
+constexpr std::string_view kInsertOnly[] = {"gdpr_hashes", "gdpr_audit", "gdpr_returns",
+                                            "gdpr_clean_values"};
 
 struct Need {
   std::string_view privilege;
@@ -58,7 +63,9 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
     if (!schema.has_table(table)) continue;
     select.tables.emplace(table);
     insert.tables.emplace(table);
-    if (table != "gdpr_hashes" && table != "gdpr_audit") update.tables.emplace(table);
+    if (std::find(std::begin(kInsertOnly), std::end(kInsertOnly), table) == std::end(kInsertOnly)) {
+      update.tables.emplace(table);
+    }
   }
   Need create{"CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them",
               {}};

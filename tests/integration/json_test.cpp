@@ -122,6 +122,7 @@ TEST_P(Json, EveryCommandPrintsTheDocumentedShape) {
   run_and_check("plan", {"plan"}, 0);
   auto sweep = run_and_check("sweep", {"sweep"}, 0);
   EXPECT_EQ(sweep["processed"], 40);
+  EXPECT_EQ(run_and_check("verify", {"verify"}, 0)["clean"], true);
   auto lookup = run_and_check(
       "lookup", {"lookup", "--email", synthetic_email(30, contact_set.seed)}, 0);
   ASSERT_EQ(lookup["matches"].size(), 1u);
