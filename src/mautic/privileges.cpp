@@ -69,10 +69,11 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
   }
   Need create{"CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them",
               {}};
+  Need alter{"ALTER", "a newer version adds columns to mautic-gdpr's tables", {}};
   Need temporary{"CREATE TEMPORARY TABLES",
                  "sweep and serve stage scrubbed serialized values in a temporary table",
                  {}};
-  return {select, update, remove, insert, create, temporary};
+  return {select, update, remove, insert, create, alter, temporary};
 }
 
 // The columns that may be written (every one but a generated one), quoted.
@@ -137,6 +138,15 @@ Result<PrivilegeReport> check_privileges(db::Connection& connection, const Schem
           bool granted,
           probe(fmt::format("CREATE TABLE IF NOT EXISTS {} (probe INT)", schema.table(existing))));
       if (!granted) missing.tables.push_back("");
+    } else if (need.privilege == "ALTER") {
+      // Adding a column that exists changes nothing; only mautic-gdpr's own table is used.
+      if (schema.has_table("gdpr_contacts")) {
+        MGDPR_ASSIGN_OR_RETURN(
+            bool granted, probe(fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS contact_id "
+                                            "BIGINT UNSIGNED NOT NULL",
+                                            schema.table("gdpr_contacts"))));
+        if (!granted) missing.tables.push_back("");
+      }
     } else if (need.privilege == "CREATE TEMPORARY TABLES") {
       MGDPR_ASSIGN_OR_RETURN(bool granted,
                              probe("CREATE TEMPORARY TABLE mgdpr_privilege_probe (probe INT)"));

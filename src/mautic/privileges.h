@@ -41,7 +41,7 @@ bool is_denied(const Error& error);
 
 // Every privilege the commands need, for one GRANT (README.md lists it).
 inline constexpr std::string_view kNeededPrivileges =
-    "SELECT, INSERT, UPDATE, DELETE, CREATE, CREATE TEMPORARY TABLES";
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, CREATE TEMPORARY TABLES";
 
 // The GRANT statement that gives `account` these privileges on every table of `database`.
 // 'user'@'host' from CURRENT_USER()'s user@host.

@@ -75,13 +75,14 @@ TEST_P(Check, TheReadmeGrantsAreEnoughForCheckAndSweep) {
 }
 
 TEST_P(Check, EachMissingPrivilegeIsNamedWithTheGrantThatFixesIt) {
+  // ALTER is tried once mautic-gdpr's tables exist (TheReadmeGrants... covers the sweep).
   const std::vector<std::string> all = {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE",
                                         "CREATE TEMPORARY TABLES"};
   for (const std::string& lacking : all) {
     SCOPED_TRACE(lacking);
-    std::string granted;
+    std::string granted = "ALTER";
     for (const auto& privilege : all) {
-      if (privilege != lacking) granted += (granted.empty() ? "" : ", ") + privilege;
+      if (privilege != lacking) granted += ", " + privilege;
     }
     ASSERT_NO_FATAL_FAILURE(use_user_with(granted));
     auto check = tool({"check", "--json"});
