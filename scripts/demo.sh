@@ -62,7 +62,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 step "dependencies"
-bash "$ROOT/scripts/install-deps.sh"
+bash "$ROOT/scripts/install-deps.sh" demo  # no test tools, no browser
 
 step "build mautic-gdpr and mautic-gdpr-fixture"
 configure build -DMGDPR_SANITIZE=OFF -DMGDPR_BUILD_TESTS=ON >/dev/null

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian (bookworm) packages needed to build, test and demo mautic-gdpr.
+# Installs the Debian (bookworm) packages mautic-gdpr needs, for one purpose:
 #
-# Usage: bash scripts/install-deps.sh
+# Usage: bash scripts/install-deps.sh demo   # build the tool and run the demo (scripts/demo.sh)
+#        bash scripts/install-deps.sh test   # also everything the tests need (scripts/test.sh):
+#                                            # GoogleTest, Google Benchmark, help2man and man-db
+#                                            # (the .deb), Chromium and Node.js (browser test)
 #
 # Idempotent: every package is checked with dpkg-query first; when all are present nothing
 # is run (no `apt-get update`, no network). Needs root, or sudo for a non-root user.
@@ -12,17 +15,31 @@
 # the system service; it is removed again afterwards, and an existing policy-rc.d is left alone.
 set -euo pipefail
 
-PACKAGES=(
+PURPOSE=${1:-test}
+# Building mautic-gdpr and running it against a private MariaDB server (the demo).
+DEMO_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   mariadb-server mariadb-client libmariadb-dev
   libssl-dev zlib1g-dev libsodium-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
+)
+TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-format clang-tidy
+  # The .deb (cpack -G DEB, dpkg-shlibdeps from dpkg-dev), its man pages and `man -w`.
+  dpkg-dev help2man man-db
   # The browser test of the lookup page (tests/browser/): headless Chromium, driven by
   # playwright-core from npm (nodejs/npm), and fonts for readable screenshots.
   chromium chromium-driver fonts-dejavu-core nodejs
 )
+case "$PURPOSE" in
+  demo) PACKAGES=("${DEMO_PACKAGES[@]}") ;;
+  test) PACKAGES=("${DEMO_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *)
+    echo "usage: bash scripts/install-deps.sh demo|test" >&2
+    exit 2
+    ;;
+esac
 
 log() { printf 'install-deps: %s\n' "$*"; }
 
@@ -33,12 +50,12 @@ for pkg in "${PACKAGES[@]}"; do
 done
 # npm: Debian's package, unless the installed nodejs brings its own (e.g. NodeSource's build,
 # which conflicts with Debian's npm package).
-if ! command -v npm >/dev/null 2>&1; then
+if [[ "$PURPOSE" == test ]] && ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 
 if ((${#missing[@]} == 0)); then
-  log "all ${#PACKAGES[@]} packages already installed"
+  log "all ${#PACKAGES[@]} packages for the $PURPOSE already installed"
   exit 0
 fi
 

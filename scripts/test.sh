@@ -7,6 +7,8 @@
 #     all tests with ctest; the integration tests reach it through MGDPR_TEST_SOCKET,
 #  3b. runs the browser test of `mautic-gdpr serve` on the same server: the lookup page in
 #     headless Chromium (tests/browser/run.sh; screenshots in build/screenshots/),
+#  3c. builds the .deb (cpack -G DEB), installs it with dpkg -i, checks the binary, man pages,
+#     units, user and bash completion, and purges it again (tests/package/run.sh),
 #  4. builds the unit tests with AddressSanitizer + UBSan (-DMGDPR_SANITIZE=ON) into
 #     build-asan/ and runs the unit.* tests there,
 #  5. runs the benchmark smoke test (bench/run --smoke) when the project has one.
@@ -55,13 +57,13 @@ ok=()
 failed=()
 
 step "dependencies"
-bash "$ROOT/scripts/install-deps.sh"
+bash "$ROOT/scripts/install-deps.sh" test
 
 # A server left over from an interrupted run would keep build/mariadb busy.
 bash "$DB" stop "$DB_DIR" >/dev/null
 
 step "configure build/"
-configure build -DMGDPR_SANITIZE=OFF -DMGDPR_BUILD_TESTS=ON
+configure build -DMGDPR_SANITIZE=OFF -DMGDPR_BUILD_TESTS=ON -DCMAKE_INSTALL_PREFIX=/usr
 
 step "build build/ (-j$JOBS)"
 cmake --build build -j"$JOBS"
@@ -85,6 +87,13 @@ if bash "$ROOT/tests/browser/run.sh" "$ROOT/build" "$MGDPR_TEST_SOCKET" "$ROOT/b
   ok+=("browser test (screenshots in build/screenshots/)")
 else
   failed+=("browser test")
+fi
+
+step "the Debian package: build, install, check, remove (tests/package/run.sh)"
+if bash "$ROOT/tests/package/run.sh" "$ROOT/build"; then
+  ok+=("package test (.deb installed and removed)")
+else
+  failed+=("package test")
 fi
 
 step "configure build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"

@@ -125,6 +125,33 @@ Result<std::string> load_database_password(const Config& config) {
   return password->value_or("");
 }
 
+Status write_new_file(const std::string& path, std::string_view content, unsigned mode,
+                      std::string_view if_exists) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return make_error(ErrorKind::kUsage, "`{}` already exists and is left as it is: {}", path,
+                        if_exists);
+    }
+    return make_error(ErrorKind::kUsage, "cannot create `{}`: {}", path, std::strerror(errno));
+  }
+  ::fchmod(fd, mode);  // whatever the umask said
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n <= 0) break;
+    written += size_t(n);
+  }
+  const int error = written == content.size() ? 0 : errno;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (written != content.size() || !synced) {
+    ::unlink(path.c_str());
+    return make_error("writing `{}` failed: {}", path, std::strerror(error != 0 ? error : EIO));
+  }
+  return {};
+}
+
 Status write_new_key(const std::string& path) {
   if (sodium_init() < 0) return make_error("libsodium could not be initialised");
   unsigned char bytes[kMinKeyBytes];
@@ -132,27 +159,12 @@ Status write_new_key(const std::string& path) {
   std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   sodium_memzero(bytes, sizeof bytes);
   hex += '\n';
-  // O_EXCL: never replace a key; a lost key makes every earlier hash unfindable.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) {
-      return make_error(ErrorKind::kConfig,
-                        "`{}` already exists and is left as it is: replacing a key makes every "
-                        "earlier hash unfindable; choose another path",
-                        path);
-    }
-    return make_error(ErrorKind::kConfig, "cannot create `{}`: {}", path, std::strerror(errno));
-  }
-  ::fchmod(fd, 0600);  // whatever the umask said
-  ssize_t written = ::write(fd, hex.data(), hex.size());
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
+  // Never replace a key: a lost key makes every earlier hash unfindable.
+  Status written = write_new_file(path, hex, 0600,
+                                  "replacing a key makes every earlier hash unfindable; choose "
+                                  "another path");
   sodium_memzero(hex.data(), hex.size());
-  if (written != static_cast<ssize_t>(kMinKeyBytes * 2 + 1) || !synced) {
-    ::unlink(path.c_str());
-    return make_error("writing the key to `{}` failed", path);
-  }
-  return {};
+  return written;
 }
 
 }  // namespace mgdpr::app

@@ -34,6 +34,12 @@ Result<std::optional<std::string>> load_secret(const Config& config, const Secre
 // The database password from password_env or password_file ("" when neither is set).
 Result<std::string> load_database_password(const Config& config);
 
+// Creates `path` with `content` and `mode` (whatever the umask), never over an existing file:
+// then the error says so and adds `if_exists` ("replacing a key makes ..."). A file that could
+// not be written completely is removed again.
+Status write_new_file(const std::string& path, std::string_view content, unsigned mode,
+                      std::string_view if_exists);
+
 // Writes a new random key as hex text with mode 0600. Refuses to overwrite an existing file:
 // losing a key makes every earlier hash unfindable.
 Status write_new_key(const std::string& path);

@@ -28,10 +28,18 @@ Result<std::unique_ptr<db::Connection>> connect(const Config& config) {
   return db::Connection::open(params);
 }
 
+namespace {
+Result<std::unique_ptr<Session>> open_with(Config config, std::optional<HashKey> key,
+                                           Access access, std::string actor);
+}  // namespace
+
 Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
                                               std::string actor) {
   auto config = load_config_file(config_path);
   if (!config) return config.error();
+  if (access == Access::kMonitor) {
+    return open_with(std::move(*config), std::nullopt, access, std::move(actor));
+  }
   // The key comes before the database: a readable key file is refused before anything else.
   auto key = load_hash_key(*config);
   if (!key) return key.error();
@@ -40,6 +48,14 @@ Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Ac
 
 Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access access,
                                               std::string actor) {
+  return open_with(std::move(config), std::optional<HashKey>(std::move(key)), access,
+                   std::move(actor));
+}
+
+namespace {
+
+Result<std::unique_ptr<Session>> open_with(Config config, std::optional<HashKey> key,
+                                           Access access, std::string actor) {
   auto session = std::make_unique<Session>();
   session->config = std::move(config);
   session->key = std::move(key);
@@ -70,6 +86,7 @@ Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access
     return Error{joined, ErrorKind::kConfig};
   }
 
+  if (!session->key) return session;  // Access::kMonitor: counts only
   MGDPR_TRY(mautic::verify_key(*session->connection, session->schema, *session->key,
                                access == Access::kWrite));
 
@@ -79,5 +96,7 @@ Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access
                                                      std::move(actor));
   return session;
 }
+
+}  // namespace
 
 }  // namespace mgdpr::app

@@ -20,7 +20,9 @@
 namespace mgdpr::app {
 
 enum class Access {
-  kReadOnly,  // plan, lookup, status, check: creates nothing, records no key
+  kMonitor,   // status: reads counts only; no hash key is read (a monitoring user has none),
+              // so the session has no key and no engine
+  kReadOnly,  // plan, lookup, guard: creates nothing, records no key
   kWrite,     // sweep, serve: creates the gdpr tables, records the key fingerprint
 };
 
@@ -30,8 +32,8 @@ struct Session {
   mautic::Schema schema;
   mautic::ContactPolicy policy;
   mautic::RelatedPlan related;
-  std::optional<HashKey> key;
-  std::unique_ptr<mautic::Engine> engine;
+  std::optional<HashKey> key;               // not with Access::kMonitor
+  std::unique_ptr<mautic::Engine> engine;  // not with Access::kMonitor
 };
 
 // Who is acting, for the audit table: "cli:<os user>".
@@ -39,8 +41,9 @@ std::string cli_actor();
 
 Result<std::unique_ptr<db::Connection>> connect(const Config& config);
 
-// Loads the config, reads the key, connects, reads the schema, resolves the policy, checks the
-// key against the database, and (kWrite) creates or upgrades the gdpr tables.
+// Loads the config, reads the key (not for kMonitor), connects, reads the schema, resolves the
+// policy, checks the key against the database, and (kWrite) creates or upgrades the gdpr
+// tables.
 Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
                                               std::string actor);
 

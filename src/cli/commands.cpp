@@ -18,31 +18,120 @@
 
 #include "app/secrets.h"
 #include "app/session.h"
+#include "cli/commands_internal.h"
+#include "cli/progress.h"
+#include "core/timestamps.h"
 #include "mautic/own_tables.h"
 #include "server/auth.h"
 #include "server/service.h"
 
 namespace mgdpr::cli {
 
+// ---------------------------------------------------------------------------------------------
+// Exit codes: the one table.
+
 namespace {
 
-int exit_code_for(const Error& error) {
-  switch (error.kind) {
-    case ErrorKind::kConfig: return kExitConfig;
-    case ErrorKind::kDatabase: return kExitDatabase;
-    case ErrorKind::kKeyMismatch: return kExitKeyMismatch;
-    case ErrorKind::kBusy: return kExitBusy;
-    case ErrorKind::kFailure: return kExitFailure;
+constexpr ExitCodeRow kExitCodes[] = {
+    {kExitOk, "success (lookup, guard --check-file: at least one match)", std::nullopt},
+    {kExitNoMatch, "lookup, guard --check-file: nothing matched", std::nullopt},
+    {kExitConfig,
+     "configuration error: the config file, the key, password or secret file, the policy "
+     "against the live database, or (check) a missing database privilege; nothing was changed",
+     ErrorKind::kConfig},
+    {kExitDatabase,
+     "database error: cannot connect, or a statement failed (the batch in progress was rolled "
+     "back)",
+     ErrorKind::kDatabase},
+    {kExitKeyMismatch, "the hash key is not the key this database was processed with",
+     ErrorKind::kKeyMismatch},
+    {kExitBusy, "another sweep is running on this database (with --quiet: silent)",
+     ErrorKind::kBusy},
+    {kExitFailure, "any other failure", ErrorKind::kFailure},
+    {kExitUsage,
+     "wrong command-line arguments or unusable input: an unknown command or option, a field the "
+     "policy does not hash, an empty CSV, a too short password",
+     ErrorKind::kUsage},
+};
+
+// Wraps `text` at `width` columns, continuation lines indented by `indent`.
+std::string wrapped(std::string_view text, size_t width, std::string_view indent) {
+  std::string out;
+  size_t column = 0;
+  while (!text.empty()) {
+    const size_t space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    if (column > 0 && column + 1 + word.size() > width) {
+      out += "\n";
+      out += indent;
+      column = 0;
+    } else if (column > 0) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    text.remove_prefix(space == std::string_view::npos ? text.size() : space + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const ExitCodeRow> exit_codes() { return kExitCodes; }
+
+int exit_code_for(ErrorKind kind) {
+  for (const ExitCodeRow& row : kExitCodes) {
+    if (row.kind == kind) return row.code;
   }
   return kExitFailure;
 }
 
-int fail(const Error& error) {
-  fmt::print(stderr, "mautic-gdpr: error: {}\n", error.message);
-  return exit_code_for(error);
+std::string exit_codes_help() {
+  std::string text = "Exit codes (every command):\n";
+  for (const ExitCodeRow& row : kExitCodes) {
+    text += fmt::format("  {:<3} {}\n", row.code, wrapped(row.meaning, 84, "      "));
+  }
+  return text;
 }
 
-std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
+std::string exit_codes_markdown() {
+  std::string text = "| code | meaning |\n|---|---|\n";
+  for (const ExitCodeRow& row : kExitCodes) text += fmt::format("| {} | {} |\n", row.code, row.meaning);
+  return text;
+}
+
+nlohmann::json error_json(const Error& error) {
+  return {{"message", error.message},
+          {"kind", error_kind_name(error.kind)},
+          {"exit_code", exit_code_for(error.kind)}};
+}
+
+void print_json(const nlohmann::json& json) {
+  // Replace, not throw, should a message ever hold invalid UTF-8.
+  fmt::print("{}\n", json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+int fail(const CommandArgs& args, const Error& error) {
+  const int code = exit_code_for(error.kind);
+  if (args.json) {
+    print_json({{"error", error_json(error)}});
+  } else if (!(args.quiet && error.kind == ErrorKind::kBusy)) {
+    // --quiet (cron, the timer) stays silent when another sweep holds the lock: not an error.
+    fmt::print(stderr, "mautic-gdpr: error: {}\n", error.message);
+  }
+  return code;
+}
+
+int usage_error(std::string_view message, bool json) {
+  CommandArgs args;
+  args.json = json;
+  return fail(args, Error{std::string(message), ErrorKind::kUsage});
+}
+
+nlohmann::json time_json(const std::optional<std::string>& database_time) {
+  return database_time ? nlohmann::json(iso8601_utc(*database_time)) : nlohmann::json(nullptr);
+}
 
 void print_locations(const mautic::RelatedPlan& related) {
   fmt::print("  {:<32} {:<7} {}\n", "location", "action", "why");
@@ -60,9 +149,9 @@ void print_locations(const mautic::RelatedPlan& related) {
   }
 }
 
-nlohmann::json json_or_null(const std::optional<std::string>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
+namespace {
+
+std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
 
 // A processed record as the guard prints it: date, reason, channel, field; never a value.
 std::string describe_record(const mautic::ProcessedRecord& record) {
@@ -71,7 +160,7 @@ std::string describe_record(const mautic::ProcessedRecord& record) {
 }
 
 nlohmann::json record_json(const mautic::ProcessedRecord& record) {
-  return {{"processed_on", record.processed_on()},
+  return {{"processed_at", iso8601_utc(record.processed_at)},
           {"reason", record.reason},
           {"channel", record.channel},
           {"field", record.field}};
@@ -93,144 +182,46 @@ nlohmann::json guard_json(const mautic::GuardReport& report) {
           {"events", events}};
 }
 
-// One line per returning contact (contact ids only), then the counts unless quiet.
-void print_guard(const mautic::GuardReport& report, bool quiet) {
+// One line per returning contact (contact ids only), then the counts.
+void print_guard(const mautic::GuardReport& report) {
   for (const auto& event : report.events) {
-    std::vector<std::string> records;
-    for (const auto& record : event.records) records.push_back(describe_record(record));
     std::string matches;
-    for (const auto& record : records) matches += (matches.empty() ? "" : "; ") + record;
+    for (const auto& record : event.records) {
+      matches += (matches.empty() ? "" : "; ") + describe_record(record);
+    }
     fmt::print("guard: contact {} ({}) matches {}: {}\n", event.contact_id,
                origin_name(event.origin), matches,
                event.suppressed
                    ? "put back on do-not-contact"
                    : "left contactable, its origin is not in [guard] origins; review it");
   }
-  if (!quiet) {
-    fmt::print("guard: {} new contact(s) checked, {} put back on do-not-contact, {} reported\n",
-               report.checked, report.suppressed, report.reported);
-  }
+  fmt::print("guard: {} new contact(s) checked, {} put back on do-not-contact, {} reported\n",
+             report.checked, report.suppressed, report.reported);
 }
-
-// A one-line progress bar, redrawn in place, only on a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO) != 0) {}
-  ~ProgressBar() {
-    if (drawn_) fmt::print(stderr, "\n");
-  }
-  void update(int64_t done, int64_t total) {
-    if (!enabled_ || total == 0) return;
-    constexpr int kWidth = 30;
-    int filled = static_cast<int>(kWidth * done / total);
-    fmt::print(stderr, "\r[{:#<{}}{:.<{}}] {}/{} contacts", "", filled, "", kWidth - filled, done,
-               total);
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
- private:
-  bool enabled_;
-  bool drawn_ = false;
-};
-
-}  // namespace
-
-std::string exit_codes_help() {
-  return "Exit codes:\n"
-         "  0   success (lookup, guard --check-file: at least one match)\n"
-         "  1   lookup, guard --check-file: nothing matched\n"
-         "  2   configuration error: config file, key or password file, or the policy does not\n"
-         "      fit the live database (nothing was changed)\n"
-         "  3   database error: cannot connect, or a statement failed (the batch was rolled back)\n"
-         "  4   the hash key is not the key this database was processed with\n"
-         "  5   another sweep is running on this database\n"
-         "  6   any other failure\n"
-         "  64  wrong command-line arguments\n";
-}
-
-namespace {
 
 int run_keygen(CommandContext& context) {
-  const std::string& out_path = context.args.key_out;
-  auto written = app::write_new_key(out_path);
-  if (!written) return fail(written.error());
+  const CommandArgs& args = context.args;
+  if (auto written = app::write_new_key(args.key_out); !written) {
+    return fail(args, written.error());
+  }
+  if (args.json) {
+    print_json({{"key_file", args.key_out}, {"mode", "0600"}});
+    return kExitOk;
+  }
   fmt::print(
       "Wrote a new 256-bit key to {} (mode 0600).\n"
       "Back it up somewhere safe: without it, no hashed value can ever be looked up again.\n"
       "Name it in the config: [hashing] key_file = \"{}\"\n",
-      out_path, out_path);
-  return kExitOk;
-}
-
-int run_init_config(CommandContext&) {
-  fmt::print("{}", example_config());
-  return kExitOk;
-}
-
-int run_check(CommandContext& context) {
-  const Config* config = context.config;
-  std::vector<std::string> problems;
-  auto key = app::load_hash_key(*config);
-  if (!key) problems.push_back(key.error().message);
-
-  auto connection = app::connect(*config);
-  if (!connection) {
-    for (const auto& problem : problems) fmt::print(stderr, "mautic-gdpr: error: {}\n", problem);
-    return fail(connection.error());
-  }
-  auto schema = mautic::load_schema(**connection, config->database.table_prefix);
-  if (!schema) return fail(schema.error());
-
-  fmt::print("Database `{}` (MariaDB {}), table prefix \"{}\", Mautic {} schema.\n",
-             schema->database(), (*connection)->server_version(), schema->prefix(),
-             schema->mautic_generation());
-  mautic::ContactPolicy policy = mautic::build_contact_policy(*config, *schema);
-  fmt::print("\nContact fields and what a sweep does with them:\n");
-  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "column", "field type", "column type",
-             "action", "because");
-  for (const auto& plan : policy.columns) {
-    fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", plan.column,
-               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type,
-               action_name(plan.action), plan.origin);
-  }
-  for (const auto& field : schema->contact_fields()) {
-    if (!field.column) {
-      fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", field.alias, field.type, "(no column)", "-",
-                 "Mautic has not created the column");
-    }
-  }
-  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "lead_donotcontact.comments", "-", "longtext",
-             "delete", "bounce text can quote the address; the DNC row itself stays");
-  mautic::RelatedPlan related = mautic::build_related_plan(*config, *schema);
-  fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
-  print_locations(related);
-  fmt::print("\nRe-import guard ([guard]): {}\n", mautic::describe_guard(*config, policy));
-  problems.insert(problems.end(), policy.problems.begin(), policy.problems.end());
-  problems.insert(problems.end(), related.problems.begin(), related.problems.end());
-  for (auto& problem : mautic::guard_problems(*config, policy)) problems.push_back(problem);
-  if (key) {
-    auto verified = mautic::verify_key(**connection, *schema, *key, false);
-    if (!verified) problems.push_back(verified.error().message);
-  }
-  for (const auto& warning : policy.warnings) fmt::print("\nwarning: {}\n", warning);
-  if (!problems.empty()) {
-    fmt::print(stderr, "\n");
-    for (const auto& problem : problems) fmt::print(stderr, "mautic-gdpr: error: {}\n", problem);
-    fmt::print(stderr, "\n{} problem(s); no sweep will run until they are fixed.\n",
-               problems.size());
-    return kExitConfig;
-  }
-  fmt::print("\nThe configuration is valid.\n");
+      args.key_out, args.key_out);
   return kExitOk;
 }
 
 int run_plan(CommandContext& context) {
   auto plan = context.session->engine->plan();
-  if (!plan) return fail(plan.error());
+  if (!plan) return fail(context.args, plan.error());
   if (context.args.json) {
     nlohmann::json out;
-    out["pending_contacts"] = plan->pending;
+    out["pending"] = plan->pending;
     out["changes"] = nlohmann::json::array();
     out["locations"] = nlohmann::json::object();
     for (const auto& location : plan->related->locations) {
@@ -243,7 +234,7 @@ int run_plan(CommandContext& context) {
                                 {"action", action_name(line.action)},
                                 {"values", line.values}});
     }
-    fmt::print("{}\n", out.dump(2));
+    print_json(out);
     return kExitOk;
   }
   fmt::print("A sweep would process {} contact(s) and change (nothing is written now):\n",
@@ -267,11 +258,13 @@ int run_sweep(CommandContext& context) {
   options.full_pass = args.full_pass;
   Result<mautic::SweepReport> report = Error{};
   {
-    ProgressBar bar(!args.json && !args.quiet);
+    SweepProgress progress(args.json ? SweepProgress::Mode::kOff
+                                     : SweepProgress::mode_for(stderr, args.quiet),
+                           stderr);
     report = context.session->engine->sweep(
-        options, [&bar](int64_t done, int64_t total) { bar.update(done, total); });
+        options, [&progress](int64_t done, int64_t total) { progress.update(done, total); });
   }
-  if (!report) return fail(report.error());
+  if (!report) return fail(args, report.error());
   // Only tables where something changed.
   auto nonzero = [](const mautic::TableCounts& counts) {
     mautic::TableCounts changed;
@@ -280,6 +273,19 @@ int run_sweep(CommandContext& context) {
     }
     return changed;
   };
+  if (args.json) {
+    nlohmann::json out;
+    out["processed"] = report->contacts_processed;
+    out["pending"] = report->pending_before;
+    out["rows_changed"] = nonzero(report->rows_changed);
+    out["repaired"] = nonzero(report->repaired);
+    out["returned"] = report->returned;
+    out["retries"] = report->retries;
+    out["seconds"] = report->seconds;
+    out["guard"] = guard_json(report->guard);
+    print_json(out);
+    return kExitOk;
+  }
   auto joined_counts = [](const mautic::TableCounts& counts) {
     std::string tables;
     for (const auto& [table, rows] : counts) {
@@ -288,47 +294,33 @@ int run_sweep(CommandContext& context) {
     }
     return tables;
   };
-  if (args.json) {
-    nlohmann::json out;
-    out["contacts_processed"] = report->contacts_processed;
-    out["pending_before"] = report->pending_before;
-    out["rows_changed"] = nonzero(report->rows_changed);
-    out["repaired"] = nonzero(report->repaired);
-    out["returned"] = report->returned;
-    out["retries"] = report->retries;
-    out["seconds"] = report->seconds;
-    out["guard"] = guard_json(report->guard);
-    fmt::print("{}\n", out.dump(2));
-  } else {
-    const std::string changed = joined_counts(report->rows_changed);
-    const std::string repaired = joined_counts(report->repaired);
-    if (!args.quiet || report->contacts_processed > 0) {
-      fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
-                 report->contacts_processed, report->pending_before, report->seconds,
-                 changed.empty() ? "" : " (rows changed: " + changed + ")");
-    }
-    // Repairs are news even for cron: something wrote personal data about people who left.
-    if (!repaired.empty()) {
-      fmt::print("sweep: repaired rows of processed contacts that were not clean: {}\n", repaired);
-    }
-    if (report->returned > 0) {
-      fmt::print("sweep: {} processed contact(s) came back (their do-not-contact entry was "
-                 "removed in Mautic); recorded, and their new data is left alone\n",
-                 report->returned);
-    }
-    if (report->retries > 0 && !args.quiet) {
-      fmt::print("sweep: {} transaction(s) run again after a deadlock or lock wait timeout with "
-                 "Mautic's own writes\n",
-                 report->retries);
-    }
+  // Repairs are news even under --quiet: something wrote personal data about people who left.
+  const std::string repaired = joined_counts(report->repaired);
+  if (!repaired.empty()) {
+    fmt::print("sweep: repaired rows of processed contacts that were not clean: {}\n", repaired);
   }
-  if (!args.json) print_guard(report->guard, args.quiet);
+  if (args.quiet) return kExitOk;  // the outcome is in `status`; only errors are printed
+  const std::string changed = joined_counts(report->rows_changed);
+  fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
+             report->contacts_processed, report->pending_before, report->seconds,
+             changed.empty() ? "" : " (rows changed: " + changed + ")");
+  if (report->returned > 0) {
+    fmt::print("sweep: {} processed contact(s) came back (their do-not-contact entry was "
+               "removed in Mautic); recorded, and their new data is left alone\n",
+               report->returned);
+  }
+  if (report->retries > 0) {
+    fmt::print("sweep: {} transaction(s) run again after a deadlock or lock wait timeout with "
+               "Mautic's own writes\n",
+               report->retries);
+  }
+  print_guard(report->guard);
   return kExitOk;
 }
 
 int run_verify(CommandContext& context) {
   auto verified = context.session->engine->verify();
-  if (!verified) return fail(verified.error());
+  if (!verified) return fail(context.args, verified.error());
   const mautic::VerifyReport& report = *verified;
   if (context.args.json) {
     nlohmann::json out;
@@ -345,7 +337,7 @@ int run_verify(CommandContext& context) {
                                    {"rows", violation.rows},
                                    {"columns", columns}});
     }
-    fmt::print("{}\n", out.dump(2));
+    print_json(out);
   } else {
     fmt::print("verify: {} processed contact(s) still on do-not-contact, checked in {} table(s); "
                "{} came back by choice and are not checked\n",
@@ -383,15 +375,27 @@ std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const Comman
 
 std::optional<int> check_lookup_args(const CommandArgs& args) {
   auto criteria = lookup_criteria(args);
-  if (!criteria) {
-    fmt::print(stderr, "mautic-gdpr: error: --field takes ALIAS=VALUE, e.g. --field phone=+4930123\n");
-    return kExitUsage;
-  }
-  if (criteria->empty()) {
-    fmt::print(stderr, "mautic-gdpr: error: give --email ADDRESS or --field ALIAS=VALUE\n");
-    return kExitUsage;
-  }
+  if (!criteria) return usage_error("--field takes ALIAS=VALUE, e.g. --field phone=+4930123", args.json);
+  if (criteria->empty()) return usage_error("give --email ADDRESS or --field ALIAS=VALUE", args.json);
   return std::nullopt;
+}
+
+// A kept value as JSON: a number where the column holds numbers (points, a number field), a
+// time in ISO 8601 where it holds times.
+nlohmann::json kept_json(const mautic::ContactPolicy& policy, const std::string& column,
+                         const std::optional<std::string>& value) {
+  if (!value) return nullptr;
+  const mautic::ColumnPlan* plan = policy.find(column);
+  const std::string_view type = plan != nullptr ? std::string_view(plan->sql_type) : "";
+  if (type.starts_with("datetime") || type.starts_with("timestamp")) return iso8601_utc(*value);
+  for (std::string_view numeric :
+       {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double"}) {
+    if (type.starts_with(numeric)) {
+      auto number = nlohmann::json::parse(*value, nullptr, false);
+      if (number.is_number()) return number;
+    }
+  }
+  return *value;
 }
 
 int run_lookup(CommandContext& context) {
@@ -400,31 +404,33 @@ int run_lookup(CommandContext& context) {
   // `--email -` keeps the address out of shell history: it is read from stdin.
   if (args.email == "-") std::getline(std::cin, criteria.front().value);
   auto matches = context.session->engine->lookup(criteria);
-  if (!matches) return fail(matches.error());
+  if (!matches) return fail(args, matches.error());
   if (args.json) {
     nlohmann::json out;
     out["matches"] = nlohmann::json::array();
     for (const auto& match : *matches) {
       nlohmann::json kept = nlohmann::json::object();
-      for (const auto& [column, value] : match.kept) kept[column] = json_or_null(value);
+      for (const auto& [column, value] : match.kept) {
+        kept[column] = kept_json(context.session->policy, column, value);
+      }
       nlohmann::json exits = nlohmann::json::array();
       for (const auto& exit : match.earlier_exits) {
-        exits.push_back({{"processed_at", exit.processed_at},
+        exits.push_back({{"processed_at", iso8601_utc(exit.processed_at)},
                          {"reason", exit.reason},
                          {"channel", exit.channel},
-                         {"returned_at", exit.returned_at}});
+                         {"returned_at", iso8601_utc(exit.returned_at)}});
       }
       out["matches"].push_back({{"contact_id", match.contact_id},
-                                {"returned_at", json_or_null(match.returned_at)},
+                                {"returned_at", time_json(match.returned_at)},
                                 {"earlier_exits", exits},
                                 {"processed_by", match.processed_by},
-                                {"processed_at", json_or_null(match.processed_at)},
+                                {"processed_at", time_json(match.processed_at)},
                                 {"reason", match.reason},
                                 {"channel", match.channel},
-                                {"dnc_date", json_or_null(match.dnc_date)},
+                                {"dnc_date", time_json(match.dnc_date)},
                                 {"kept", kept}});
     }
-    fmt::print("{}\n", out.dump(2));
+    print_json(out);
   } else if (matches->empty()) {
     fmt::print("No processed contact matches.\n");
   } else {
@@ -455,6 +461,16 @@ int run_locations(CommandContext& context) {
     fmt::print("{}", mautic::locations_markdown());
     return kExitOk;
   }
+  if (context.args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& location : mautic::pii_locations()) {
+      out.push_back({{"location", location.name},
+                     {"default_action", mautic::row_action_name(location.default_action)},
+                     {"why", location.why}});
+    }
+    print_json({{"locations", out}});
+    return kExitOk;
+  }
   for (const auto& location : mautic::pii_locations()) {
     fmt::print("{:<32} {:<7} {}\n", location.name, mautic::row_action_name(location.default_action),
                location.why);
@@ -462,24 +478,60 @@ int run_locations(CommandContext& context) {
   return kExitOk;
 }
 
+nlohmann::json sweep_run_json(const std::optional<mautic::SweepRun>& run) {
+  if (!run) return nullptr;
+  return {{"started_at", iso8601_utc(run->started_at)},
+          {"ended_at", time_json(run->ended_at)},
+          {"processed", run->processed},
+          {"result", run->result},
+          {"error_class", run->error_class ? nlohmann::json(*run->error_class) : nullptr},
+          {"seconds", run->seconds ? nlohmann::json(*run->seconds) : nullptr}};
+}
+
+std::string sweep_run_text(const std::optional<mautic::SweepRun>& run) {
+  if (!run) return "never";
+  std::string text = fmt::format("{}, started {} UTC", run->result, run->started_at.substr(0, 19));
+  if (run->seconds) text += fmt::format(", {:.1f} s", *run->seconds);
+  text += fmt::format(", {} contact(s) processed", run->processed);
+  if (run->error_class) text += fmt::format(" ({} error)", *run->error_class);
+  return text;
+}
+
 int run_status(CommandContext& context) {
-  const bool json = context.args.json;
-  auto status = context.session->engine->status();
-  if (!status) return fail(status.error());
+  const app::Session& session = *context.session;
+  auto status = mautic::read_status(*session.connection, session.config, session.schema,
+                                    session.related);
+  if (!status) return fail(context.args, status.error());
   int64_t total = 0;
   for (const auto& [reason, count] : status->processed_by_reason) total += count;
-  if (json) {
+  // Overdue: no successful sweep within twice the timer's interval ([sweep] interval_minutes).
+  const auto& success = status->last_successful_sweep;
+  const auto ended = success && success->ended_at ? utc_epoch_seconds(*success->ended_at)
+                                                  : std::nullopt;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int interval = session.config.sweep.interval_minutes;
+  const bool overdue = !ended || now - *ended > 2 * 60 * int64_t(interval);
+  if (context.args.json) {
     nlohmann::json out;
-    out["processed"] = status->processed_by_reason;
-    out["processed_total"] = total;
+    out["processed"] = total;
+    out["processed_by_reason"] = status->processed_by_reason;
     out["returned"] = status->returned;
     out["pending"] = status->pending;
-    out["last_sweep_at"] = json_or_null(status->last_sweep_at);
+    out["oldest_pending_since"] = time_json(status->oldest_pending_since);
+    out["oldest_pending_age_seconds"] = status->oldest_pending_age_seconds
+                                            ? nlohmann::json(*status->oldest_pending_age_seconds)
+                                            : nullptr;
+    out["last_sweep"] = sweep_run_json(status->last_sweep);
+    out["last_successful_sweep"] = sweep_run_json(status->last_successful_sweep);
+    out["sweep_interval_minutes"] = interval;
+    out["sweep_overdue"] = overdue;
     out["locations_cleaned_at"] = nlohmann::json::object();
     for (const auto& location : status->locations) {
-      out["locations_cleaned_at"][location.table] = json_or_null(location.cleaned_at);
+      out["locations_cleaned_at"][location.table] = time_json(location.cleaned_at);
     }
-    fmt::print("{}\n", out.dump(2));
+    print_json(out);
     return kExitOk;
   }
   fmt::print("processed contacts: {}\n", total);
@@ -490,9 +542,19 @@ int run_status(CommandContext& context) {
     fmt::print("  of those, came back by choice (no longer on do-not-contact): {}\n",
                status->returned);
   }
-  fmt::print("pending (on do-not-contact, not yet processed): {}\n", status->pending);
-  fmt::print("last sweep: {}\n",
-             status->last_sweep_at ? *status->last_sweep_at + " UTC" : "never");
+  fmt::print("pending (on do-not-contact, not yet processed): {}{}\n", status->pending,
+             status->oldest_pending_age_seconds
+                 ? fmt::format(", the oldest for {}",
+                               duration_text(*status->oldest_pending_age_seconds))
+                 : "");
+  fmt::print("last sweep: {}\n", sweep_run_text(status->last_sweep));
+  fmt::print("last successful sweep: {}\n", sweep_run_text(status->last_successful_sweep));
+  if (overdue) {
+    fmt::print("warning: no successful sweep in the last {} minutes (twice [sweep] "
+               "interval_minutes = {}); is the timer running? systemctl status "
+               "mautic-gdpr-sweep.timer\n",
+               2 * interval, interval);
+  }
   if (!status->locations.empty()) {
     fmt::print("rows of processed contacts, last checked clean (UTC):\n");
     for (const auto& location : status->locations) {
@@ -504,15 +566,14 @@ int run_status(CommandContext& context) {
 
 std::optional<int> check_guard_args(const CommandArgs& args) {
   if (args.delimiter.size() != 1) {
-    fmt::print(stderr,
-               "mautic-gdpr: error: --delimiter takes one character, e.g. --delimiter ';'\n");
-    return kExitUsage;
+    return usage_error("--delimiter takes one character, e.g. --delimiter ';'", args.json);
   }
   // Checked before any work: the filtered file is never written over an existing one.
   if (args.out && ::access(args.out->c_str(), F_OK) == 0) {
-    return fail(make_error("{} exists; mautic-gdpr never overwrites a file: remove it or choose "
-                           "another --out",
-                           *args.out));
+    return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it or "
+                                   "choose another --out",
+                                   *args.out),
+                       args.json);
   }
   return std::nullopt;
 }
@@ -521,7 +582,8 @@ int run_guard(CommandContext& context) {
   const CommandArgs& args = context.args;
   std::ifstream in(args.check_file, std::ios::binary);
   if (!in) {
-    return fail(make_error("cannot read {}: {}", args.check_file, std::strerror(errno)));
+    return fail(args, make_error(ErrorKind::kUsage, "cannot read {}: {}", args.check_file,
+                                 std::strerror(errno)));
   }
   std::ostringstream content;
   content << in.rdbuf();
@@ -531,25 +593,15 @@ int run_guard(CommandContext& context) {
   mautic::Guard guard(*session.connection, session.config, session.schema, session.policy,
                       *session.key, app::cli_actor());
   auto check = guard.check_csv(text, args.delimiter[0]);
-  if (!check) return fail(check.error());
+  if (!check) return fail(args, check.error());
 
   if (args.out) {
     // The rest of the file is still personal data: only the owner may read the copy.
-    const int fd = ::open(args.out->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(make_error("cannot create {}: {}", *args.out, std::strerror(errno)));
-    size_t written = 0;
-    while (written < check->filtered.size()) {
-      const ssize_t n =
-          ::write(fd, check->filtered.data() + written, check->filtered.size() - written);
-      if (n < 0) {
-        const int error = errno;
-        ::close(fd);
-        return fail(make_error("cannot write {}: {}", *args.out, std::strerror(error)));
-      }
-      written += size_t(n);
-    }
-    if (::close(fd) != 0) {
-      return fail(make_error("cannot write {}: {}", *args.out, std::strerror(errno)));
+    if (auto written = app::write_new_file(*args.out, check->filtered, 0600,
+                                           "mautic-gdpr never overwrites a file; choose another "
+                                           "--out");
+        !written) {
+      return fail(args, written.error());
     }
   }
 
@@ -569,7 +621,7 @@ int run_guard(CommandContext& context) {
       out["matches"].push_back(line);
     }
     out["written"] = args.out ? nlohmann::json(kept) : nlohmann::json(nullptr);
-    fmt::print("{}\n", out.dump(2));
+    print_json(out);
   } else {
     for (const auto& match : check->matches) {
       fmt::print("line {}: matches {}\n", match.line, describe_record(match.record));
@@ -594,7 +646,7 @@ int run_guard(CommandContext& context) {
 
 int run_serve(CommandContext& context) {
   auto served = server::serve(*context.config);
-  if (!served) return fail(served.error());
+  if (!served) return fail(context.args, served.error());
   return kExitOk;
 }
 
@@ -617,48 +669,68 @@ std::optional<std::string> read_hidden_line(const char* prompt) {
   return line;
 }
 
-int run_passwd(CommandContext& context) {
-  const std::optional<std::string>& user = context.args.user;
+std::optional<int> check_passwd_args(const CommandArgs& args) {
   const auto name_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '.' || c == '-';
   };
+  const std::optional<std::string>& user = args.user;
   if (user && (user->empty() || user->size() > 64 ||
                !std::all_of(user->begin(), user->end(), name_char))) {
-    fmt::print(stderr, "mautic-gdpr: error: --user takes a name of letters, digits, _ . - (at "
-                       "most 64), e.g. --user alice\n");
-    return kExitUsage;
+    return usage_error("--user takes a name of letters, digits, _ . - (at most 64), e.g. --user "
+                       "alice",
+                       args.json);
   }
+  return std::nullopt;
+}
+
+int run_passwd(CommandContext& context) {
+  const CommandArgs& args = context.args;
+  const std::optional<std::string>& user = args.user;
   std::string password;
   if (::isatty(STDIN_FILENO) != 0) {
     auto first = read_hidden_line("Password: ");
     auto again = first ? read_hidden_line("Again: ") : std::nullopt;
-    if (!first || !again) return fail(make_error("no password was entered"));
-    if (*first != *again) return fail(make_error("the two passwords differ; nothing was printed"));
+    if (!first || !again) return fail(args, make_error(ErrorKind::kUsage, "no password was entered"));
+    if (*first != *again) {
+      return fail(args, make_error(ErrorKind::kUsage,
+                                   "the two passwords differ; nothing was printed"));
+    }
     password = std::move(*first);
   } else if (!std::getline(std::cin, password)) {
-    return fail(make_error("no password on stdin; pipe one line, e.g. from a password manager"));
+    return fail(args, make_error(ErrorKind::kUsage,
+                                 "no password on stdin; pipe one line, e.g. from a password "
+                                 "manager"));
   }
   if (!password.empty() && password.back() == '\r') password.pop_back();
   if (password.size() < 8) {
-    return fail(make_error("the password is shorter than 8 characters; choose a longer one"));
+    std::fill(password.begin(), password.end(), '\0');
+    return fail(args, make_error(ErrorKind::kUsage,
+                                 "the password is shorter than 8 characters; choose a longer one"));
   }
   auto hash = server::hash_password(password);
   std::fill(password.begin(), password.end(), '\0');
-  if (!hash) return fail(hash.error());
-  if (user) {
-    // A dot would make a dotted TOML key: such names are quoted.
-    const bool bare = user->find('.') == std::string::npos;
-    fmt::print("{}{}{} = \"{}\"\n", bare ? "" : "\"", *user, bare ? "" : "\"", *hash);
+  if (!hash) return fail(args, hash.error());
+  // A dot would make a dotted TOML key: such names are quoted.
+  const bool bare = user && user->find('.') == std::string::npos;
+  const std::string line =
+      user ? fmt::format("{}{}{} = \"{}\"", bare ? "" : "\"", *user, bare ? "" : "\"", *hash) : "";
+  if (args.json) {
+    print_json({{"user", user ? nlohmann::json(*user) : nullptr},
+                {"hash", *hash},
+                {"line", user ? nlohmann::json(line) : nullptr}});
+  } else if (user) {
+    fmt::print("{}\n", line);
     if (::isatty(STDOUT_FILENO) != 0) {
-      fmt::print(stderr, "Paste this line below [server.users] in the config and restart serve.\n");
+      fmt::print(stderr,
+                 "Paste this line below [server.users] in the config and reload serve "
+                 "(systemctl reload mautic-gdpr, or SIGHUP).\n");
     }
   } else {
     fmt::print("{}\n", *hash);
   }
   return kExitOk;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // The options of each command.
@@ -678,14 +750,7 @@ void keygen_options(CLI::App& command, CommandArgs& args) {
 
 void no_options(CLI::App&, CommandArgs&) {}
 
-void json_option(CLI::App& command, CommandArgs& args) {
-  command.add_flag("--json", args.json, "Machine-readable output");
-}
-
-void verify_options(CLI::App& command, CommandArgs& args) {
-  command.add_flag("--json", args.json,
-                   "Print {\"clean\":..,\"contacts_checked\":..,\"violations\":[{\"location\":..,"
-                   "\"table\":..,\"rows\":..,\"columns\":{..}}]}");
+void verify_options(CLI::App& command, CommandArgs&) {
   command.footer(
       "Exit code 0 when clean, 1 when some row still holds personal data (the sweep repairs\n"
       "it). A contact whose do-not-contact entry was removed in Mautic came back by choice:\n"
@@ -703,10 +768,14 @@ void sweep_options(CLI::App& command, CommandArgs& args) {
   command.add_option("--batch-size", args.batch_size,
                      "Contacts per transaction (default: [sweep] batch_size, 500)")
       ->check(CLI::Range(1, 10000));
-  command.add_flag("--json", args.json,
-                   "Print a JSON summary (contacts processed, rows changed per table, seconds)");
   command.add_flag("-q,--quiet", args.quiet,
-                   "No progress bar, and no summary when nothing was processed (for cron)");
+                   "Print only real errors: no progress, no summary, and nothing when another\n"
+                   "sweep holds the lock (exit 5). For the timer and cron; the outcome of every\n"
+                   "sweep is in `status`");
+  command.footer(
+      "Progress goes to stderr: on a terminal a line with percent, rate and time left, otherwise\n"
+      "a line every 10 s. Every sweep's start, end, count and result are recorded for `status`,\n"
+      "the status page and /metrics.");
 }
 
 void lookup_options(CLI::App& command, CommandArgs& args) {
@@ -714,9 +783,6 @@ void lookup_options(CLI::App& command, CommandArgs& args) {
                      "The email address; `-` reads it from stdin (keeps it out of shell history)");
   command.add_option("--field", args.fields,
                      "ALIAS=VALUE for any hashed field; repeat it: all must match");
-  command.add_flag("--json", args.json,
-                   "Print {\"matches\":[{\"contact_id\":..,\"processed_at\":..,\"reason\":..,"
-                   "\"channel\":..,\"kept\":{..}}]}");
   command.footer("Exit code 0 when something matched, 1 when nothing did.");
 }
 
@@ -728,9 +794,6 @@ void guard_options(CLI::App& command, CommandArgs& args) {
                      "Also write the file without the matching rows here (mode 0600, never "
                      "overwrites)");
   command.add_option("--delimiter", args.delimiter, "The field delimiter")->capture_default_str();
-  command.add_flag("--json", args.json,
-                   "Print {\"rows\":..,\"matches\":[{\"line\":..,\"processed_on\":..,"
-                   "\"reason\":..,\"channel\":..,\"field\":..}]}");
   command.footer("Exit code 0 when some row matched, 1 when none did.");
 }
 
@@ -746,7 +809,9 @@ void serve_options(CLI::App& command, CommandArgs&) {
       "secret_env, never the command line. In Mautic: Settings > Webhooks > New, URL\n"
       "https://<this host>/mautic/webhook, event \"Contact Channel Subscription Change Event\",\n"
       "and the secret Mautic shows goes into the secret file. SIGTERM stops it gracefully:\n"
-      "requests in flight finish. packaging/mautic-gdpr.service is a systemd unit for it.");
+      "requests in flight finish. SIGHUP (systemctl reload) reads the config again: new\n"
+      "[server.users] and policy apply at once, no request is dropped. The package's systemd\n"
+      "units: mautic-gdpr.service, or mautic-gdpr@NAME.service for /etc/mautic-gdpr/NAME.toml.");
 }
 
 void passwd_options(CLI::App& command, CommandArgs& args) {
@@ -754,7 +819,8 @@ void passwd_options(CLI::App& command, CommandArgs& args) {
                      "Print the whole config line, e.g. alice = \"$argon2id$...\"");
   command.footer(
       "Example:  mautic-gdpr passwd --user alice\n"
-      "then paste the printed line below [server.users] and restart `mautic-gdpr serve`.");
+      "then paste the printed line below [server.users] and reload `mautic-gdpr serve`\n"
+      "(systemctl reload mautic-gdpr, or SIGHUP).");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,13 +835,16 @@ const Command kCommands[] = {
      .add_options = keygen_options,
      .run = run_keygen},
     {.name = "init-config",
-     .summary = "Print a commented example config to stdout (redirect it into a file).",
+     .summary = "Print a commented example config, or with --from-mautic one with Mautic's own\n"
+                "database settings from its local.php (the password goes into a 0600 file).",
      .needs = kNothing,
-     .add_options = no_options,
+     .add_options = init_config_options,
      .run = run_init_config},
     {.name = "check",
-     .summary = "Validate the config against the live database: prints every contact field with its\n"
-                "type, column and action, and every problem as file:line: problem; fix.",
+     .summary = "Prove the config before a sweep needs it: every contact field with its type, column\n"
+                "and action; the database privileges each command needs (each missing one with the\n"
+                "GRANT that fixes it); [server] (secret, TLS files, users). Problems as\n"
+                "file:line: problem; fix.",
      .needs = kConfig,
      .add_options = no_options,
      .run = run_check},
@@ -783,13 +852,13 @@ const Command kCommands[] = {
      .summary =
          "Dry run: how many contacts a sweep would process and which values it would change.",
      .needs = kReadSession,
-     .add_options = json_option,
+     .add_options = no_options,
      .run = run_plan},
     {.name = "sweep",
      .summary =
          "Pseudonymize every contact on do-not-contact for a configured reason and channel that\n"
          "is not processed yet. One transaction per batch: a contact is fully processed or\n"
-         "untouched, and a killed sweep is completed by the next one. Safe to run from cron.",
+         "untouched, and a killed sweep is completed by the next one. The timer runs it every 10 min.",
      .needs = kWriteSession,
      .add_options = sweep_options,
      .run = run_sweep},
@@ -820,9 +889,10 @@ const Command kCommands[] = {
      .run = run_guard,
      .check_args = check_guard_args},
     {.name = "status",
-     .summary = "Counts: processed contacts by reason, pending contacts, the last sweep.",
-     .needs = kReadSession,
-     .add_options = json_option,
+     .summary = "Counts: processed contacts by reason, pending contacts and the oldest one's age,\n"
+                "the last sweep and the last successful one. Needs no hash key (a monitoring user).",
+     .needs = kMonitorSession,
+     .add_options = no_options,
      .run = run_status},
     {.name = "locations",
      .summary =
@@ -835,7 +905,7 @@ const Command kCommands[] = {
      .summary =
          "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
          "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
-         "the cron sweep as the safety net), and support staff log in to /lookup and /status.\n"
+         "the sweep timer as the safety net), and support staff log in to /lookup and /status.\n"
          "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.",
      .needs = kConfig,
      .add_options = serve_options,
@@ -846,7 +916,8 @@ const Command kCommands[] = {
          "without echo, or reads one line from stdin; the password is never an argument.",
      .needs = kNothing,
      .add_options = passwd_options,
-     .run = run_passwd},
+     .run = run_passwd,
+     .check_args = check_passwd_args},
 };
 
 }  // namespace
@@ -868,6 +939,8 @@ std::optional<std::string> suggest_command(std::string_view word) {
 
 void add_command_options(const Command& command, CLI::App& app, CommandArgs& args) {
   if (command.needs != Needs::kNothing) add_config_option(app, args);
+  app.add_flag("--json", args.json,
+               "Machine-readable output (docs/json.md); errors too, as {\"error\": {...}}");
   command.add_options(app, args);
 }
 
@@ -883,18 +956,19 @@ int run_command(const Command& command, CommandArgs& args) {
       break;
     case Needs::kConfig: {
       auto loaded = app::load_config_file(args.config_path);
-      if (!loaded) return fail(loaded.error());
+      if (!loaded) return fail(args, loaded.error());
       config = std::move(*loaded);
       context.config = &*config;
       break;
     }
+    case Needs::kMonitorSession:
     case Needs::kReadSession:
     case Needs::kWriteSession: {
-      auto opened = app::open_session(
-          args.config_path,
-          command.needs == Needs::kWriteSession ? app::Access::kWrite : app::Access::kReadOnly,
-          app::cli_actor());
-      if (!opened) return fail(opened.error());
+      const app::Access access = command.needs == Needs::kWriteSession ? app::Access::kWrite
+                                 : command.needs == Needs::kReadSession ? app::Access::kReadOnly
+                                                                        : app::Access::kMonitor;
+      auto opened = app::open_session(args.config_path, access, app::cli_actor());
+      if (!opened) return fail(args, opened.error());
       session = std::move(*opened);
       context.config = &session->config;
       context.session = session.get();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/result.h"
 
 namespace CLI {
 class App;
@@ -25,32 +26,46 @@ struct Session;
 
 namespace mgdpr::cli {
 
-// Exit codes, documented in `mautic-gdpr --help`.
+// Exit codes: one table (kExitCodes in commands.cpp) for every command, printed by --help and
+// in README.md; library errors reach them through their ErrorKind.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitNoMatch = 1,      // lookup: nothing matched
-  kExitConfig = 2,       // the config, a secret file, or the policy against the live schema
+  kExitNoMatch = 1,      // lookup, guard --check-file: nothing matched
+  kExitConfig = 2,       // the config, a secret file, the policy against the live schema, a grant
   kExitDatabase = 3,     // the database could not be reached or failed
   kExitKeyMismatch = 4,  // the key is not the one this database was processed with
   kExitBusy = 5,         // another sweep is running
   kExitFailure = 6,      // anything else
-  kExitUsage = 64,       // wrong command-line arguments
+  kExitUsage = 64,       // wrong command-line arguments or unusable input
 };
 
-std::string exit_codes_help();
+struct ExitCodeRow {
+  int code;
+  std::string_view meaning;
+  std::optional<ErrorKind> kind;  // the library errors that end with this code
+};
+std::span<const ExitCodeRow> exit_codes();
+int exit_code_for(ErrorKind kind);
+std::string exit_codes_help();      // for --help
+std::string exit_codes_markdown();  // README.md's table (a test compares them)
+
+// A wrong command line, reported like every other error: on stderr, or as {"error": ...} on
+// stdout with --json. Returns kExitUsage.
+int usage_error(std::string_view message, bool json);
 
 // What a command needs before it runs (ninja's Tool::when).
 enum class Needs {
-  kNothing,       // no config: keygen, init-config, locations, passwd
-  kConfig,        // the config file only; the command connects itself (check, serve)
-  kReadSession,   // config, key, database, schema, policy; creates nothing in the database
-  kWriteSession,  // the same, and creates or upgrades the gdpr tables and records the key
+  kNothing,         // no config: keygen, init-config, locations, passwd
+  kConfig,          // the config file only; the command connects itself (check, serve)
+  kMonitorSession,  // config, database, schema; no hash key (status: a monitoring user)
+  kReadSession,     // config, key, database, schema, policy; creates nothing in the database
+  kWriteSession,    // the same, and creates or upgrades the gdpr tables and records the key
 };
 
 // Every option of every command, filled by CLI11.
 struct CommandArgs {
   std::string config_path{kDefaultConfigPath};
-  bool json = false;
+  bool json = false;   // every command: machine-readable output and errors (docs/json.md)
   bool quiet = false;
   // sweep
   std::optional<int64_t> limit;
@@ -65,6 +80,10 @@ struct CommandArgs {
   std::string delimiter = ",";
   // keygen
   std::string key_out;
+  // init-config
+  std::optional<std::string> from_mautic;  // the Mautic directory (or its local.php)
+  std::optional<std::string> config_out;   // write the config here instead of stdout
+  std::string password_file = "/etc/mautic-gdpr/db-password";
   // locations
   bool markdown = false;
   // passwd
@@ -74,8 +93,9 @@ struct CommandArgs {
 // What run_command() opened for a command, as its row's `needs` says.
 struct CommandContext {
   CommandArgs& args;
-  const Config* config = nullptr;   // kConfig and both sessions
-  app::Session* session = nullptr;  // kReadSession, kWriteSession
+  const Config* config = nullptr;   // kConfig and every session
+  app::Session* session = nullptr;  // kMonitorSession (no key, no engine), kReadSession,
+                                    // kWriteSession
 };
 
 struct Command {
@@ -94,7 +114,8 @@ const Command* find_command(std::string_view name);
 // The closest command name to a mistyped word, for "did you mean".
 std::optional<std::string> suggest_command(std::string_view word);
 
-// Adds the command's options (and -c/--config where it reads the config) to its CLI11 app.
+// Adds the command's options (-c/--config where it reads the config, and --json) to its CLI11
+// app.
 void add_command_options(const Command& command, CLI::App& app, CommandArgs& args);
 
 // Opens what the command needs (errors become exit codes here), then runs it.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/version.h"
 
 namespace {
 
@@ -20,14 +21,22 @@ constexpr const char* kDescription =
     "exact value (typically the email address) can still find the record with `lookup`.\n\n"
     "Typical set-up:\n"
     "  mautic-gdpr keygen --out /etc/mautic-gdpr/hmac.key\n"
-    "  mautic-gdpr init-config > /etc/mautic-gdpr/config.toml   # then edit it\n"
-    "  mautic-gdpr check                                        # validate against the database\n"
-    "  mautic-gdpr plan                                         # what a sweep would change\n"
-    "  mautic-gdpr sweep                                        # do it (from cron)\n"
+    "  mautic-gdpr init-config --from-mautic /var/www/mautic --out /etc/mautic-gdpr/config.toml\n"
+    "  mautic-gdpr check                        # config, privileges, [server], against the database\n"
+    "  mautic-gdpr plan                         # what a sweep would change\n"
+    "  systemctl enable --now mautic-gdpr-sweep.timer   # a sweep every 10 minutes\n"
     "  mautic-gdpr lookup --email someone@example.org\n"
-    "  mautic-gdpr serve                                        # webhook + lookup page\n\n"
+    "  systemctl enable --now mautic-gdpr       # serve: webhook + lookup and status pages\n\n"
     "Secrets (database password, hash key) are never given on the command line: the config\n"
-    "names a file or an environment variable.";
+    "names a file or an environment variable. Every command takes --json (docs/json.md).";
+
+// --json anywhere on the command line: errors before a command runs are JSON too.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -36,15 +45,15 @@ int main(int argc, char** argv) {
   CLI::App app{kDescription, "mautic-gdpr"};
   app.require_subcommand(1);
   app.footer(exit_codes_help());
-  app.set_version_flag("--version", "mautic-gdpr 0.1.0");
+  app.set_version_flag("--version", fmt::format("mautic-gdpr {}", mgdpr::kVersion));
 
   // A mistyped command gets a suggestion (the word itself is not echoed: it may be anything).
   if (argc > 1 && argv[1][0] != '-' && find_command(argv[1]) == nullptr) {
     auto suggestion = suggest_command(argv[1]);
-    fmt::print(stderr,
-               "mautic-gdpr: error: unknown command{}; `mautic-gdpr --help` lists the commands\n",
-               suggestion ? fmt::format(" (did you mean `{}`?)", *suggestion) : "");
-    return kExitUsage;
+    return usage_error(
+        fmt::format("unknown command{}; `mautic-gdpr --help` lists the commands",
+                    suggestion ? fmt::format(" (did you mean `{}`?)", *suggestion) : ""),
+        wants_json(argc, argv));
   }
 
   CommandArgs args;
@@ -57,8 +66,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    int code = app.exit(error);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help, --version
+    if (wants_json(argc, argv)) return usage_error(error.what(), true);
+    app.exit(error);
+    return kExitUsage;
   }
   for (auto [sub, command] : chosen) {
     if (*sub) return run_command(*command, args);

@@ -244,12 +244,6 @@ const KeySpec kDatabaseKeys[] = {
          context.config.database.port = static_cast<int>(integer_of(value));
        }
      }},
-    {"lock_wait_seconds", ValueType::kWholeNumber, "lock_wait_seconds = 10",
-     [](const toml::node& value, KeyContext& context) {
-       if (in_range(value, context, 1, 3600, "lock_wait_seconds = 10")) {
-         context.config.database.lock_wait_seconds = static_cast<int>(integer_of(value));
-       }
-     }},
     {"socket", ValueType::kString, "socket = \"/run/mysqld/mysqld.sock\"",
      [](const toml::node& value, KeyContext& context) {
        context.config.database.socket = std::string(string_of(value));
@@ -285,6 +279,12 @@ const KeySpec kDatabaseKeys[] = {
          return;
        }
        context.config.database.table_prefix = std::string(prefix);
+     }},
+    {"lock_wait_seconds", ValueType::kWholeNumber, "lock_wait_seconds = 10",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 3600, "lock_wait_seconds = 10")) {
+         context.config.database.lock_wait_seconds = static_cast<int>(integer_of(value));
+       }
      }},
     {"password", ValueType::kAny, kPasswordRefusal,
      [](const toml::node&, KeyContext& context) {
@@ -437,6 +437,12 @@ const KeySpec kSweepKeys[] = {
      [](const toml::node& value, KeyContext& context) {
        if (in_range(value, context, 1, 10000, "batch_size = 500")) {
          context.config.sweep.batch_size = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"interval_minutes", ValueType::kWholeNumber, "interval_minutes = 10",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 10080, "interval_minutes = 10")) {
+         context.config.sweep.interval_minutes = static_cast<int>(integer_of(value));
        }
      }},
 };
@@ -1046,11 +1052,9 @@ std::optional<std::string> did_you_mean(std::string_view word,
   return best;
 }
 
-std::string example_config() {
-  return R"(# mautic-gdpr configuration (TOML).
-# A section left out keeps its defaults; the values below are the defaults unless noted.
+namespace {
 
-[database]
+constexpr std::string_view kExampleDatabaseSection = R"([database]
 host = "127.0.0.1"          # or: socket = "/run/mysqld/mysqld.sock" (socket wins when set)
 port = 3306
 name = "mautic"
@@ -1059,7 +1063,53 @@ password_env = "MAUTIC_DB_PASSWORD"   # or: password_file = "/etc/mautic-gdpr/db
 table_prefix = ""           # the prefix of Mautic's tables, if it was installed with one
 # lock_wait_seconds = 10    # wait at most this long for a row Mautic holds locked; the
                             # transaction is then rolled back and run again (a few times)
+)";
 
+// A TOML basic string.
+std::string toml_string(std::string_view text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      quoted += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
+
+std::string database_section_toml(const DatabaseConfig& database) {
+  std::string text = "[database]\n";
+  if (!database.socket.empty()) {
+    text += "socket = " + toml_string(database.socket) + "\n";
+  } else {
+    text += "host = " + toml_string(database.host) + "\n";
+    text += fmt::format("port = {}\n", database.port);
+  }
+  text += "name = " + toml_string(database.name) + "\n";
+  text += "user = " + toml_string(database.user) + "\n";
+  if (!database.password_env.empty()) {
+    text += "password_env = " + toml_string(database.password_env) + "\n";
+  }
+  if (!database.password_file.empty()) {
+    text += "password_file = " + toml_string(database.password_file) + "\n";
+  }
+  text += "table_prefix = " + toml_string(database.table_prefix) + "\n";
+  return text;
+}
+
+std::string example_config() { return example_config(kExampleDatabaseSection); }
+
+std::string example_config(std::string_view database_section) {
+  return R"(# mautic-gdpr configuration (TOML).
+# A section left out keeps its defaults; the values below are the defaults unless noted.
+
+)" + std::string(database_section) + R"(
 [hashing]
 key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`
 
@@ -1082,9 +1132,10 @@ country = "keep"
 # md5_salt = "0123456789abcdef"
 # md5_field = "email_hash"
 
-# How many contacts one transaction pseudonymizes.
 # [sweep]
-# batch_size = 500
+# batch_size = 500          # contacts per transaction
+# interval_minutes = 10     # how often the timer runs the sweep (mautic-gdpr-sweep.timer);
+#                           # status calls it late after twice this without a successful sweep
 
 # The re-import guard (runs first in every sweep): a new contact whose email matches a person
 # who left is put back on do-not-contact when it came from one of these origins, and only
@@ -1096,7 +1147,7 @@ country = "keep"
 # reasons = ["unsubscribed", "bounced"]        # default: the [trigger] reasons
 
 # `mautic-gdpr serve`: Mautic's webhook (processes a contact the moment it leaves) and the
-# lookup and status pages for support staff. Keep the cron sweep: it is the safety net.
+# lookup and status pages for support staff. Keep the sweep timer: it is the safety net.
 # [server]
 # listen = "127.0.0.1:8470"
 # secret_file = "/etc/mautic-gdpr/webhook-secret"  # or: secret_env = "MAUTIC_WEBHOOK_SECRET"

@@ -44,6 +44,9 @@ struct LegacyConfig {
 
 struct SweepConfig {
   int batch_size = 500;
+  // How often the timer (or cron) runs the sweep; `status` and the status page call the sweep
+  // late after twice this without a successful one.
+  int interval_minutes = 10;
 };
 
 // Where a new contact came from, as the re-import guard reads it from Mautic's own tables.
@@ -127,6 +130,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view path);
 
 // A commented example config, the one `mautic-gdpr init-config` prints and the README shows.
 std::string example_config();
+// The same with another [database] section (`init-config --from-mautic`).
+std::string example_config(std::string_view database_section);
+// The [database] section that holds these settings, as TOML.
+std::string database_section_toml(const DatabaseConfig& database);
 
 // Levenshtein-based suggestion: the candidate closest to word, if it is close enough.
 std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);

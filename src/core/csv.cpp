@@ -25,7 +25,7 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 
 Result<std::vector<CsvRecord>> parse_csv(std::string_view text, char delimiter) {
   if (delimiter == '"' || is_line_break(delimiter)) {
-    return make_error("a CSV delimiter cannot be a double quote or a line break; use e.g. , or ;");
+    return make_error(ErrorKind::kUsage, "a CSV delimiter cannot be a double quote or a line break; use e.g. , or ;");
   }
   std::vector<CsvRecord> records;
   // A byte order mark (spreadsheet exports) is no part of the first header, but stays in raw.
@@ -48,7 +48,7 @@ Result<std::vector<CsvRecord>> parse_csv(std::string_view text, char delimiter) 
         ++pos;
         for (;;) {
           if (pos >= text.size()) {
-            return make_error("line {}: a quoted field is never closed (a \" is missing)",
+            return make_error(ErrorKind::kUsage, "line {}: a quoted field is never closed (a \" is missing)",
                               opened_on);
           }
           if (text[pos] == '"') {

@@ -18,7 +18,22 @@ enum class ErrorKind {
   kDatabase,     // the database could not be reached or answered with an error
   kKeyMismatch,  // the hash key is not the one this database was processed with
   kBusy,         // another sweep holds the lock
+  kUsage,        // the request cannot be done as asked: a wrong argument or unusable input
+                 // (a field that cannot be looked up, an empty CSV, a too short password)
 };
+
+// The kind as one word, for records and JSON: "config", "database", "key_mismatch", ...
+inline std::string_view error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kFailure: return "failure";
+    case ErrorKind::kConfig: return "config";
+    case ErrorKind::kDatabase: return "database";
+    case ErrorKind::kKeyMismatch: return "key_mismatch";
+    case ErrorKind::kBusy: return "busy";
+    case ErrorKind::kUsage: return "usage";
+  }
+  return "failure";
+}
 
 struct Error {
   std::string message;

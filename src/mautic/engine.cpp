@@ -28,6 +28,48 @@ void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
   for (int64_t id : ids) params.emplace_back(id);
 }
 
+// The one definition of "pending": on do-not-contact for a configured reason and channel, and
+// not yet recorded as processed. One row per DNC entry (a contact can have several), in
+// lead_id order so a LIMIT stops early on the (lead_id, channel, reason) index instead of
+// materialising every pending contact. Parameters: reasons, channels (then the cursor).
+std::string pending_contacts_sql(const Config& config, const Schema& schema, bool with_cursor,
+                                 std::string_view columns = "d.lead_id") {
+  std::string sql = fmt::format(
+      "SELECT {} FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
+      "d.channel IN ({})",
+      columns, schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      db::placeholders(config.channels.size()));
+  if (with_cursor) sql += " AND d.lead_id > ?";
+  if (schema.has_table("gdpr_contacts")) {
+    // A contact that came back by choice and left again is processed again.
+    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
+                       schema.table("gdpr_contacts"), not_returned_sql(schema, "g"));
+  }
+  return sql;
+}
+
+std::string pending_contact_set_sql(const Config& config, const Schema& schema) {
+  return fmt::format("(SELECT DISTINCT lead_id FROM ({}) pending_rows)",
+                     pending_contacts_sql(config, schema, false));
+}
+
+std::vector<Param> pending_contacts_params(const Config& config) {
+  std::vector<Param> params;
+  for (DncReason reason : config.reasons) params.emplace_back(int64_t(reason));
+  for (const auto& channel : config.channels) params.emplace_back(channel);
+  return params;
+}
+
+Result<int64_t> count_pending(db::Connection& connection, const Config& config,
+                              const Schema& schema) {
+  auto count = connection.query_value(
+      fmt::format("SELECT COUNT(DISTINCT lead_id) FROM ({}) pending",
+                  pending_contacts_sql(config, schema, false)),
+      pending_contacts_params(config));
+  if (!count) return count.error();
+  return db::cell_to_int(*count).value_or(0);
+}
+
 }  // namespace
 
 Engine::Engine(db::Connection& connection, const Config& config, const Schema& schema,
@@ -40,45 +82,6 @@ Engine::Engine(db::Connection& connection, const Config& config, const Schema& s
       related_(related),
       key_(key),
       actor_(std::move(actor)) {}
-
-// The one definition of "pending": on do-not-contact for a configured reason and channel, and
-// not yet recorded as processed. One row per DNC entry (a contact can have several), in
-// lead_id order so a LIMIT stops early on the (lead_id, channel, reason) index instead of
-// materialising every pending contact. Parameters: reasons, channels (then the cursor).
-std::string Engine::pending_contacts_sql(bool with_cursor) const {
-  std::string sql = fmt::format(
-      "SELECT d.lead_id FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
-      "d.channel IN ({})",
-      schema_.table("lead_donotcontact"), db::placeholders(config_.reasons.size()),
-      db::placeholders(config_.channels.size()));
-  if (with_cursor) sql += " AND d.lead_id > ?";
-  if (schema_.has_table("gdpr_contacts")) {
-    // A contact that came back by choice and left again is processed again.
-    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
-                       schema_.table("gdpr_contacts"), not_returned_sql(schema_, "g"));
-  }
-  return sql;
-}
-
-std::string Engine::pending_contact_set_sql() const {
-  return fmt::format("(SELECT DISTINCT lead_id FROM ({}) pending_rows)",
-                     pending_contacts_sql(false));
-}
-
-std::vector<Param> Engine::pending_contacts_params() const {
-  std::vector<Param> params;
-  for (DncReason reason : config_.reasons) params.emplace_back(int64_t(reason));
-  for (const auto& channel : config_.channels) params.emplace_back(channel);
-  return params;
-}
-
-Result<int64_t> Engine::count_pending() {
-  auto count = connection_.query_value(
-      fmt::format("SELECT COUNT(DISTINCT lead_id) FROM ({}) pending", pending_contacts_sql(false)),
-      pending_contacts_params());
-  if (!count) return count.error();
-  return db::cell_to_int(*count).value_or(0);
-}
 
 RelatedScrubber::EmailDigest Engine::email_digest() const {
   const ColumnPlan* email = policy_.find("email");
@@ -103,11 +106,11 @@ Result<std::string> Engine::dnc_signature() {
 }
 
 Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t count) {
-  auto params = pending_contacts_params();
+  auto params = pending_contacts_params(config_);
   params.emplace_back(after_id);
   params.emplace_back(count);
   auto rows = connection_.query(
-      fmt::format("{} ORDER BY d.lead_id LIMIT ?", pending_contacts_sql(true)), params);
+      fmt::format("{} ORDER BY d.lead_id LIMIT ?", pending_contacts_sql(config_, schema_, true)), params);
   if (!rows) return rows.error();
   std::vector<int64_t> ids;
   for (const auto& row : rows->rows) {
@@ -141,13 +144,58 @@ void Engine::release_sweep_lock() {
 
 Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCallback& progress) {
   const auto started = std::chrono::steady_clock::now();
+  MGDPR_ASSIGN_OR_RETURN(const int64_t run, record_sweep_start());
+  SweepReport report;
+  Status outcome = sweep_locked(run, options, progress, report);
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  record_sweep_end(run, report, outcome);
+  if (!outcome) return outcome.error();
+  return report;
+}
+
+Result<int64_t> Engine::record_sweep_start() {
+  MGDPR_ASSIGN_OR_RETURN(
+      auto inserted,
+      connection_.execute(fmt::format("INSERT INTO {} (started_at, result, actor) "
+                                      "VALUES (UTC_TIMESTAMP(6), 'running', ?)",
+                                      schema_.table("gdpr_sweep_runs")),
+                          {actor_}));
+  (void)inserted;
+  MGDPR_ASSIGN_OR_RETURN(auto id, connection_.query_value("SELECT LAST_INSERT_ID()"));
+  return db::cell_to_int(id).value_or(0);
+}
+
+// Best effort: when the database itself failed, the row may stay "running" until the next
+// sweep that holds the lock marks it "interrupted".
+void Engine::record_sweep_end(int64_t run, const SweepReport& report, const Status& outcome) {
+  std::string result = "ok";
+  std::optional<std::string> error_class;
+  if (!outcome) {
+    result = outcome.error().kind == ErrorKind::kBusy ? "busy" : "failed";
+    error_class = std::string(error_kind_name(outcome.error().kind));
+  }
+  (void)connection_.execute(
+      fmt::format("UPDATE {} SET ended_at = UTC_TIMESTAMP(6), processed = ?, result = ?, "
+                  "error_class = ? WHERE id = ?",
+                  schema_.table("gdpr_sweep_runs")),
+      {report.contacts_processed, result, error_class ? Param(*error_class) : Param(nullptr),
+       run});
+}
+
+Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
+                            const ProgressCallback& progress, SweepReport& report) {
   MGDPR_TRY(hold_sweep_lock());
   struct LockGuard {
     Engine* engine;
     ~LockGuard() { engine->release_sweep_lock(); }
   } lock_guard{this};
+  // Holding the lock, no other sweep runs: a row still "running" is one whose process ended.
+  MGDPR_TRY(connection_.execute(
+      fmt::format("UPDATE {} SET result = 'interrupted' WHERE result = 'running' AND id <> ?",
+                  schema_.table("gdpr_sweep_runs")),
+      {run}));
 
-  SweepReport report;
   // The re-import guard first: a returning contact it puts on do-not-contact is pending, so
   // this same sweep pseudonymizes it (intended: ARCHITECTURE.md, "Re-import guard").
   auto guarded =
@@ -172,7 +220,7 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
     // Contacts whose do-not-contact entry Mautic removed came back by choice: recorded first,
     // so nothing below treats their new data as late writes.
     MGDPR_ASSIGN_OR_RETURN(report.returned, record_returns());
-    MGDPR_ASSIGN_OR_RETURN(report.pending_before, count_pending());
+    MGDPR_ASSIGN_OR_RETURN(report.pending_before, count_pending(connection_, config_, schema_));
     const int64_t planned = options.limit ? std::min<int64_t>(*options.limit, report.pending_before)
                                           : report.pending_before;
     if (progress) progress(0, planned);
@@ -206,12 +254,7 @@ Result<SweepReport> Engine::sweep(const SweepOptions& options, const ProgressCal
   MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
-  MGDPR_TRY(write_meta(connection_, schema_, "last_sweep_at",
-                       fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(
-                                                                 std::chrono::system_clock::now()))));
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return report;
+  return {};
 }
 
 Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_ids,
@@ -267,7 +310,7 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
   // The do-not-contact entry that makes each contact pending; the earliest one names the
   // reason and date recorded as proof.
   std::vector<Param> dnc_params = id_params;
-  for (auto& param : pending_contacts_params()) dnc_params.push_back(std::move(param));
+  for (auto& param : pending_contacts_params(config_)) dnc_params.push_back(std::move(param));
   auto dnc_rows = connection_.query(
       fmt::format("SELECT lead_id, reason, channel, date_added FROM {} WHERE lead_id IN ({}) "
                   "AND reason IN ({}) AND channel IN ({}) ORDER BY date_added, id",
@@ -546,7 +589,7 @@ Result<VerifyReport> Engine::verify() {
 Result<PlanReport> Engine::plan() {
   PlanReport report;
   report.related = &related_;
-  auto pending = count_pending();
+  auto pending = count_pending(connection_, config_, schema_);
   if (!pending) return pending.error();
   report.pending = *pending;
 
@@ -564,8 +607,8 @@ Result<PlanReport> Engine::plan() {
   if (!changing.empty()) {
     auto rows = connection_.query(
         fmt::format("SELECT {} FROM {} l JOIN {} p ON p.lead_id = l.id", db::join(sums, ", "),
-                    schema_.table("leads"), pending_contact_set_sql()),
-        pending_contacts_params());
+                    schema_.table("leads"), pending_contact_set_sql(config_, schema_)),
+        pending_contacts_params(config_));
     if (!rows) return rows.error();
     for (size_t i = 0; i < changing.size(); ++i) {
       int64_t values = rows->rows.empty() ? 0 : db::cell_to_int(rows->rows[0][i]).value_or(0);
@@ -575,8 +618,8 @@ Result<PlanReport> Engine::plan() {
   auto comments = connection_.query_value(
       fmt::format("SELECT COUNT(*) FROM {} dnc JOIN {} p ON p.lead_id = dnc.lead_id "
                   "WHERE dnc.comments IS NOT NULL AND dnc.comments NOT LIKE 'mautic-gdpr:%'",
-                  schema_.table("lead_donotcontact"), pending_contact_set_sql()),
-      pending_contacts_params());
+                  schema_.table("lead_donotcontact"), pending_contact_set_sql(config_, schema_)),
+      pending_contacts_params(config_));
   if (!comments) return comments.error();
   report.lines.push_back(
       {"lead_donotcontact", "comments", Action::kDelete, db::cell_to_int(*comments).value_or(0)});
@@ -590,12 +633,13 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
   for (const auto& criterion : criteria) {
     const ColumnPlan* plan = policy_.find(criterion.alias);
     if (plan == nullptr || plan->field_type.empty()) {
-      return make_error("`{}` is not a contact field; run `mautic-gdpr check` to list them",
+      return make_error(ErrorKind::kUsage,
+                        "`{}` is not a contact field; run `mautic-gdpr check` to list them",
                         criterion.alias);
     }
     if (plan->action != Action::kHash) {
       return make_error(
-          "`{}` is not hashed by the policy (it is {}), so its values cannot be looked up; "
+          ErrorKind::kUsage, "`{}` is not hashed by the policy (it is {}), so its values cannot be looked up; "
           "only fields with action \"hash\" can",
           criterion.alias, action_name(plan->action));
     }
@@ -608,7 +652,8 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
       const ColumnPlan* plan = policy_.find(criterion.alias);
       const std::string normalized = normalize(plan->kind, criterion.value);
       if (normalized.empty()) {
-        return make_error("the value for `{}` is empty once normalized; nothing to look up",
+        return make_error(ErrorKind::kUsage,
+                          "the value for `{}` is empty once normalized; nothing to look up",
                           criterion.alias);
       }
       std::string digest = key_.hmac_hex(normalized);
@@ -725,37 +770,66 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
   return matches;
 }
 
-Result<StatusReport> Engine::status() {
+namespace {
+
+Result<std::optional<SweepRun>> read_sweep_run(db::Connection& connection, const Schema& schema,
+                                               std::string_view where) {
+  MGDPR_ASSIGN_OR_RETURN(
+      auto rows,
+      connection.query(fmt::format("SELECT started_at, ended_at, processed, result, error_class, "
+                                   "TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) FROM {} "
+                                   "WHERE {} ORDER BY id DESC LIMIT 1",
+                                   schema.table("gdpr_sweep_runs"), where)));
+  if (rows.rows.empty()) return std::optional<SweepRun>();
+  const auto& row = rows.rows[0];
+  SweepRun run;
+  run.started_at = row[0].value_or("");
+  run.ended_at = row[1];
+  run.processed = db::cell_to_int(row[2]).value_or(0);
+  run.result = row[3].value_or("");
+  run.error_class = row[4];
+  if (auto micros = db::cell_to_int(row[5])) run.seconds = double(*micros) / 1e6;
+  return std::optional<SweepRun>(std::move(run));
+}
+
+}  // namespace
+
+Result<StatusReport> read_status(db::Connection& connection, const Config& config,
+                                 const Schema& schema, const RelatedPlan& related) {
   StatusReport report;
-  auto pending = count_pending();
-  if (!pending) return pending.error();
-  report.pending = *pending;
-  if (!schema_.has_table("gdpr_contacts")) return report;
-  RelatedScrubber related(connection_, schema_, related_);
-  auto locations = related.watermark_status();
-  if (!locations) return locations.error();
-  report.locations = std::move(*locations);
-  auto rows = connection_.query(
-      fmt::format("SELECT reason, COUNT(*) FROM {} GROUP BY reason ORDER BY reason",
-                  schema_.table("gdpr_contacts")),
-      {});
-  if (!rows) return rows.error();
-  for (const auto& row : rows->rows) {
+  MGDPR_ASSIGN_OR_RETURN(report.pending, count_pending(connection, config, schema));
+  MGDPR_ASSIGN_OR_RETURN(
+      auto oldest,
+      connection.query(
+          fmt::format("SELECT MIN(date_added), TIMESTAMPDIFF(SECOND, MIN(date_added), "
+                      "UTC_TIMESTAMP()) FROM ({}) pending",
+                      pending_contacts_sql(config, schema, false, "d.lead_id, d.date_added")),
+          pending_contacts_params(config)));
+  if (!oldest.rows.empty()) {
+    report.oldest_pending_since = oldest.rows[0][0];
+    report.oldest_pending_age_seconds = db::cell_to_int(oldest.rows[0][1]);
+  }
+  if (!schema.has_table("gdpr_contacts")) return report;
+  RelatedScrubber scrubber(connection, schema, related);
+  MGDPR_ASSIGN_OR_RETURN(report.locations, scrubber.watermark_status());
+  MGDPR_ASSIGN_OR_RETURN(
+      auto rows, connection.query(fmt::format("SELECT reason, COUNT(*) FROM {} GROUP BY reason "
+                                              "ORDER BY reason",
+                                              schema.table("gdpr_contacts"))));
+  for (const auto& row : rows.rows) {
     report.processed_by_reason[row[0].value_or("")] = db::cell_to_int(row[1]).value_or(0);
   }
-  if (schema_.column("gdpr_contacts", "returned_at") != nullptr) {
+  if (schema.column("gdpr_contacts", "returned_at") != nullptr) {
     MGDPR_ASSIGN_OR_RETURN(
-        auto returned, connection_.query_value(fmt::format(
+        auto returned, connection.query_value(fmt::format(
                            "SELECT COUNT(*) FROM {} WHERE returned_at IS NOT NULL",
-                           schema_.table("gdpr_contacts"))));
+                           schema.table("gdpr_contacts"))));
     report.returned = db::cell_to_int(returned).value_or(0);
   }
-  auto last = read_meta(connection_, schema_, "last_sweep_at");
-  if (!last) return last.error();
-  report.last_sweep_at = *last;
-  auto fingerprint = read_meta(connection_, schema_, "key_fingerprint");
-  if (!fingerprint) return fingerprint.error();
-  report.key_fingerprint = *fingerprint;
+  if (!schema.has_table("gdpr_sweep_runs")) return report;  // before version 3 of the own tables
+  MGDPR_ASSIGN_OR_RETURN(report.last_sweep, read_sweep_run(connection, schema, "1"));
+  MGDPR_ASSIGN_OR_RETURN(report.last_successful_sweep,
+                         read_sweep_run(connection, schema, "result = 'ok'"));
   return report;
 }
 

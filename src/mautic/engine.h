@@ -90,14 +90,32 @@ struct LookupCriterion {
   std::string value;
 };
 
+// One sweep's outcome, from {prefix}gdpr_sweep_runs. Times are UTC "YYYY-MM-DD HH:MM:SS.ffffff".
+struct SweepRun {
+  std::string started_at;
+  std::optional<std::string> ended_at;
+  int64_t processed = 0;
+  std::string result;                      // running, ok, failed, busy, interrupted
+  std::optional<std::string> error_class;  // error_kind_name() of a failure
+  std::optional<double> seconds;           // ended_at - started_at
+};
+
 struct StatusReport {
   std::vector<RelatedScrubber::LocationStatus> locations;  // when each was last checked clean
   std::map<std::string, int64_t> processed_by_reason;
   int64_t returned = 0;  // of those, came back by choice
   int64_t pending = 0;
-  std::optional<std::string> last_sweep_at;
-  std::optional<std::string> key_fingerprint;
+  // The do-not-contact date of the oldest pending contact, and its age in seconds.
+  std::optional<std::string> oldest_pending_since;
+  std::optional<int64_t> oldest_pending_age_seconds;
+  std::optional<SweepRun> last_sweep;             // the latest, whatever its result
+  std::optional<SweepRun> last_successful_sweep;  // the latest with result "ok"
 };
+
+// The numbers of `status`, the status page and /metrics. Reads only, and needs no hash key:
+// a monitoring user whose config names no readable key file can run it.
+Result<StatusReport> read_status(db::Connection& connection, const Config& config,
+                                 const Schema& schema, const RelatedPlan& related);
 
 // Receives (contacts done, contacts planned) during a sweep.
 using ProgressCallback = std::function<void(int64_t, int64_t)>;
@@ -109,7 +127,8 @@ class Engine {
          std::string actor);
 
   // Processes every pending contact in batches, one transaction per batch. Takes an advisory
-  // lock so two sweeps never work at once.
+  // lock so two sweeps never work at once. Every call is recorded in {prefix}gdpr_sweep_runs
+  // (start, end, processed, result, error class), a failed or refused one too.
   Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
@@ -123,13 +142,13 @@ class Engine {
   // Checks every processed contact still on do-not-contact by content (read only).
   Result<VerifyReport> verify();
   Result<std::vector<LookupMatch>> lookup(const std::vector<LookupCriterion>& criteria);
-  Result<StatusReport> status();
 
  private:
-  std::string pending_contacts_sql(bool with_cursor) const;
-  std::string pending_contact_set_sql() const;
-  std::vector<db::Param> pending_contacts_params() const;
-  Result<int64_t> count_pending();
+  // The sweep itself; `report` holds what was done even when it fails part way.
+  Status sweep_locked(int64_t run, const SweepOptions& options, const ProgressCallback& progress,
+                      SweepReport& report);
+  Result<int64_t> record_sweep_start();
+  void record_sweep_end(int64_t run, const SweepReport& report, const Status& outcome);
   // Changes whenever a do-not-contact row is added or removed, or the trigger changes.
   Result<std::string> dnc_signature();
   RelatedScrubber::EmailDigest email_digest() const;

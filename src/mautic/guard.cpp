@@ -455,7 +455,7 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
   }
   auto records = parse_csv(text, delimiter);
   if (!records) return records.error();
-  if (records->empty()) return make_error("the file is empty: it has no header line");
+  if (records->empty()) return make_error(ErrorKind::kUsage, "the file is empty: it has no header line");
 
   CsvCheck check;
   const CsvRecord& header = records->front();
@@ -470,7 +470,7 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
     std::vector<std::string> names;
     for (const ColumnPlan* field : fields_) names.push_back(field->column);
     return make_error(
-        "no column of the file's first line is named {} (case does not matter); name the email "
+        ErrorKind::kUsage, "no column of the file's first line is named {} (case does not matter); name the email "
         "column `email` in the header line, or pass --delimiter if the file does not use {:?}",
         db::join(names, " or "), delimiter);
   }

@@ -9,14 +9,15 @@ namespace {
 
 constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
                                            "gdpr_audit",      "gdpr_watermarks", "gdpr_returns",
-                                           "gdpr_clean_values"};
+                                           "gdpr_clean_values", "gdpr_sweep_runs"};
+
+constexpr std::string_view kTableOptions =
+    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
 
 // Version 1. Digests are ASCII hex with a binary collation: equality is exact and the index
 // stays small. No foreign keys to Mautic's tables: the proof that a person was processed must
 // outlive a later delete of the contact in Mautic.
 std::string version_1(const Schema& schema) {
-  constexpr std::string_view kOptions =
-      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
   return fmt::format(
       "CREATE TABLE IF NOT EXISTS {meta} (name VARCHAR(64) NOT NULL PRIMARY KEY, "
       "value VARCHAR(255) NOT NULL, updated_at DATETIME NOT NULL) {o};\n"
@@ -37,7 +38,7 @@ std::string version_1(const Schema& schema) {
       "last_id BIGINT UNSIGNED NOT NULL DEFAULT 0, cleaned_at DATETIME(6) NULL) {o};\n",
       fmt::arg("meta", schema.table("gdpr_meta")), fmt::arg("contacts", schema.table("gdpr_contacts")),
       fmt::arg("hashes", schema.table("gdpr_hashes")), fmt::arg("audit", schema.table("gdpr_audit")),
-      fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kOptions));
+      fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kTableOptions));
 }
 
 // Version 2: a processed contact can come back by choice (its do-not-contact entry removed in
@@ -59,10 +60,24 @@ std::string version_2(const Schema& schema) {
       fmt::arg("clean", schema.table("gdpr_clean_values")));
 }
 
+// Version 3: one row per sweep, so `status`, the status page and /metrics can tell a failing or
+// stalled sweep from a calm one. result: running, ok, failed, busy (another sweep held the
+// lock), interrupted (the process ended before it recorded an end); error_class: the
+// ErrorKind name of a failure (config, database, key_mismatch, ...), never a message.
+std::string version_3(const Schema& schema) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
+      "started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, "
+      "processed BIGINT NOT NULL DEFAULT 0, result VARCHAR(16) NOT NULL, "
+      "error_class VARCHAR(32) NULL, actor VARCHAR(191) NOT NULL, "
+      "INDEX gdpr_sweep_runs_result (result, ended_at)) {};\n",
+      schema.table("gdpr_sweep_runs"), kTableOptions);
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/version.h"
+
 namespace mgdpr::server {
 
 namespace {
@@ -32,23 +34,6 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
 }
 
 }  // namespace
-
-std::optional<int64_t> utc_epoch_seconds(std::string_view text) {
-  std::tm tm{};
-  const std::string terminated(text.substr(0, 19));
-  if (std::sscanf(terminated.c_str(), "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return int64_t(timegm(&tm));
-}
-
-std::string utc_now_text() {
-  return fmt::format("{:%Y-%m-%d %H:%M:%S}",
-                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-}
 
 Metrics::Metrics() { counters_.started_at = utc_now_text(); }
 
@@ -108,10 +93,13 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
   std::string out;
   family(out, "mgdpr_up", "gauge", "1 when the database answered the last check");
   out += fmt::format("mgdpr_up {}\n", database_up ? 1 : 0);
+  family(out, "mgdpr_build_info", "gauge", "The running mautic-gdpr's version (always 1)");
+  out += fmt::format("mgdpr_build_info{{version=\"{}\"}} 1\n", label(kVersion));
   if (numbers) {
+    const mautic::StatusReport& status = numbers->status;
     family(out, "mgdpr_contacts_processed", "gauge",
            "Contacts pseudonymized so far, by the do-not-contact reason recorded");
-    for (const auto& [reason, count] : numbers->processed_by_reason) {
+    for (const auto& [reason, count] : status.processed_by_reason) {
       out += fmt::format("mgdpr_contacts_processed{{reason=\"{}\"}} {}\n", label(reason), count);
     }
     family(out, "mgdpr_contacts_processed_by_source", "gauge",
@@ -122,12 +110,27 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
     }
     family(out, "mgdpr_contacts_pending", "gauge",
            "Contacts on do-not-contact for a configured reason and channel, not processed yet");
-    out += fmt::format("mgdpr_contacts_pending {}\n", numbers->pending);
-    if (numbers->last_sweep_at) {
-      if (auto seconds = utc_epoch_seconds(*numbers->last_sweep_at)) {
-        family(out, "mgdpr_last_sweep_timestamp_seconds", "gauge", "When the last sweep ended");
+    out += fmt::format("mgdpr_contacts_pending {}\n", status.pending);
+    family(out, "mgdpr_oldest_pending_age_seconds", "gauge",
+           "How long the oldest pending contact has been on do-not-contact (0: none pending)");
+    out += fmt::format("mgdpr_oldest_pending_age_seconds {}\n",
+                       status.oldest_pending_age_seconds.value_or(0));
+    if (status.last_sweep) {
+      if (auto seconds = utc_epoch_seconds(status.last_sweep->started_at)) {
+        family(out, "mgdpr_last_sweep_timestamp_seconds", "gauge",
+               "When the last sweep started, whatever its result");
         out += fmt::format("mgdpr_last_sweep_timestamp_seconds {}\n", *seconds);
       }
+    }
+    if (const auto& success = status.last_successful_sweep; success && success->ended_at) {
+      family(out, "mgdpr_last_sweep_success_timestamp_seconds", "gauge",
+             "When the last successful sweep ended; alert when it is older than twice the timer "
+             "interval");
+      out += fmt::format("mgdpr_last_sweep_success_timestamp_seconds {}\n",
+                         utc_epoch_seconds(*success->ended_at).value_or(0));
+      family(out, "mgdpr_sweep_duration_seconds", "gauge",
+             "How long the last successful sweep took");
+      out += fmt::format("mgdpr_sweep_duration_seconds {:.3f}\n", success->seconds.value_or(0));
     }
   }
   family(out, "mgdpr_webhook_requests_total", "counter", "Webhook requests, by HTTP status");

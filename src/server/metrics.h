@@ -14,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/timestamps.h"
+#include "mautic/engine.h"
+
 namespace mgdpr::server {
 
 struct ErrorEntry {
@@ -61,22 +64,14 @@ class Metrics {
 
 // Numbers read from the database for the status page and /metrics.
 struct DatabaseNumbers {
-  std::map<std::string, int64_t> processed_by_reason;
+  mautic::StatusReport status;  // processed by reason, pending, the sweeps' outcomes
   std::map<std::string, int64_t> processed_by_source;  // sweep, webhook
-  int64_t pending = 0;
-  std::optional<std::string> last_sweep_at;
   struct Day {
     std::string date;  // YYYY-MM-DD (UTC)
     std::map<std::string, int64_t> by_reason;
   };
   std::vector<Day> last_days;  // oldest first, every day of the window (zeros included)
 };
-
-// UTC now as "YYYY-MM-DD HH:MM:SS".
-std::string utc_now_text();
-
-// Seconds since the epoch of a UTC "YYYY-MM-DD HH:MM:SS[.ffffff]".
-std::optional<int64_t> utc_epoch_seconds(std::string_view text);
 
 // The Prometheus text format (version 0.0.4) of both.
 std::string prometheus_text(const Counters& counters, const std::optional<DatabaseNumbers>& numbers,

@@ -74,11 +74,18 @@ h3 {
   dt { font-size: .85rem; margin-top: .45rem; }
 }
 .record + .record { border-top: 1px solid var(--line); margin-top: .8rem; padding-top: .8rem; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5rem, 1fr)); gap: .75rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: .75rem; }
 .tile {
   background: var(--paper); border: 1px solid var(--line); border-radius: 8px; padding: .7rem .9rem;
+  min-width: 0;
 }
-.tile .number { font-size: 1.45rem; font-weight: 700; white-space: nowrap; }
+.tile .number {
+  font-size: clamp(1.1rem, 5vw, 1.45rem); font-weight: 700; line-height: 1.25;
+  overflow-wrap: anywhere;
+}
+.tile.bad { border-color: var(--bad); background: var(--bad-back); }
+.tile.bad .number { color: var(--bad); }
+.tile.warn { border-color: var(--warn); background: var(--warn-back); }
 .tile .label { color: var(--muted); font-size: .9rem; }
 .tile .detail { font-size: .85rem; color: var(--muted); }
 table { width: 100%; border-collapse: collapse; font-size: .92rem; }
@@ -87,7 +94,7 @@ th, td {
   vertical-align: top;
 }
 th { color: var(--muted); font-weight: 600; }
-.chart svg { width: 100%; height: auto; display: block; }
+.chart svg { width: 100%; max-width: 40rem; height: auto; display: block; }
 .legend { display: flex; flex-wrap: wrap; gap: .4rem 1rem; font-size: .9rem; margin-top: .4rem; }
 .legend span::before {
   content: ""; display: inline-block; width: .8rem; height: .8rem; border-radius: 2px;
@@ -147,20 +154,20 @@ std::string utc(const std::optional<std::string>& value) {
   return html_escape(value->substr(0, 19)) + " UTC";
 }
 
+int64_t epoch_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // "just now", "12 min ago", "3 h ago", "2 days ago" for a UTC time text.
-std::string age(const std::optional<std::string>& when, std::string_view otherwise) {
+std::string age(const std::optional<std::string>& when, std::string_view otherwise, int64_t now) {
   if (!when) return std::string(otherwise);
   const auto then = utc_epoch_seconds(*when);
   if (!then) return html_escape(when->substr(0, 16));
-  const int64_t seconds =
-      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                                   .count() -
-                               *then);
+  const int64_t seconds = now - *then;
   if (seconds < 60) return "just now";
-  if (seconds < 3600) return fmt::format("{} min ago", seconds / 60);
-  if (seconds < 48 * 3600) return fmt::format("{} h ago", seconds / 3600);
-  return fmt::format("{} days ago", seconds / 86400);
+  return duration_text(seconds) + " ago";
 }
 
 std::string match_html(const mautic::LookupMatch& match) {
@@ -285,7 +292,8 @@ std::string lookup_page(const PageUser& user, const LookupView& view) {
 }
 
 std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days) {
-  constexpr double kWidth = 640, kHeight = 220, kLeft = 40, kRight = 8, kTop = 10, kBottom = 28;
+  // About as wide as a phone's screen, so the labels keep their size there (~12 px).
+  constexpr double kWidth = 360, kHeight = 200, kLeft = 36, kRight = 6, kTop = 10, kBottom = 26;
   const double plot_width = kWidth - kLeft - kRight;
   const double plot_height = kHeight - kTop - kBottom;
   int64_t highest = 0;
@@ -310,7 +318,7 @@ std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days) {
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" "
       "aria-label=\"Processed contacts per day and reason, last {} days\" "
-      "font-family=\"system-ui, sans-serif\" font-size=\"11\">",
+      "font-family=\"system-ui, sans-serif\" font-size=\"13\">",
       kWidth, kHeight, days.size());
   for (int tick = 0; tick <= 4; ++tick) {
     const double y = kTop + plot_height * (1.0 - tick / 4.0);
@@ -338,10 +346,13 @@ std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days) {
           html_escape(reason));
     }
     // A date under every seventh bar, counted from the newest day.
+    // The newest one ends at its bar's right edge, so it is not cut off by the chart's edge.
     if ((days.size() - 1 - i) % 7 == 0 && day.date.size() >= 10) {
+      const bool newest = i + 1 == days.size();
       svg += fmt::format(
-          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#5b6675\">{}</text>",
-          x + bar / 2, kHeight - 8, html_escape(day.date.substr(5)));
+          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\" fill=\"#5b6675\">{}</text>",
+          newest ? x + bar : x + bar / 2, kHeight - 8, newest ? "end" : "middle",
+          html_escape(day.date.substr(5)));
     }
   }
   svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#8a96a6\"/>",
@@ -353,17 +364,20 @@ std::string processed_chart_svg(const std::vector<DatabaseNumbers::Day>& days) {
 std::string status_page(const PageUser& user, const StatusView& view) {
   std::string body = "<h1>Status</h1>";
   const Counters& counters = view.counters;
-  auto tile = [](std::string_view label, const std::string& number, const std::string& detail) {
+  auto tile = [](std::string_view state, std::string_view label, const std::string& number,
+                 const std::string& detail) {
     return fmt::format(
-        "<div class=\"tile\"><div class=\"label\">{}</div><div class=\"number\">{}</div>"
+        "<div class=\"tile{}{}\"><div class=\"label\">{}</div><div class=\"number\">{}</div>"
         "<div class=\"detail\">{}</div></div>",
-        label, number, detail);
+        state.empty() ? "" : " ", state, label, number, detail);
   };
   body += "<div class=\"tiles\">";
+  const int64_t now = view.now != 0 ? view.now : epoch_now();
   if (view.numbers) {
+    const mautic::StatusReport& status = view.numbers->status;
     int64_t total = 0;
     std::string reasons;
-    for (const auto& [reason, count] : view.numbers->processed_by_reason) {
+    for (const auto& [reason, count] : status.processed_by_reason) {
       total += count;
       reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", count, html_escape(reason));
     }
@@ -371,18 +385,36 @@ std::string status_page(const PageUser& user, const StatusView& view) {
     for (const auto& [source, count] : view.numbers->processed_by_source) {
       sources += fmt::format("{}{} by {}", sources.empty() ? "" : ", ", count, html_escape(source));
     }
-    body += tile("Processed contacts", std::to_string(total),
+    body += tile("", "Processed contacts", std::to_string(total),
                  reasons.empty() ? "none yet" : reasons + (sources.empty() ? "" : "; " + sources));
-    body += tile("Pending", std::to_string(view.numbers->pending),
-                 "waiting for a webhook or the next sweep");
-    body +=
-        tile("Last sweep", age(view.numbers->last_sweep_at, "never"),
-             view.numbers->last_sweep_at ? utc(view.numbers->last_sweep_at) : "run it from cron");
+    body += tile("", "Pending", std::to_string(status.pending),
+                 status.oldest_pending_age_seconds
+                     ? "the oldest waits for " + duration_text(*status.oldest_pending_age_seconds)
+                     : "waiting for a webhook or the next sweep");
+    // Red when no sweep succeeded for twice the timer's interval: the safety net is down.
+    const auto& success = status.last_successful_sweep;
+    const auto ended = success && success->ended_at ? utc_epoch_seconds(*success->ended_at)
+                                                    : std::nullopt;
+    const bool stale = !ended || now - *ended > 2 * 60 * int64_t(view.sweep_interval_minutes);
+    body += tile(stale ? "bad" : "", "Last successful sweep",
+                 ended ? age(success->ended_at, "never", now) : "none",
+                 ended ? fmt::format("{} contacts in {:.1f} s; expected every {} min",
+                                     success->processed, success->seconds.value_or(0),
+                                     view.sweep_interval_minutes)
+                       : fmt::format("none recorded; the sweep should run every {} min",
+                                     view.sweep_interval_minutes));
+    if (const auto& last = status.last_sweep; last && last->result != "ok") {
+      const std::string started = "started " + age(last->started_at, "never", now);
+      body += tile(last->result == "running" ? "" : "warn", "Last sweep",
+                   html_escape(last->result),
+                   last->error_class ? html_escape(*last->error_class) + " error; " + started
+                                     : started);
+    }
   }
-  body += tile("Last webhook", age(counters.last_webhook_at, "none"),
+  body += tile("", "Last webhook", age(counters.last_webhook_at, "none", now),
                counters.last_webhook_at ? utc(counters.last_webhook_at)
                                         : "since this server started " + utc(counters.started_at));
-  body += tile("Errors", std::to_string(counters.errors),
+  body += tile("", "Errors", std::to_string(counters.errors),
                "since this server started " + utc(counters.started_at));
   body += "</div>";
 
@@ -400,7 +432,9 @@ std::string status_page(const PageUser& user, const StatusView& view) {
     for (const auto& day : view.numbers->last_days) {
       for (const auto& [reason, count] : day.by_reason) reasons.insert(reason);
     }
-    for (const auto& [reason, count] : view.numbers->processed_by_reason) reasons.insert(reason);
+    for (const auto& [reason, count] : view.numbers->status.processed_by_reason) {
+      reasons.insert(reason);
+    }
     body += "<div class=\"legend\">";
     for (const auto& reason : reasons) {
       body += fmt::format("<span class=\"swatch-{}\">{}</span>", reason_class(reason),

@@ -49,6 +49,8 @@ struct StatusView {
   std::optional<DatabaseNumbers> numbers;  // nullopt when the database could not be read
   std::string database_error;
   Counters counters;
+  int sweep_interval_minutes = 10;  // [sweep] interval_minutes: the tile turns red after twice
+  int64_t now = 0;                  // seconds since the epoch; 0: the current time
 };
 
 std::string status_page(const PageUser& user, const StatusView& view);

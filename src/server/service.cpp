@@ -5,9 +5,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <thread>
+#include <tuple>
 
 #include "app/secrets.h"
 #include "app/session.h"
@@ -180,8 +185,9 @@ Result<std::string> schema_fingerprint(db::Connection& connection) {
   return rows->rows[0][0].value_or("") + ":" + rows->rows[0][1].value_or("");
 }
 
-// Blocks the stop signals in every thread (threads inherit the mask): one thread waits for them
-// with sigwait and stops the server; SIGUSR1 wakes it when the server ended for another reason.
+// Blocks the stop signals and SIGHUP in every thread (threads inherit the mask): one thread
+// waits for them with sigwait, stops the server or reloads; SIGUSR1 wakes it when the server
+// ended for another reason.
 class StopSignals {
  public:
   StopSignals() {
@@ -189,6 +195,7 @@ class StopSignals {
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGUSR1);
+    sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     ::signal(SIGPIPE, SIG_IGN);  // a client that went away must not end the process
   }
@@ -210,7 +217,7 @@ class Service {
         key_(std::move(key)),
         secret_(std::move(secret)),
         pool_(size_t(config_.server.threads), [this]() { return app::connect(config_); }),
-        users_(config_.server.users),
+        users_(std::make_shared<const Users>(config_.server.users)),
         sessions_(std::chrono::minutes(config_.server.session_minutes),
                   std::chrono::duration_cast<std::chrono::minutes>(kSessionLifetime)),
         login_limiter_(config_.server.login_attempts_per_hour, std::chrono::hours(1)),
@@ -230,6 +237,13 @@ class Service {
     std::lock_guard lock(session_mutex_);
     return session_;
   }
+  std::shared_ptr<const Users> users() {
+    std::lock_guard lock(session_mutex_);
+    return users_;
+  }
+  // SIGHUP: reads the config file again and takes its users and everything the session holds
+  // (policy, trigger, related, guard); requests in flight finish with what they started with.
+  void reload();
   void adopt(std::unique_ptr<app::Session> session);
   Result<std::shared_ptr<const app::Session>> session_for_webhook(db::Connection& connection);
   void install_routes(httplib::Server& http);
@@ -259,7 +273,7 @@ class Service {
   HashKey key_;
   std::string secret_;
   ConnectionPool pool_;
-  Users users_;
+  std::shared_ptr<const Users> users_;  // replaced by a reload (SIGHUP)
   SessionStore sessions_;
   RateLimiter login_limiter_;
   RateLimiter lookup_limiter_;
@@ -347,7 +361,7 @@ void Service::show_login(httplib::Response& response, int status, std::string_vi
   const std::string token = random_token();
   response.set_header("Set-Cookie", cookie(kLoginCookie, token));
   send_html(response, status,
-            login_page(token, users_.empty() && message.empty()
+            login_page(token, users()->empty() && message.empty()
                                   ? "No users are configured: add them under [server.users] "
                                     "(mautic-gdpr passwd --user NAME prints the line)."
                                   : message));
@@ -384,7 +398,7 @@ void Service::webhook(const httplib::Request& request, httplib::Response& respon
   auto failed = [&](const Error& error) {
     metrics_.error("webhook", error.message);
     add_log_detail("problem", error.message);
-    answer(503, {{"error", error.message + "; the cron sweep will process these contacts"}});
+    answer(503, {{"error", error.message + "; the next sweep will process these contacts"}});
   };
   auto lease = pool_.acquire();
   if (!lease) return failed(lease.error());
@@ -442,10 +456,11 @@ void Service::login(const httplib::Request& request, httplib::Response& response
     return show_login(response, 403, "The login form expired. Please log in again.");
   }
   const std::string user = form_value(form, "user");
-  if (!users_.check(user, form_value(form, "password"))) {
+  const auto known = users();
+  if (!known->check(user, form_value(form, "password"))) {
     metrics_.login(false);
     // A name that is no user may be anything someone typed: it is not logged.
-    add_log_detail("user", users_.exists(user) ? user : "unknown");
+    add_log_detail("user", known->exists(user) ? user : "unknown");
     add_log_detail("problem", "wrong user name or password");
     return show_login(response, 401, "Wrong user name or password.");
   }
@@ -573,10 +588,7 @@ std::pair<std::optional<DatabaseNumbers>, std::string> Service::database_numbers
   if (!lease) {
     numbers_error_ = lease.error().message;
   } else {
-    const auto shared = session();
-    mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                          *shared->key, "serve");
-    auto numbers = read_database_numbers(engine, **lease, shared->schema, kChartDays);
+    auto numbers = read_database_numbers(**lease, *session(), kChartDays);
     if (numbers) {
       numbers_ = std::move(*numbers);
     } else {
@@ -595,6 +607,7 @@ void Service::status(const httplib::Request& request, httplib::Response& respons
   StatusView view;
   std::tie(view.numbers, view.database_error) = database_numbers();
   view.counters = metrics_.snapshot();
+  view.sweep_interval_minutes = session()->config.sweep.interval_minutes;
   send_html(response, 200, status_page(PageUser{login->second.user, login->second.csrf}, view));
 }
 
@@ -735,6 +748,57 @@ void Service::install_routes(httplib::Server& http) {
   });
 }
 
+// Settings that only a restart applies: the connections, the listening socket and the secrets
+// are set up once.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& fresh) {
+  std::vector<std::string> changed;
+  const DatabaseConfig& a = running.database;
+  const DatabaseConfig& b = fresh.database;
+  if (std::tie(a.host, a.port, a.socket, a.name, a.user, a.password_env, a.password_file,
+               a.table_prefix) != std::tie(b.host, b.port, b.socket, b.name, b.user,
+                                           b.password_env, b.password_file, b.table_prefix)) {
+    changed.emplace_back("[database]");
+  }
+  if (running.key_file != fresh.key_file) changed.emplace_back("[hashing] key_file");
+  const ServerConfig& x = running.server;
+  const ServerConfig& y = fresh.server;
+  if (std::tie(x.listen_host, x.listen_port, x.secret_file, x.secret_env, x.max_body_bytes,
+               x.threads, x.tls_cert_file, x.tls_key_file, x.behind_proxy, x.session_minutes,
+               x.login_attempts_per_hour, x.lookups_per_hour) !=
+      std::tie(y.listen_host, y.listen_port, y.secret_file, y.secret_env, y.max_body_bytes,
+               y.threads, y.tls_cert_file, y.tls_key_file, y.behind_proxy, y.session_minutes,
+               y.login_attempts_per_hour, y.lookups_per_hour)) {
+    changed.emplace_back("[server] (other than users)");
+  }
+  return changed;
+}
+
+void Service::reload() {
+  auto refused = [this](const Error& error) {
+    metrics_.error("reload", error.message);
+    LogLine("reload_failed")
+        .add("problem", error.message)
+        .add("note", "the running configuration stays")
+        .error();
+  };
+  auto fresh = app::load_config_file(config_.path);
+  if (!fresh) return refused(fresh.error());
+  const auto restart = restart_only_changes(config_, *fresh);
+  auto users = std::make_shared<const Users>(fresh->server.users);
+  std::lock_guard reload_lock(reload_mutex_);
+  auto reopened = app::open_session(*fresh, key_, app::Access::kWrite, "serve");
+  if (!reopened) return refused(reopened.error());
+  adopt(std::move(*reopened));
+  {
+    std::lock_guard lock(session_mutex_);
+    users_ = std::move(users);
+  }
+  LogLine line("reloaded");
+  line.add("users", fresh->server.users.size());
+  if (!restart.empty()) line.add("restart_needed_for", db::join(restart, ", "));
+  line.info();
+}
+
 Status Service::listen_and_serve(const StopSignals& signals) {
   std::unique_ptr<httplib::Server> http;
   if (tls()) {
@@ -790,7 +854,7 @@ Status Service::listen_and_serve(const StopSignals& signals) {
       .add("threads", config_.server.threads)
       .add("users", config_.server.users.size())
       .info();
-  if (users_.empty()) {
+  if (users()->empty()) {
     LogLine("no_users")
         .add("hint", "add [server.users] (mautic-gdpr passwd --user NAME) to use the pages")
         .warn();
@@ -807,7 +871,11 @@ Status Service::listen_and_serve(const StopSignals& signals) {
   while (!http->is_running() && !stopping.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  const int signal = signals.wait();
+  int signal = signals.wait();
+  while (signal == SIGHUP) {
+    reload();
+    signal = signals.wait();
+  }
   const bool by_signal = !stopping.exchange(true);
   if (by_signal) {
     LogLine("stopping")
@@ -828,6 +896,54 @@ Status Service::listen_and_serve(const StopSignals& signals) {
 }
 
 }  // namespace
+
+std::vector<Error> check_server_config(const Config& config) {
+  std::vector<Error> problems;
+  if (auto secret = load_webhook_secret(config); !secret) problems.push_back(secret.error());
+  const ServerConfig& server = config.server;
+  if (!server.tls_cert_file.empty()) {
+    struct stat info {};
+    if (::stat(server.tls_key_file.c_str(), &info) == 0 && (info.st_mode & 007) != 0) {
+      problems.push_back(make_error(ErrorKind::kConfig,
+                                    "{}: the TLS key `{}` can be read by everyone (mode {:04o}); "
+                                    "run `chmod 600 {}`",
+                                    config.where("server.tls_key_file"), server.tls_key_file,
+                                    info.st_mode & 07777, server.tls_key_file));
+    }
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_server_method()),
+                                                              SSL_CTX_free);
+    if (SSL_CTX_use_certificate_chain_file(context.get(), server.tls_cert_file.c_str()) != 1) {
+      problems.push_back(make_error(ErrorKind::kConfig,
+                                    "{}: cannot read the certificate `{}` (a PEM file readable "
+                                    "by this user)",
+                                    config.where("server.tls_cert_file"), server.tls_cert_file));
+    } else if (SSL_CTX_use_PrivateKey_file(context.get(), server.tls_key_file.c_str(),
+                                           SSL_FILETYPE_PEM) != 1) {
+      problems.push_back(make_error(ErrorKind::kConfig,
+                                    "{}: cannot read the TLS key `{}` (a PEM file readable by "
+                                    "this user, without a passphrase)",
+                                    config.where("server.tls_key_file"), server.tls_key_file));
+    } else if (SSL_CTX_check_private_key(context.get()) != 1) {
+      problems.push_back(make_error(ErrorKind::kConfig,
+                                    "{}: the TLS key `{}` does not belong to the certificate `{}`",
+                                    config.where("server.tls_key_file"), server.tls_key_file,
+                                    server.tls_cert_file));
+    } else if (X509* cert = SSL_CTX_get0_certificate(context.get());
+               cert != nullptr && X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+      problems.push_back(make_error(ErrorKind::kConfig,
+                                    "{}: the certificate `{}` has expired; renew it",
+                                    config.where("server.tls_cert_file"), server.tls_cert_file));
+    }
+  }
+  if (server.users.empty()) {
+    problems.push_back(make_error(ErrorKind::kConfig,
+                                  "{}: [server.users] is empty, so nobody can log in to /lookup "
+                                  "and /status; add a line printed by `mautic-gdpr passwd --user "
+                                  "NAME`",
+                                  config.where("server")));
+  }
+  return problems;
+}
 
 Status serve(Config config) {
   StopSignals signals;  // before any thread starts

@@ -8,14 +8,12 @@
 
 namespace mgdpr::server {
 
-Result<DatabaseNumbers> read_database_numbers(mautic::Engine& engine, db::Connection& connection,
-                                              const mautic::Schema& schema, int days) {
+Result<DatabaseNumbers> read_database_numbers(db::Connection& connection, const app::Session& session,
+                                              int days) {
+  const mautic::Schema& schema = session.schema;
   DatabaseNumbers numbers;
-  auto status = engine.status();
-  if (!status) return status.error();
-  numbers.processed_by_reason = status->processed_by_reason;
-  numbers.pending = status->pending;
-  numbers.last_sweep_at = status->last_sweep_at;
+  MGDPR_ASSIGN_OR_RETURN(numbers.status, mautic::read_status(connection, session.config, schema,
+                                                             session.related));
 
   // Every day of the window, oldest first, so the chart shows quiet days too.
   const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());

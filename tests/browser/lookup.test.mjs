@@ -123,6 +123,25 @@ try {
     await phone.close();
   });
 
+  await check('on a phone-sized screen the status tiles fit and the chart labels are readable', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 360, height: 740 });
+    await phone.goto(`${base}/status`);
+    await phone.locator('.chart svg').waitFor();
+    // No tile's text runs out of its box ("1 min ago", "Last successful sweep").
+    const overflowing = await phone.evaluate(() =>
+      [...document.querySelectorAll('.tile')]
+        .filter((tile) => tile.scrollWidth > tile.clientWidth + 1)
+        .map((tile) => tile.innerText.split('\n')[0]));
+    assert.deepEqual(overflowing, [], `tiles overflow: ${overflowing.join(', ')}`);
+    // The axis labels render at least 10 px high on the phone.
+    const smallest = await phone.evaluate(() =>
+      Math.min(...[...document.querySelectorAll('.chart svg text')].map((t) => t.getBoundingClientRect().height)));
+    assert.ok(smallest >= 10, `chart labels are ${smallest.toFixed(1)} px high`);
+    await phone.screenshot({ path: join(shots, 'status-phone.png'), fullPage: true });
+    await phone.close();
+  });
+
   await check('after logging out the lookup needs a session again', async () => {
     await page.click('form[action="/logout"] button');
     await page.waitForURL(`${base}/login`);

@@ -156,7 +156,7 @@ TEST_P(ReimportGuard, ReturningContactsFromImportApiAndIntegrationsAreSuppressed
 
   // By design the same sweep then pseudonymizes them: it is the same person who left, so the
   // returning contact hashes to the original's digest and a lookup finds both records.
-  EXPECT_EQ(summary["contacts_processed"], 4);
+  EXPECT_EQ(summary["processed"], 4);
   const auto k = key();
   EXPECT_EQ(cell(fmt::format("SELECT email FROM {} WHERE id = 2001", quoted("leads"))),
             k.hmac_hex(normalize(ValueKind::kEmail, email_of(10))));
@@ -182,7 +182,7 @@ TEST_P(ReimportGuard, ReturningContactsFromImportApiAndIntegrationsAreSuppressed
   const auto audit = table_rows(*connection, table("gdpr_audit"));
   auto again = sweep_json();
   EXPECT_EQ(again["guard"]["suppressed"], 0);
-  EXPECT_EQ(again["contacts_processed"], 0);
+  EXPECT_EQ(again["processed"], 0);
   for (int64_t id : {2001, 2002, 2003, 2004}) EXPECT_EQ(dnc_rows(id).size(), 1u) << id;
   EXPECT_EQ(audit, table_rows(*connection, table("gdpr_audit")));
 }
@@ -325,15 +325,20 @@ TEST_P(ReimportGuard, CsvCheckNamesLinesAndWritesTheFileWithoutThem) {
 
   // Never over an existing file; a clean file exits 1; no email column is an error.
   auto again = tool({"guard", "--check-file", csv.string(), "--out", filtered.string()});
-  EXPECT_EQ(again.exit_code, 6);
+  EXPECT_EQ(again.exit_code, 64);
   EXPECT_NE(again.err.find("never overwrites"), std::string::npos) << again.err;
   std::ofstream(dir / "clean.csv") << "email\n" << email_of(33) << "\n";
   EXPECT_EQ(tool({"guard", "--check-file", (dir / "clean.csv").string()}).exit_code, 1);
   std::ofstream(dir / "no-header.csv") << email_of(10) << ",x\n";
   auto headless = tool({"guard", "--check-file", (dir / "no-header.csv").string()});
-  EXPECT_EQ(headless.exit_code, 6);
+  EXPECT_EQ(headless.exit_code, 64);
   EXPECT_NE(headless.err.find("named email"), std::string::npos) << headless.err;
   EXPECT_EQ(headless.err.find('@'), std::string::npos) << headless.err;
+  // An empty file is unusable input, like a wrong argument; with --json the error is JSON.
+  std::ofstream(dir / "empty.csv") << "";
+  auto empty = tool({"guard", "--check-file", (dir / "empty.csv").string(), "--json"});
+  EXPECT_EQ(empty.exit_code, 64);
+  EXPECT_EQ(nlohmann::json::parse(empty.out)["error"]["kind"], "usage") << empty.out;
 }
 
 TEST_P(ReimportGuard, FieldThatIsNotHashedIsAConfigError) {

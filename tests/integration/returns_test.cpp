@@ -73,7 +73,7 @@ TEST_P(Returns, AResubscribedContactKeepsItsNewDataAndIsProcessedAgainWhenItLeav
                                 quoted("lead_donotcontact")))
           .ok());
   sweep = nlohmann::json::parse(tool({"sweep", "--json"}).out);
-  EXPECT_EQ(sweep["contacts_processed"], 1);
+  EXPECT_EQ(sweep["processed"], 1);
   EXPECT_EQ(
       value_of(*connection, fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
       "NULL");

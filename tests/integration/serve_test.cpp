@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -677,6 +678,12 @@ TEST_P(Serve, QueueModeBatchWithMixedEvents) {
       << metrics->body;
   EXPECT_NE(metrics->body.find("mgdpr_webhook_events_total{type=\"mautic.lead_points_change\"} 1"),
             std::string::npos);
+  // The sweep's outcome and the build, for alerts.
+  for (const char* family :
+       {"mgdpr_last_sweep_success_timestamp_seconds ", "mgdpr_sweep_duration_seconds ",
+        "mgdpr_oldest_pending_age_seconds ", "mgdpr_build_info{version=\""}) {
+    EXPECT_NE(metrics->body.find(family), std::string::npos) << family << "\n" << metrics->body;
+  }
 }
 
 TEST_P(Serve, PagesNeedALoginAndLookupsAreAuditedWithTheUser) {
@@ -829,7 +836,7 @@ TEST_P(Serve, SigtermLetsTheRequestInFlightFinish) {
   });
   // Wait until the request is blocked on the row lock.
   bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
+  for (int i = 0; i < 1200 && !waiting; ++i) {  // up to 30 s on a loaded machine
     std::this_thread::sleep_for(25ms);
     waiting = cell(*connection, "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS") != "0";
   }
@@ -844,6 +851,63 @@ TEST_P(Serve, SigtermLetsTheRequestInFlightFinish) {
   EXPECT_EQ(process->stop(), 0);
   EXPECT_EQ(processed_count(), 1);
   EXPECT_NE(process->log().find("event=stopped"), std::string::npos);
+}
+
+TEST_P(Serve, SighupReloadsUsersAndPolicyWithoutDroppingRequests) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  // Requests keep coming while the server reloads: none may fail.
+  std::atomic<bool> reloading{true};
+  std::atomic<int> answered{0};
+  std::atomic<int> failed{0};
+  std::thread load([&] {
+    httplib::Client other("127.0.0.1", process->port());
+    while (reloading.load()) {
+      auto health = other.Get("/healthz");
+      (health && health->status == 200 ? answered : failed)++;
+    }
+  });
+  // A second user, and city no longer kept.
+  auto bob = server::hash_password("bob's long password");
+  ASSERT_TRUE(bob.ok());
+  const std::string policy = std::string(kDefaultPolicy);
+  std::string changed = policy;
+  changed.replace(changed.find("city = \"keep\""), 13, "city = \"delete\"");
+  write_config(fmt::format(
+      "{}\n[server]\nlisten = \"127.0.0.1:0\"\nsecret_file = \"{}\"\nmax_body_bytes = 65536\n"
+      "threads = 4\nlogin_attempts_per_hour = 6\nlookups_per_hour = 5\n\n"
+      "[server.users]\nalice = \"{}\"\nbob = \"{}\"\n",
+      changed, secret_path.string(), password_hash, *bob));
+  process->signal(SIGHUP);
+  ASSERT_TRUE(process->wait_for_log("event=reloaded")) << process->log();
+  std::this_thread::sleep_for(200ms);
+  reloading = false;
+  load.join();
+  EXPECT_TRUE(process->running());
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+
+  // bob can log in now; a webhook applies the new policy.
+  auto form = client->Get("/login");
+  auto posted = client->Post(
+      "/login", {{"Cookie", "mgdpr_login=" + cookie_value_of(set_cookies(form)["mgdpr_login"])}},
+      "csrf=" + csrf_in(form->body) + "&user=bob&password=" +
+          httplib::detail::encode_query_param("bob's long password"),
+      "application/x-www-form-urlencoded");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 303) << posted->body;
+  auto response = post_signed(request_body({{std::string(server::kSubscriptionChanged),
+                                             {subscription_change(10, "email", "unsubscribed")}}}));
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT city FROM {} WHERE id = 10", quoted("leads"))),
+            "NULL");
+
+  // A broken config is refused; the running one stays.
+  std::ofstream(config_path, std::ios::app) << "\n[policy]\ndefault = \"shred\"\n";
+  process->signal(SIGHUP);
+  ASSERT_TRUE(process->wait_for_log("event=reload_failed")) << process->log();
+  EXPECT_EQ(client->Get("/healthz")->status, 200);
+  EXPECT_EQ(process->stop(), 0);
 }
 
 TEST_P(Serve, NewCustomFieldIsPseudonymizedByTheRunningServer) {

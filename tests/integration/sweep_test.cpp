@@ -65,7 +65,7 @@ TEST_P(Sweep, PseudonymizesExactlyTheConfiguredContacts) {
   auto summary = nlohmann::json::parse(sweep.out);
   int64_t targets = 0;
   for (int64_t id = 1; id <= contact_set.contacts; ++id) targets += is_target(id, contact_set);
-  EXPECT_EQ(summary["contacts_processed"], targets);
+  EXPECT_EQ(summary["processed"], targets);
   EXPECT_EQ(summary["rows_changed"]["leads"], targets);
 
   for (int64_t id = 1; id <= contact_set.contacts; ++id) {
@@ -122,7 +122,7 @@ TEST_P(Sweep, SecondSweepChangesNothing) {
   const auto records = table_rows(*connection, table("gdpr_contacts"));
   auto again = tool({"sweep", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(nlohmann::json::parse(again.out)["contacts_processed"], 0);
+  EXPECT_EQ(nlohmann::json::parse(again.out)["processed"], 0);
   EXPECT_EQ(leads, table_rows(*connection, table("leads")));
   EXPECT_EQ(hashes, table_rows(*connection, table("gdpr_hashes")));
   EXPECT_EQ(records, table_rows(*connection, table("gdpr_contacts")));
@@ -138,7 +138,7 @@ TEST_P(Sweep, LaterDoNotContactEntriesAreFound) {
                   .ok());
   auto next = tool({"sweep", "--json"});
   ASSERT_EQ(next.exit_code, 0) << next.err;
-  EXPECT_EQ(nlohmann::json::parse(next.out)["contacts_processed"], 1);
+  EXPECT_EQ(nlohmann::json::parse(next.out)["processed"], 1);
   // An entry edited in place (contact 12: manual -> bounced) keeps the table's shape; the
   // full pass (hourly, or --full-pass) finds it.
   ASSERT_TRUE(connection
@@ -147,7 +147,7 @@ TEST_P(Sweep, LaterDoNotContactEntriesAreFound) {
                   .ok());
   auto full = tool({"sweep", "--json", "--full-pass"});
   ASSERT_EQ(full.exit_code, 0) << full.err;
-  EXPECT_EQ(nlohmann::json::parse(full.out)["contacts_processed"], 1);
+  EXPECT_EQ(nlohmann::json::parse(full.out)["processed"], 1);
   EXPECT_EQ(cell(*connection, fmt::format("SELECT reason FROM {} WHERE contact_id = 12",
                                           quoted("gdpr_contacts"))),
             "bounced");
@@ -220,7 +220,7 @@ TEST_P(Sweep, LookupFindsExactlyTheRightContact) {
   }
   // A field that is not hashed cannot be looked up.
   auto not_hashed = tool({"lookup", "--field", "firstname=Firstname30"});
-  EXPECT_EQ(not_hashed.exit_code, 6);
+  EXPECT_EQ(not_hashed.exit_code, 64);
   EXPECT_NE(not_hashed.err.find("not hashed"), std::string::npos);
   EXPECT_EQ(not_hashed.err.find("Firstname30"), std::string::npos);
 }
@@ -264,8 +264,41 @@ TEST_P(Sweep, SecondConcurrentSweepSaysSoAndStops) {
   EXPECT_NE(sweep.err.find("another sweep is already running"), std::string::npos) << sweep.err;
   EXPECT_EQ(count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts"))),
             0);
+  // From the timer (--quiet) an overlapping run is no error: nothing is printed at all.
+  auto quiet = tool({"sweep", "--quiet"});
+  EXPECT_EQ(quiet.exit_code, 5);
+  EXPECT_EQ(quiet.out + quiet.err, "");
   other.reset();
-  EXPECT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  auto done = tool({"sweep", "-q"});
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(done.out + done.err, "") << "--quiet prints only real errors";
+
+  // Every outcome is recorded: the refused runs and the one that worked.
+  auto status = nlohmann::json::parse(tool({"status", "--json"}).out);
+  EXPECT_EQ(status["last_sweep"]["result"], "ok");
+  EXPECT_EQ(status["last_successful_sweep"]["processed"], 200);
+  EXPECT_EQ(status["sweep_overdue"], false);
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT GROUP_CONCAT(result, ':', "
+                                          "COALESCE(error_class, '-') ORDER BY id) FROM {}",
+                                          quoted("gdpr_sweep_runs"))),
+            "busy:busy,busy:busy,ok:-");
+}
+
+TEST_P(Sweep, StatusNeedsNoHashKey) {
+  ASSERT_EQ(tool({"sweep", "-q", "--limit", "30"}).exit_code, 0);
+  // A monitoring user cannot read the key file: status still works, lookup does not.
+  std::filesystem::remove(key_path);
+  auto status = tool({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto json = nlohmann::json::parse(status.out);
+  EXPECT_EQ(json["processed"], 30);
+  EXPECT_EQ(json["pending"], 170);
+  // The synthetic DNC rows are from 2025-03-04: the oldest pending one is that old.
+  EXPECT_EQ(json["oldest_pending_since"], "2025-03-04T05:06:07Z");
+  EXPECT_GT(json["oldest_pending_age_seconds"].get<int64_t>(), 86400);
+  auto text = tool({"status"});
+  EXPECT_NE(text.out.find("last successful sweep: ok"), std::string::npos) << text.out;
+  EXPECT_EQ(tool({"lookup", "--email", "x@example.org"}).exit_code, 2);
 }
 
 TEST_P(Sweep, PlanAndStatusWriteNothing) {
@@ -273,7 +306,7 @@ TEST_P(Sweep, PlanAndStatusWriteNothing) {
   auto plan = tool({"plan", "--json"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
   auto json = nlohmann::json::parse(plan.out);
-  EXPECT_EQ(json["pending_contacts"], 200);
+  EXPECT_EQ(json["pending"], 200);
   bool saw_email = false;
   for (const auto& change : json["changes"]) {
     if (change["table"] == "leads" && change["column"] == "email") {
@@ -295,8 +328,10 @@ TEST_P(Sweep, PlanAndStatusWriteNothing) {
   ASSERT_EQ(tool({"sweep", "-q", "--limit", "50"}).exit_code, 0);
   auto later = nlohmann::json::parse(tool({"status", "--json"}).out);
   EXPECT_EQ(later["pending"], 150);
-  EXPECT_EQ(later["processed_total"], 50);
-  EXPECT_FALSE(later["last_sweep_at"].is_null());
+  EXPECT_EQ(later["processed"], 50);
+  EXPECT_EQ(later["last_sweep"]["result"], "ok");
+  EXPECT_EQ(later["last_successful_sweep"]["processed"], 50);
+  EXPECT_TRUE(later["last_sweep"]["ended_at"].get<std::string>().ends_with("Z"));
 }
 
 TEST_P(Sweep, CheckNamesEveryConfigProblemWithItsLine) {
@@ -450,7 +485,7 @@ TEST_P(KilledSweep, NextSweepCompletesTheWork) {
 
   auto resumed = tool({"sweep", "--json"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(nlohmann::json::parse(resumed.out)["contacts_processed"], 4000 - processed);
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["processed"], 4000 - processed);
   expect_consistent(key, &processed);
   EXPECT_EQ(processed, 4000);
 }

@@ -36,6 +36,25 @@ std::unique_ptr<db::Connection> connect_root(const std::string& database) {
   return std::move(*connection);
 }
 
+void create_database_user(const std::string& name, const std::string& password,
+                          const std::string& privileges, const std::string& database) {
+  auto root = connect_root("");
+  ASSERT_TRUE(root);
+  drop_database_user(name);
+  ASSERT_TRUE(root->execute(fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", name,
+                                        password))
+                  .ok());
+  ASSERT_TRUE(root->execute(fmt::format("GRANT {} ON {}.* TO '{}'@'localhost'", privileges,
+                                        db::quote_identifier(database), name))
+                  .ok());
+}
+
+void drop_database_user(const std::string& name) {
+  if (auto root = connect_root("")) {
+    (void)root->execute(fmt::format("DROP USER IF EXISTS '{}'@'localhost'", name));
+  }
+}
+
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
                                     const std::string& where) {
   auto rows = connection.query(

@@ -21,6 +21,12 @@ std::string fixtures_dir();
 // A connection as root to the named database ("" for none).
 std::unique_ptr<db::Connection> connect_root(const std::string& database);
 
+// A database user 'name'@'localhost' with this password and these privileges on `database`.*
+// (replacing one of that name); dropped again by drop_database_user.
+void create_database_user(const std::string& name, const std::string& password,
+                          const std::string& privileges, const std::string& database);
+void drop_database_user(const std::string& name);
+
 // Every row of a table, sorted, as text: to compare contacts byte for byte.
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
                                     const std::string& where = "1");

@@ -24,7 +24,8 @@ TEST(Commands, OnlyTheSweepOpensAWritingSession) {
   for (const Command& command : commands()) {
     EXPECT_EQ(command.needs == Needs::kWriteSession, command.name == "sweep") << command.name;
   }
-  EXPECT_EQ(find_command("status")->needs, Needs::kReadSession);
+  // status needs no hash key: a monitoring user can run it.
+  EXPECT_EQ(find_command("status")->needs, Needs::kMonitorSession);
   EXPECT_EQ(find_command("lookup")->needs, Needs::kReadSession);
   EXPECT_EQ(find_command("keygen")->needs, Needs::kNothing);
 }
@@ -50,6 +51,25 @@ TEST(Commands, ArgumentsAreCheckedBeforeAnythingIsOpened) {
   CommandArgs guard_args;
   guard_args.delimiter = ";;";
   EXPECT_EQ(guard->check_args(guard_args), kExitUsage);
+
+  CommandArgs passwd_args;
+  passwd_args.user = "alice smith";
+  EXPECT_EQ(find_command("passwd")->check_args(passwd_args), kExitUsage);
+}
+
+TEST(Commands, OneExitCodeTableForEveryErrorKind) {
+  EXPECT_EQ(exit_code_for(ErrorKind::kConfig), kExitConfig);
+  EXPECT_EQ(exit_code_for(ErrorKind::kDatabase), kExitDatabase);
+  EXPECT_EQ(exit_code_for(ErrorKind::kKeyMismatch), kExitKeyMismatch);
+  EXPECT_EQ(exit_code_for(ErrorKind::kBusy), kExitBusy);
+  EXPECT_EQ(exit_code_for(ErrorKind::kFailure), kExitFailure);
+  EXPECT_EQ(exit_code_for(ErrorKind::kUsage), kExitUsage);
+  std::set<int> codes;
+  for (const ExitCodeRow& row : exit_codes()) {
+    EXPECT_TRUE(codes.insert(row.code).second) << row.code;
+    EXPECT_NE(exit_codes_help().find(fmt::format("  {:<3} ", row.code)), std::string::npos);
+    EXPECT_NE(exit_codes_markdown().find(fmt::format("| {} |", row.code)), std::string::npos);
+  }
 }
 
 }  // namespace

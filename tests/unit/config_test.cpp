@@ -225,6 +225,30 @@ TEST(ParseConfigTest, SweepBatchSizeBounds) {
   EXPECT_EQ(parsed("[sweep]\nbatch_size = 250\n").sweep.batch_size, 250);
 }
 
+TEST(ParseConfigTest, SweepIntervalSaysWhenASweepIsLate) {
+  EXPECT_EQ(parsed("").sweep.interval_minutes, 10);
+  EXPECT_EQ(parsed("[sweep]\ninterval_minutes = 60\n").sweep.interval_minutes, 60);
+  auto zero = parse_config("[sweep]\ninterval_minutes = 0\n", "c.toml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("c.toml:2: interval_minutes = 0 is out of range"),
+            std::string::npos)
+      << zero.error().message;
+}
+
+TEST(ExampleConfigTest, DatabaseSectionFromSettingsParses) {
+  DatabaseConfig database;
+  database.socket = "/run/my \"odd\" sock";
+  database.name = "m";
+  database.user = "u";
+  database.password_file = "/etc/mautic-gdpr/db-password";
+  database.table_prefix = "mautic_";
+  auto config = parse_config(example_config(database_section_toml(database)), "c.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->database.socket, "/run/my \"odd\" sock");
+  EXPECT_EQ(config->database.password_file, "/etc/mautic-gdpr/db-password");
+  EXPECT_EQ(config->database.table_prefix, "mautic_");
+}
+
 TEST(ParseConfigTest, RelatedKeepsRawStrings) {
   const Config config = parsed("[related]\npage_hits = \"delete\"\nnot_checked_here = \"xyz\"\n");
   EXPECT_EQ(config.related.size(), 2u);
@@ -286,8 +310,10 @@ TEST(ParseConfigErrorTest, RefusedPasswordKeyIsNeverSuggested) {
   EXPECT_TRUE(LacksPart(error, "`password`"));
   EXPECT_TRUE(HasPart(error,
                       "the keys of [database] are host, port, socket, name, user, "
-                      "password_env, password_file, table_prefix"));
-  EXPECT_EQ(error.substr(error.size() - std::string_view("table_prefix").size()), "table_prefix");
+                      "password_env, password_file, table_prefix, lock_wait_seconds"));
+  // The list ends there: the refused `password` key is not listed after it.
+  EXPECT_EQ(error.substr(error.size() - std::string_view("lock_wait_seconds").size()),
+            "lock_wait_seconds");
 }
 
 TEST(ParseConfigErrorTest, UnknownKeyNeverQuotesItsValue) {

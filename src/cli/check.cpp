@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `mautic-gdpr check`: everything a later command needs, proven before it is needed. The config
+// against the live schema (fields, locations, guard), the key against the database, the
+// privileges of the database user (tried, changing nothing), and [server]. Every problem is
+// collected, so one run names all of them, each with its fix.
+#include <fmt/format.h>
+
+#include "app/secrets.h"
+#include "app/session.h"
+#include "cli/commands_internal.h"
+#include "mautic/guard.h"
+#include "mautic/own_tables.h"
+#include "mautic/privileges.h"
+#include "server/service.h"
+
+namespace mgdpr::cli {
+
+namespace {
+
+Error privilege_problem(const mautic::PrivilegeReport& report,
+                        const mautic::MissingPrivilege& missing) {
+  std::string where = "the database";
+  if (!missing.tables.front().empty()) {
+    where = fmt::format("`{}`", missing.tables.front());
+    if (missing.tables.size() > 1) {
+      where += fmt::format(" and {} more table(s)", missing.tables.size() - 1);
+    }
+  }
+  return make_error(ErrorKind::kConfig, "the database user {} lacks {} on {}: {}; fix: {}",
+                    report.account, missing.privilege, where, missing.needed_for, missing.grant);
+}
+
+// Problems as strings (the policy's, the related plan's) are configuration problems.
+void add_config_problems(std::vector<Error>& problems, const std::vector<std::string>& lines) {
+  for (const auto& line : lines) problems.push_back(Error{line, ErrorKind::kConfig});
+}
+
+}  // namespace
+
+int run_check(CommandContext& context) {
+  const Config& config = *context.config;
+  const CommandArgs& args = context.args;
+  const bool json = args.json;
+  nlohmann::json out;
+  std::vector<Error> problems;
+  std::vector<std::string> warnings;
+
+  auto key = app::load_hash_key(config);
+  if (!key) problems.push_back(key.error());
+  auto connection = app::connect(config);
+  if (!connection) {
+    // One error (one JSON document with --json) that names the key's problem too.
+    Error error = connection.error();
+    for (const auto& problem : problems) error.message = problem.message + "\n" + error.message;
+    return fail(args, error);
+  }
+  auto schema = mautic::load_schema(**connection, config.database.table_prefix);
+  if (!schema) {
+    if (!mautic::is_denied(schema.error())) return fail(args, schema.error());
+    // Not even Mautic's schema can be read: name every privilege, in one GRANT.
+    auto user = (*connection)->query_value("SELECT CURRENT_USER()");
+    const std::string account = mautic::account_of(user ? user->value_or("?") : "?");
+    return fail(args, make_error(ErrorKind::kConfig, "{}; fix: {}", schema.error().message,
+                                 mautic::grant_statement(mautic::kNeededPrivileges,
+                                                         config.database.name, account)));
+  }
+
+  mautic::ContactPolicy policy = mautic::build_contact_policy(config, *schema);
+  mautic::RelatedPlan related = mautic::build_related_plan(config, *schema);
+  const std::string guard = mautic::describe_guard(config, policy);
+  add_config_problems(problems, policy.problems);
+  add_config_problems(problems, related.problems);
+  add_config_problems(problems, mautic::guard_problems(config, policy));
+  if (key) {
+    if (auto verified = mautic::verify_key(**connection, *schema, *key, false); !verified) {
+      problems.push_back(verified.error());
+    }
+  }
+  warnings = policy.warnings;
+
+  auto privileges = mautic::check_privileges(**connection, *schema, related);
+  if (!privileges) return fail(args, privileges.error());
+  for (const auto& missing : privileges->missing) {
+    problems.push_back(privilege_problem(*privileges, missing));
+  }
+  const bool has_server = config.line_of("server") > 0;
+  if (has_server) {
+    for (auto& problem : server::check_server_config(config)) problems.push_back(std::move(problem));
+  }
+
+  int code = kExitOk;
+  for (const auto& problem : problems) {
+    // The key mismatch is the most serious: the database was processed with another key.
+    const int problem_code = exit_code_for(problem.kind);
+    if (code == kExitOk || problem_code == kExitKeyMismatch) code = problem_code;
+  }
+
+  if (json) {
+    out["valid"] = problems.empty();
+    out["database"] = {{"name", schema->database()},
+                       {"server_version", (*connection)->server_version()},
+                       {"table_prefix", schema->prefix()},
+                       {"mautic", schema->mautic_generation()}};
+    out["fields"] = nlohmann::json::array();
+    for (const auto& plan : policy.columns) {
+      out["fields"].push_back({{"column", plan.column},
+                               {"field_type", plan.field_type.empty() ? nullptr
+                                                                      : nlohmann::json(plan.field_type)},
+                               {"column_type", plan.sql_type},
+                               {"action", action_name(plan.action)},
+                               {"because", plan.origin}});
+    }
+    out["locations"] = nlohmann::json::array();
+    for (const auto& plan : related.locations) {
+      out["locations"].push_back({{"location", plan.location->name},
+                                  {"action", mautic::row_action_name(plan.action)},
+                                  {"set_at", plan.origin},
+                                  {"tables", plan.tables.size()}});
+    }
+    out["missing_locations"] = related.missing;
+    out["guard"] = guard;
+    nlohmann::json missing = nlohmann::json::array();
+    for (const auto& privilege : privileges->missing) {
+      std::vector<std::string> tables;
+      for (const auto& table : privilege.tables) {
+        if (!table.empty()) tables.push_back(table);
+      }
+      missing.push_back({{"privilege", privilege.privilege},
+                         {"tables", tables},
+                         {"needed_for", privilege.needed_for},
+                         {"grant", privilege.grant}});
+    }
+    out["privileges"] = {{"account", privileges->account},
+                         {"probes", privileges->probes},
+                         {"missing", missing}};
+    out["server_checked"] = has_server;
+    out["warnings"] = warnings;
+    out["problems"] = nlohmann::json::array();
+    for (const auto& problem : problems) out["problems"].push_back(error_json(problem));
+    print_json(out);
+    return code;
+  }
+
+  fmt::print("Database `{}` (MariaDB {}), table prefix \"{}\", Mautic {} schema.\n",
+             schema->database(), (*connection)->server_version(), schema->prefix(),
+             schema->mautic_generation());
+  fmt::print("\nContact fields and what a sweep does with them:\n");
+  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "column", "field type", "column type",
+             "action", "because");
+  for (const auto& plan : policy.columns) {
+    fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", plan.column,
+               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type,
+               action_name(plan.action), plan.origin);
+  }
+  for (const auto& field : schema->contact_fields()) {
+    if (!field.column) {
+      fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", field.alias, field.type, "(no column)", "-",
+                 "Mautic has not created the column");
+    }
+  }
+  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "lead_donotcontact.comments", "-", "longtext",
+             "delete", "bounce text can quote the address; the DNC row itself stays");
+  fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
+  print_locations(related);
+  fmt::print("\nRe-import guard ([guard]): {}\n", guard);
+  fmt::print("\nDatabase privileges of {} ({} tried, nothing changed): {}\n", privileges->account,
+             privileges->probes,
+             privileges->missing.empty()
+                 ? "everything sweep, serve and the other commands need is granted"
+                 : fmt::format("{} missing (below)", privileges->missing.size()));
+  if (has_server) {
+    fmt::print("[server]: webhook secret, TLS files and users checked\n");
+  }
+  for (const auto& warning : warnings) fmt::print("\nwarning: {}\n", warning);
+  if (!problems.empty()) {
+    fmt::print(stderr, "\n");
+    for (const auto& problem : problems) {
+      fmt::print(stderr, "mautic-gdpr: error: {}\n", problem.message);
+    }
+    fmt::print(stderr, "\n{} problem(s); no sweep will run until they are fixed.\n",
+               problems.size());
+    return code;
+  }
+  fmt::print("\nThe configuration is valid.\n");
+  return kExitOk;
+}
+
+}  // namespace mgdpr::cli
