@@ -211,6 +211,7 @@ do_start() {
     --socket="$SOCK" --pid-file="$PIDFILE" --log-error="$LOGFILE" \
     "${net_opts[@]}" --skip-name-resolve \
     --skip-log-bin --innodb_flush_log_at_trx_commit=0 --innodb_doublewrite=0 \
+    --innodb_file_per_table=0 --innodb_flush_method=nosync --sync_frm=0 \
     --innodb_buffer_pool_size=256M --max_connections=200 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     </dev/null >>"$LOGFILE" 2>&1 9>&- &

@@ -2,7 +2,7 @@
 # The project's test command (README, CI):  bash scripts/test.sh
 #
 #  1. installs missing Debian packages (scripts/install-deps.sh),
-#  2. configures and builds everything with CMake + Ninja into build/ (RelWithDebInfo),
+#  2. configures and builds everything with CMake + Ninja into build/ (Release),
 #  3. starts a fresh private MariaDB server in build/mariadb (stopped again on exit) and runs
 #     all tests with ctest; the integration tests reach it through MGDPR_TEST_SOCKET,
 #  3b. runs the browser test of `mautic-gdpr serve` on the same server: the lookup page in
@@ -26,7 +26,12 @@ DB_DIR="$ROOT/build/mariadb"
 DB="$ROOT/scripts/mariadb-local.sh"
 START=$SECONDS
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says how long the one before it took: the run must stay under 15 minutes.
+step_start=$SECONDS
+step() {
+  printf '(%ds)\n\n==> %s\n' "$((SECONDS - step_start))" "$*"
+  step_start=$SECONDS
+}
 
 # Configure DIR with Ninja; a cache from another generator or source dir is thrown away.
 configure() {
@@ -63,7 +68,9 @@ bash "$ROOT/scripts/install-deps.sh" test
 bash "$DB" stop "$DB_DIR" >/dev/null
 
 step "configure build/"
-configure build -DMGDPR_SANITIZE=OFF -DMGDPR_BUILD_TESTS=ON -DCMAKE_INSTALL_PREFIX=/usr
+# Release (no -g): the same optimized code as the package, an eighth less compile time.
+configure build -DMGDPR_SANITIZE=OFF -DMGDPR_BUILD_TESTS=ON -DCMAKE_INSTALL_PREFIX=/usr \
+  -DCMAKE_BUILD_TYPE=Release
 
 step "build build/ (-j$JOBS)"
 cmake --build build -j"$JOBS"
@@ -97,7 +104,9 @@ else
 fi
 
 step "configure build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
-configure build-asan -DMGDPR_SANITIZE=ON -DMGDPR_BUILD_TESTS=ON -DMGDPR_BUILD_BENCH=OFF
+# Debug (-O0): a third less compile time, and the unit tests take milliseconds either way.
+configure build-asan -DMGDPR_SANITIZE=ON -DMGDPR_BUILD_TESTS=ON -DMGDPR_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=Debug
 
 # LeakSanitizer stops the process's threads with ptrace; some sandboxes forbid that and every
 # sanitized binary would then die at exit with "LeakSanitizer has encountered a fatal error"
