@@ -3,6 +3,7 @@
 // own set-based limit, on identical copies of one synthetic Mautic, in one run. Also lookup
 // latency, idle-sweep time and the sweep's peak RSS. bench/run drives it; see bench/README.md.
 #include <fmt/chrono.h>
+#include <fmt/ranges.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -940,6 +942,238 @@ std::string rate(int64_t contacts, double seconds) {
   return seconds > 0 ? fmt::format("{:.0f}", double(contacts) / seconds) : "-";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Steady state: what a sweep costs once everyone pending is processed, without and with the
+// change queue. Late writes are what Mautic writes about processed contacts: a late open
+// updating an old email_stats row in place, a page hit, a profile save without date_modified,
+// an audit row, a form post, an IP link, a note, a lead event.
+
+// The rows one batch of late writes touched, by table, so the limit can repair exactly them.
+struct LateRows {
+  std::map<std::string, std::vector<int64_t>> keys;
+  size_t writes = 0;
+};
+
+constexpr std::string_view kLateOpen =
+    "a:1:{i:0;a:2:{s:8:\"datetime\";s:19:\"2026-11-30 10:00:00\";s:9:\"useragent\";s:9:\"LATEagent\";}}";
+constexpr std::string_view kLateAudit =
+    "a:1:{s:6:\"fields\";a:1:{s:9:\"firstname\";a:2:{i:0;N;i:1;s:9:\"LATEaudit\";}}}";
+constexpr std::string_view kLateEvent = "{\"row\":{\"city\":\"LATEcity\"}}";
+
+LateRows late_writes(db::Connection& c, const std::vector<int64_t>& processed, int64_t count,
+                     uint64_t seed) {
+  LateRows rows;
+  std::mt19937_64 random(seed);
+  auto last_id = [&] { return db::cell_to_int(must(c.query_value("SELECT LAST_INSERT_ID()"), "id")).value_or(0); };
+  for (int64_t n = 0; int64_t(rows.writes) < count; ++n) {
+    const int64_t contact = processed[random() % processed.size()];
+    switch (n % 8) {
+      case 0: {
+        auto stat = must(c.query_value("SELECT id FROM email_stats WHERE lead_id = ? ORDER BY id "
+                                       "LIMIT 1",
+                                       {contact}),
+                         "late open");
+        if (!stat) continue;
+        const int64_t id = db::cell_to_int(stat).value_or(0);
+        must(c.execute("UPDATE email_stats SET is_read = 1, open_count = open_count + 1, "
+                       "last_opened = UTC_TIMESTAMP(), open_details = ? WHERE id = ?",
+                       {std::string(kLateOpen), id}),
+             "late open");
+        rows.keys["email_stats"].push_back(id);
+        break;
+      }
+      case 1:
+        must(c.execute("INSERT INTO page_hits (lead_id, date_hit, code, tracking_id, url, user_agent) "
+                       "VALUES (?, UTC_TIMESTAMP(), 200, 'LATEtrack', 'https://example.org/LATEurl', "
+                       "'LATEua')",
+                       {contact}),
+             "page hit");
+        rows.keys["page_hits"].push_back(last_id());
+        break;
+      case 2:
+        must(c.execute("UPDATE leads SET firstname = 'LATEfirst' WHERE id = ?", {contact}),
+             "profile");
+        rows.keys["leads"].push_back(contact);
+        break;
+      case 3:
+        must(c.execute("INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, "
+                       "action, details, date_added, ip_address) VALUES (1, 'admin', 'lead', "
+                       "'lead', ?, 'update', ?, UTC_TIMESTAMP(), 'LATEip')",
+                       {contact, std::string(kLateAudit)}),
+             "audit");
+        rows.keys["audit_log"].push_back(last_id());
+        break;
+      case 4:
+        must(c.execute("INSERT INTO form_submissions (form_id, lead_id, date_submitted, referer) "
+                       "VALUES (1, ?, UTC_TIMESTAMP(), 'LATEreferer')",
+                       {contact}),
+             "form post");
+        rows.keys["form_submissions"].push_back(last_id());
+        must(c.execute(fmt::format("INSERT INTO {} (submission_id, form_id, first_name) VALUES "
+                                   "(LAST_INSERT_ID(), 1, 'LATEanswer')",
+                                   kFormResults)),
+             "form post");
+        break;
+      case 5:
+        must(c.execute("INSERT INTO ip_addresses (ip_address) VALUES ('LATEaddr')"), "ip");
+        rows.keys["ip_addresses"].push_back(last_id());
+        must(c.execute("INSERT INTO lead_ips_xref (lead_id, ip_id) VALUES (?, LAST_INSERT_ID())",
+                       {contact}),
+             "ip link");
+        rows.keys["lead_ips_xref"].push_back(contact);
+        break;
+      case 6:
+        must(c.execute("INSERT INTO lead_notes (lead_id, is_published, text) VALUES (?, 1, "
+                       "'LATEnote')",
+                       {contact}),
+             "note");
+        rows.keys["lead_notes"].push_back(last_id());
+        break;
+      default:
+        must(c.execute("INSERT INTO lead_event_log (lead_id, bundle, object, action, date_added, "
+                       "properties) VALUES (?, 'lead', 'import', 'updated', UTC_TIMESTAMP(), ?)",
+                       {contact, std::string(kLateEvent)}),
+             "lead event");
+        rows.keys["lead_event_log"].push_back(last_id());
+        break;
+    }
+    ++rows.writes;
+  }
+  return rows;
+}
+
+// The set-based limit for repairing late writes: their keys known beforehand (no search), the
+// scrubbed values computed beforehand, one statement per table in one transaction.
+double late_writes_limit(db::Connection& c, const LateRows& rows) {
+  const std::string open = must(scrub_php_serialized(kLateOpen), "scrub");
+  const std::string audit = must(scrub_php_serialized(kLateAudit), "scrub");
+  const std::string event = must(scrub_json(kLateEvent), "scrub");
+  const std::map<std::string, std::pair<std::string, std::vector<db::Param>>> statements = {
+      {"email_stats", {"UPDATE email_stats SET open_details = ? WHERE id IN ({})", {open}}},
+      {"page_hits",
+       {"UPDATE page_hits SET tracking_id = '', url = NULL, user_agent = NULL WHERE id IN ({})",
+        {}}},
+      {"leads", {"UPDATE leads SET firstname = NULL WHERE id IN ({})", {}}},
+      {"audit_log",
+       {"UPDATE audit_log SET details = ?, ip_address = '' WHERE id IN ({})", {audit}}},
+      {"form_submissions",
+       {"UPDATE form_submissions s JOIN form_results_1_contactform r ON r.submission_id = s.id "
+        "SET s.referer = '', r.first_name = NULL WHERE s.id IN ({})",
+        {}}},
+      {"lead_ips_xref", {"DELETE FROM lead_ips_xref WHERE lead_id IN ({})", {}}},
+      {"ip_addresses", {"DELETE FROM ip_addresses WHERE id IN ({})", {}}},
+      {"lead_notes", {"DELETE FROM lead_notes WHERE id IN ({})", {}}},
+      {"lead_event_log", {"UPDATE lead_event_log SET properties = ? WHERE id IN ({})", {event}}},
+  };
+  const auto start = Clock::now();
+  must(c.begin(), "begin");
+  for (const auto& [table, keys] : rows.keys) {
+    const auto& [sql, values] = statements.at(table);
+    std::vector<db::Param> params = values;
+    params.insert(params.end(), keys.begin(), keys.end());
+    must(c.execute(fmt::format(fmt::runtime(sql), db::placeholders(keys.size())), params),
+         "limit " + table);
+  }
+  must(c.commit(), "commit");
+  return seconds_since(start);
+}
+
+// The set-based limit of a full content check: every processed contact's rows read once, their
+// personal columns with them, one statement per table (no predicate evaluated, nothing
+// written).
+double full_check_limit(db::Connection& c) {
+  const std::string processed =
+      "(SELECT g.contact_id FROM gdpr_contacts g WHERE g.returned_at IS NULL)";
+  std::vector<std::string> statements = {
+      "SELECT SUM(LENGTH(CONCAT_WS('', email, firstname, lastname, mobile))) FROM leads WHERE id "
+      "IN " + processed,
+      "SELECT SUM(LENGTH(CONCAT_WS('', f.first_name))) FROM form_results_1_contactform f JOIN "
+      "form_submissions s ON s.id = f.submission_id WHERE s.lead_id IN " + processed,
+      "SELECT COUNT(*) FROM lead_ips_xref WHERE lead_id IN " + processed};
+  for (const auto& table : related_tables()) {
+    std::vector<std::string> columns;
+    for (const auto& [column, value] : table.cleared) columns.emplace_back(column);
+    for (const auto& column : table.serialized) columns.emplace_back(column);
+    statements.push_back(fmt::format(
+        "SELECT SUM(LENGTH(CONCAT_WS('', {}))) FROM {} WHERE {} IN {}{}", fmt::join(columns, ", "),
+        table.table, table.contact_column, processed,
+        table.kind_column.empty() ? ""
+                                  : fmt::format(" AND {} = '{}'", table.kind_column,
+                                                table.kind_value)));
+  }
+  const auto start = Clock::now();
+  for (const auto& sql : statements) must(c.query(sql), "full check limit");
+  return seconds_since(start);
+}
+
+template <typename Row>
+void steady_state(const Options& options, const std::string& config,
+                  const std::vector<int64_t>& processed, const Row& row) {
+  auto session = open_session(config);
+  auto writer = connect_root(options, session->schema.database());
+  auto timed_sweep = [&](bool full_pass) {
+    mautic::SweepOptions sweep;
+    sweep.full_pass = full_pass;
+    const auto start = Clock::now();
+    auto report = must(session->engine->sweep(sweep, {}), "sweep");
+    return std::make_pair(seconds_since(start), report);
+  };
+  auto repaired_rows = [](const mautic::SweepReport& report) {
+    uint64_t rows = 0;
+    for (const auto& [table, count] : report.repaired) rows += count;
+    return rows;
+  };
+  constexpr int64_t kLateWrites = 1000;
+  for (const bool queue : {false, true}) {
+    const std::string mode = queue ? "with the queue" : "no queue";
+    if (queue) {
+      must(session->engine->change_queue(mautic::Engine::QueueAction::kInstall), "queue install");
+      const auto [seconds, report] = timed_sweep(false);
+      row("queue: the first sweep after `queue install` (one full check; s)",
+          fmt::format("{:.2f} s", seconds));
+    }
+    std::vector<double> idle_ms;
+    for (int i = 0; i < 5; ++i) idle_ms.push_back(timed_sweep(false).first * 1000);
+    const auto idle = summarize(idle_ms);
+    row(fmt::format("idle sweep, {} (median / max of 5; target < 100 ms)", mode),
+        fmt::format("{:.1f} ms / {:.1f} ms", idle.p50_ms, idle.max_ms));
+
+    // The limit repairs one batch of late writes by their keys; the product another, found.
+    auto start = Clock::now();
+    const LateRows for_limit = late_writes(*writer, processed, kLateWrites, options.seed + 1);
+    const double write_seconds = seconds_since(start);
+    const double limit_seconds = late_writes_limit(*writer, for_limit);
+    const LateRows for_product = late_writes(*writer, processed, kLateWrites, options.seed + 2);
+    const auto [seconds, report] = timed_sweep(false);
+    row(fmt::format("sweep after {} mixed late writes to processed contacts, {} (target < 1 s; "
+                    "rows repaired)",
+                    kLateWrites, mode),
+        fmt::format("{:.3f} s ({} rows{}); limit {:.3f} s (keys known, one statement per "
+                    "table); the writes themselves {:.2f} s",
+                    seconds, repaired_rows(report),
+                    queue ? fmt::format(", {} queued contacts", report.queued_contacts) : "",
+                    limit_seconds, write_seconds));
+    // Two writes to one row are one repair; verify below proves that nothing is left.
+    if (repaired_rows(report) == 0) fail("the late writes were not repaired");
+
+    start = Clock::now();
+    const auto verified = must(session->engine->verify(), "verify");
+    const double verify_seconds = seconds_since(start);
+    if (!verified.clean()) fail("verify found rows the sweep left");
+    const double floor_seconds = full_check_limit(*writer);
+    row(fmt::format("verify over everything, {} (target < 30 s)", mode),
+        fmt::format("{:.2f} s ({} contacts, {} tables); limit {:.2f} s (every processed row's "
+                    "personal columns read once)",
+                    verify_seconds, verified.contacts_checked, verified.tables_checked,
+                    floor_seconds));
+    const auto [full_seconds, full_report] = timed_sweep(true);
+    if (repaired_rows(full_report) != 0) fail("the full pass found rows the sweep left");
+    row(fmt::format("full pass (sweep --full-pass, nothing to repair), {}", mode),
+        fmt::format("{:.2f} s; limit {:.2f} s (as verify)", full_seconds, floor_seconds));
+  }
+  must(session->engine->change_queue(mautic::Engine::QueueAction::kRemove), "queue remove");
+}
+
 int run(const Options& options) {
   std::filesystem::create_directories(options.work_dir);
   std::filesystem::remove(key_path(options));
@@ -1097,6 +1331,10 @@ int run(const Options& options) {
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", hits.p50_ms, hits.p99_ms, hits.max_ms));
     row("lookup miss (p50 / p99 / max)",
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", misses.p50_ms, misses.p99_ms, misses.max_ms));
+    if (options.related) {
+      session.reset();
+      steady_state(options, product_config, processed, row);
+    }
   }
 
   // Peak RSS of the sweep, profile + related tables, per N (target < 64 MiB).

@@ -149,6 +149,32 @@ void print_locations(const mautic::RelatedPlan& related) {
   }
 }
 
+nlohmann::json queue_json(const mautic::QueueState& state, const mautic::Schema& schema) {
+  return {{"installed", state.any()},
+          {"complete", state.complete()},
+          {"baseline", state.baseline},
+          {"covered_tables", std::vector<std::string>(state.covered.begin(), state.covered.end())},
+          {"missing_tables", state.missing},
+          {"unqueueable_tables", mautic::unqueueable_tables(schema)},
+          {"queued", state.queued}};
+}
+
+void print_queue(const mautic::QueueState& state) {
+  if (!state.any()) {
+    fmt::print("Change queue: not installed (every sweep checks every processed contact's rows; "
+               "`mautic-gdpr queue install` makes a plain sweep check only what changed)\n");
+    return;
+  }
+  fmt::print("Change queue: installed on {} table(s), {} row(s) queued{}\n", state.covered.size(),
+             state.queued,
+             state.baseline ? "" : "; the next sweep checks everything once before it relies on it");
+  if (!state.missing.empty()) {
+    fmt::print("Change queue: triggers missing on {} (a sweep checks these tables in full; "
+               "`mautic-gdpr queue install` adds them)\n",
+               db::join(state.missing, ", "));
+  }
+}
+
 namespace {
 
 std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
@@ -282,6 +308,7 @@ int run_sweep(CommandContext& context) {
     out["returned"] = report->returned;
     out["retries"] = report->retries;
     out["seconds"] = report->seconds;
+    out["queue"] = {{"used", report->queue_used}, {"contacts", report->queued_contacts}};
     out["guard"] = guard_json(report->guard);
     print_json(out);
     return kExitOk;
@@ -315,6 +342,30 @@ int run_sweep(CommandContext& context) {
                report->retries);
   }
   print_guard(report->guard);
+  return kExitOk;
+}
+
+int run_queue(CommandContext& context) {
+  const CommandArgs& args = context.args;
+  app::Session& session = *context.session;
+  if (args.queue_action != "status") {
+    const auto action = args.queue_action == "install" ? mautic::Engine::QueueAction::kInstall
+                                                       : mautic::Engine::QueueAction::kRemove;
+    if (auto changed = session.engine->change_queue(action); !changed) {
+      return fail(args, changed.error());
+    }
+  }
+  auto state = mautic::read_queue_state(*session.connection, session.schema);
+  if (!state) return fail(args, state.error());
+  if (args.json) {
+    nlohmann::json out = queue_json(*state, session.schema);
+    out["action"] = args.queue_action;
+    print_json(out);
+    return kExitOk;
+  }
+  if (args.queue_action == "install") fmt::print("queue: triggers installed\n");
+  if (args.queue_action == "remove") fmt::print("queue: triggers removed, queue emptied\n");
+  print_queue(*state);
   return kExitOk;
 }
 
@@ -757,14 +808,30 @@ void verify_options(CLI::App& command, CommandArgs&) {
       "its new data is its own and is not checked.");
 }
 
+void queue_options(CLI::App& command, CommandArgs& args) {
+  command.add_option("action", args.queue_action, "install, remove or status")
+      ->check(CLI::IsMember({"install", "remove", "status"}))
+      ->capture_default_str();
+  command.footer(
+      "install: AFTER INSERT and AFTER UPDATE triggers on the profile, lead_donotcontact and\n"
+      "every table whose rows carry a contact id (directly or through a parent row); each\n"
+      "appends the id to gdpr_dirty when the contact is processed and has not come back. They\n"
+      "never change Mautic's rows and sit beside any trigger Mautic or a plugin has. Needs the\n"
+      "TRIGGER privilege (and, with binary logging, log_bin_trust_function_creators = 1).\n"
+      "Run it again after Mautic creates a form (its results table) or after an upgrade.\n"
+      "remove: drops exactly these triggers and empties the queue. Both are idempotent.\n"
+      "The triggers run as the database user that installed them: remove the queue before\n"
+      "dropping that user, or Mautic's writes to these tables will fail.");
+}
+
 void sweep_options(CLI::App& command, CommandArgs& args) {
   command.add_option("--limit", args.limit, "Process at most N contacts")
       ->check(CLI::PositiveNumber);
   command.add_flag("--full-pass", args.full_pass,
-                   "Also look where no watermark narrows the work: tables without an integer\n"
-                   "key, rows below the watermarks, profiles Mautic changed after processing,\n"
-                   "and every do-not-contact row. Done automatically at most once an hour;\n"
-                   "use it after changing the policy or restoring a backup");
+                   "Also rescan every do-not-contact row and every IP address, and check every\n"
+                   "processed contact's rows by content even when the change queue is installed\n"
+                   "(a plain sweep then checks only the queued contacts). Done automatically at\n"
+                   "most once an hour; use it after changing the policy or restoring a backup");
   command.add_option("--batch-size", args.batch_size,
                      "Contacts per transaction (default: [sweep] batch_size, 500)")
       ->check(CLI::Range(1, 10000));
@@ -870,6 +937,15 @@ const Command kCommands[] = {
      .needs = kReadSession,
      .add_options = verify_options,
      .run = run_verify},
+    {.name = "queue",
+     .summary =
+         "The opt-in change queue: `queue install` puts triggers on Mautic's tables that note\n"
+         "which processed contacts Mautic writes about, so a plain sweep checks only those\n"
+         "(the hourly full pass and verify still check everything); `queue remove` takes them\n"
+         "away; `queue status` (the default) says whether it is installed and complete.",
+     .needs = kWriteSession,
+     .add_options = queue_options,
+     .run = run_queue},
     {.name = "lookup",
      .summary =
          "Find processed contacts by an exact value of a hashed field, e.g. on an official\n"

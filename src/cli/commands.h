@@ -88,6 +88,8 @@ struct CommandArgs {
   bool markdown = false;
   // passwd
   std::optional<std::string> user;
+  // queue
+  std::string queue_action = "status";  // install, remove, status
 };
 
 // What run_command() opened for a command, as its row's `needs` says.

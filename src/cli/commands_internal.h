@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "mautic/change_queue.h"
 #include "mautic/related_scrubber.h"
 
 namespace CLI {
@@ -31,6 +32,10 @@ nlohmann::json time_json(const std::optional<std::string>& database_time);
 
 // Every location with its effective action (check, plan).
 void print_locations(const mautic::RelatedPlan& related);
+
+// The change queue's state (queue, check): as JSON, and as text lines.
+nlohmann::json queue_json(const mautic::QueueState& state, const mautic::Schema& schema);
+void print_queue(const mautic::QueueState& state);
 
 int run_check(CommandContext& context);
 int run_init_config(CommandContext& context);

@@ -190,6 +190,9 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
     Engine* engine;
     ~LockGuard() { engine->release_sweep_lock(); }
   } lock_guard{this};
+  // The change queue's triggers skip this connection's writes: they make rows clean, and
+  // processing queues its contacts itself (change_queue.h).
+  MGDPR_TRY(connection_.execute("SET @mautic_gdpr_writer = 1"));
   // Holding the lock, no other sweep runs: a row still "running" is one whose process ended.
   MGDPR_TRY(connection_.execute(
       fmt::format("UPDATE {} SET result = 'interrupted' WHERE result = 'running' AND id <> ?",
@@ -249,11 +252,87 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
 
   // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
   // found by content wherever it is: the profile, the do-not-contact comments, every location.
-  MGDPR_TRY(repair_profiles(report.repaired, report.retries));
+  // With the change queue in place (and a full check since it was installed), a plain sweep
+  // checks only the queued contacts in the tables the triggers cover.
   RelatedScrubber related(connection_, schema_, related_, email_digest());
-  MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
+  QueueState queue;  // none: the default, and then no trigger is even looked for
+  MGDPR_ASSIGN_OR_RETURN(const bool installed, queue_installed(connection_, schema_));
+  if (installed) {
+    MGDPR_ASSIGN_OR_RETURN(queue, read_queue_state(connection_, schema_));
+  }
+  report.queue_used = !full_pass && queue.baseline && queue.any();
+  if (report.queue_used) {
+    MGDPR_TRY(repair_queued(related, queue, report));
+  } else {
+    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_), report.repaired, report.retries));
+    MGDPR_TRY(related.repair_locations(report.repaired, report.retries, {}));
+    // Every write since the triggers were in place is queued, and everything before was just
+    // checked: from now on the queue may stand in for this check.
+    if (queue.complete() && !queue.baseline) {
+      MGDPR_TRY(write_meta(connection_, schema_, "queue_baseline", std::to_string(now)));
+    }
+  }
+  MGDPR_TRY(related.finish_repair(report.repaired, full_pass, report.retries));
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
+  return {};
+}
+
+Status Engine::change_queue(QueueAction action) {
+  MGDPR_TRY(hold_sweep_lock());
+  Status done = action == QueueAction::kInstall ? install_queue(connection_, schema_)
+                                                : remove_queue(connection_, schema_);
+  release_sweep_lock();
+  return done;
+}
+
+Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue,
+                             SweepReport& report) {
+  // The rows queued up to now, a slice at a time; each slice's contacts (those still processed
+  // and on do-not-contact) checked in the covered tables, then exactly the rows read deleted.
+  // A crash between the two leaves the rows queued: checked again, harmlessly.
+  constexpr int64_t kSlice = 2000;
+  const bool profile_covered =
+      queue.covered.contains("leads") && queue.covered.contains("lead_donotcontact");
+  MGDPR_ASSIGN_OR_RETURN(const int64_t top, queue_top(connection_, schema_));
+  int64_t cursor = 0;
+  while (cursor < top) {
+    MGDPR_ASSIGN_OR_RETURN(auto slice, read_queue(connection_, schema_, cursor, top, kSlice));
+    if (slice.seqs.empty()) break;
+    cursor = slice.seqs.back();
+    // A queued contact that came back by choice since is not checked: its data is its own.
+    const ContactSet all = ContactSet::processed(schema_);
+    std::vector<Param> params(slice.contacts.begin(), slice.contacts.end());
+    params.insert(params.end(), all.params.begin(), all.params.end());
+    MGDPR_ASSIGN_OR_RETURN(
+        auto still, connection_.query(fmt::format("SELECT g.contact_id FROM {} g WHERE "
+                                                  "g.contact_id IN ({}) AND g.contact_id IN {} "
+                                                  "ORDER BY g.contact_id",
+                                                  schema_.table("gdpr_contacts"),
+                                                  db::placeholders(slice.contacts.size()), all.sql),
+                                      params));
+    std::vector<int64_t> ids;
+    for (const auto& row : still.rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
+    report.queued_contacts += int64_t(ids.size());
+    if (ids.empty()) {
+      MGDPR_TRY(delete_queued(connection_, schema_, slice.seqs));
+      continue;
+    }
+    const ContactSet contacts = ContactSet::of(ids);
+    if (profile_covered) {
+      MGDPR_TRY(repair_profiles(contacts, report.repaired, report.retries));
+    }
+    RepairScope scope{.contacts = contacts, .tables = &queue.covered};
+    MGDPR_TRY(related.repair_locations(report.repaired, report.retries, scope));
+    MGDPR_TRY(delete_queued(connection_, schema_, slice.seqs));
+  }
+  // What no trigger covers: the profile if its triggers are gone, tables without a trigger (a
+  // form created since the install) and rows no trigger can tie to a contact (payloads, text).
+  if (!profile_covered) {
+    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_), report.repaired, report.retries));
+  }
+  RepairScope rest{.tables = &queue.covered, .except_tables = true};
+  MGDPR_TRY(related.repair_locations(report.repaired, report.retries, rest));
   return {};
 }
 
@@ -389,6 +468,11 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
                   schema_.table("gdpr_contacts"), db::join(record_tuples, ", ")),
       record_params);
   if (!recorded) return recorded.error();
+  // With the change queue, the next sweep checks these contacts once more after this commit:
+  // a Mautic write that committed between this batch's scrub and its record was not queued by
+  // its trigger (the contact was not processed yet when it read gdpr_contacts).
+  MGDPR_ASSIGN_OR_RETURN(const bool queued, queue_installed(connection_, schema_));
+  if (queued) MGDPR_TRY(enqueue_contacts(connection_, schema_, targets));
 
   MGDPR_TRY(transaction->commit());
   report.processed = std::move(targets);
@@ -467,13 +551,14 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   return {};
 }
 
-Status Engine::repair_profiles(TableCounts& repaired, int64_t& retries) {
+Status Engine::repair_profiles(const ContactSet& contacts, TableCounts& repaired,
+                               int64_t& retries) {
   // Found without locks, in contact id order; each batch then locked and rewritten by the same
   // code as the first time (a digest stays as it is, never hashed twice).
   const auto hashed = policy_.with_action(Action::kHash);
   std::vector<std::string> selected = {"l.id"};
   for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
-  const ContactSet processed = ContactSet::processed(schema_);
+  const ContactSet& processed = contacts;
   std::vector<std::string> dirty;
   for (const auto& [column, condition] : profile_dirty(policy_)) dirty.push_back("(" + condition + ")");
   const std::string comment_dirty(kDncCommentDirty);

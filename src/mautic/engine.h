@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "db/connection.h"
 #include "mautic/contact_policy.h"
+#include "mautic/change_queue.h"
 #include "mautic/guard.h"
 #include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
@@ -42,6 +43,10 @@ struct SweepReport {
   int64_t retries = 0;   // transactions run again after a deadlock or lock wait timeout
   double seconds = 0;
   GuardReport guard;  // the re-import guard's pass, run first
+  // The change queue stood in for the full content check (installed, checked in full once
+  // since, and not a full pass); queued_contacts: distinct contacts per slice it checked.
+  bool queue_used = false;
+  int64_t queued_contacts = 0;
 };
 
 struct ProcessReport {
@@ -138,6 +143,11 @@ class Engine {
   Result<ProcessReport> process_contacts(std::span<const int64_t> contact_ids,
                                          std::string_view source);
 
+  // The opt-in change queue (change_queue.h): installed or removed under the sweep lock, so
+  // no sweep works while the triggers change. Idempotent.
+  enum class QueueAction { kInstall, kRemove };
+  Status change_queue(QueueAction action);
+
   Result<PlanReport> plan();
   // Checks every processed contact still on do-not-contact by content (read only).
   Result<VerifyReport> verify();
@@ -159,8 +169,12 @@ class Engine {
   Result<ProcessReport> process_once(std::span<const int64_t> contact_ids,
                                      std::string_view source);
   // Processed contacts whose profile or do-not-contact comments are not clean (clean_state.h),
-  // pseudonymized again by the same code as the first time.
-  Status repair_profiles(TableCounts& repaired, int64_t& retries);
+  // pseudonymized again by the same code as the first time. `contacts`: processed contacts
+  // still on do-not-contact (ContactSet::processed, or ids known to be so).
+  Status repair_profiles(const ContactSet& contacts, TableCounts& repaired, int64_t& retries);
+  // The content check narrowed by the change queue (change_queue.h): the queued contacts in
+  // the tables the triggers cover, every processed contact in the others.
+  Status repair_queued(RelatedScrubber& related, const QueueState& queue, SweepReport& report);
   // Processed contacts no longer on do-not-contact: recorded as returned (gdpr_returns keeps
   // the exit). Returns how many.
   Result<int64_t> record_returns();

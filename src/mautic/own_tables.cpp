@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
                                            "gdpr_audit",      "gdpr_watermarks", "gdpr_returns",
-                                           "gdpr_clean_values", "gdpr_sweep_runs"};
+                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -74,10 +74,22 @@ std::string version_3(const Schema& schema) {
       schema.table("gdpr_sweep_runs"), kTableOptions);
 }
 
+// Version 4: the opt-in change queue (change_queue.h). Its triggers on Mautic's tables append
+// the id of a processed contact whose row was inserted or updated; a plain sweep checks those
+// contacts and deletes exactly the rows it read. seq orders the rows, so a row queued while a
+// sweep works is never deleted unread. Created empty whether or not the queue is installed.
+std::string version_4(const Schema& schema) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (seq BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
+      "contact_id BIGINT UNSIGNED NOT NULL, "
+      "queued_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB;\n",
+      schema.table("gdpr_dirty"));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2, version_3};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

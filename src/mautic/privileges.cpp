@@ -20,7 +20,8 @@ namespace {
 // mautic-gdpr's own tables, and the ones that are only ever inserted into.
 constexpr std::string_view kOwnTables[] = {
     "gdpr_meta",       "gdpr_contacts", "gdpr_hashes",       "gdpr_audit",
-    "gdpr_watermarks", "gdpr_returns",  "gdpr_clean_values", "gdpr_sweep_runs"};
+    "gdpr_watermarks", "gdpr_returns",  "gdpr_clean_values", "gdpr_sweep_runs",
+    "gdpr_dirty"};
 constexpr std::string_view kInsertOnly[] = {"gdpr_hashes", "gdpr_audit", "gdpr_returns",
                                             "gdpr_clean_values"};
 
@@ -66,6 +67,7 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
     if (std::find(std::begin(kInsertOnly), std::end(kInsertOnly), table) == std::end(kInsertOnly)) {
       update.tables.emplace(table);
     }
+    if (table == "gdpr_dirty") remove.tables.emplace(table);  // the queue's rows, once checked
   }
   Need create{"CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them",
               {}};

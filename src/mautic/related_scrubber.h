@@ -41,6 +41,15 @@ struct ContactIdentity {
 // SQL condition on an ip_addresses row `i`: no row of any table references it.
 std::string unreferenced_ip_sql(const Schema& schema);
 
+// Which rows a content check looks at: by default every processed contact's rows in every
+// table; the change queue narrows it to the queued contacts in the tables its triggers cover,
+// and the rest of the tables in full.
+struct RepairScope {
+  std::optional<ContactSet> contacts;  // default: every processed contact still on DNC
+  const std::set<std::string>* tables = nullptr;  // default: every table
+  bool except_tables = false;  // true: every table but `tables`
+};
+
 class RelatedScrubber {
  public:
   // The keyed digest of an email address as the profile's email column stores it; empty
@@ -62,6 +71,13 @@ class RelatedScrubber {
   // next run. full_pass also looks at every IP address no row references any more (otherwise
   // only at the ones added since the previous sweep).
   Status repair(TableCounts& repaired, bool full_pass, int64_t& retries);
+  // The two halves of repair(): the locations' rows within a scope (a table checked for every
+  // processed contact is recorded as checked for `status`), then the unreferenced IPs, once
+  // per sweep.
+  Status repair_locations(TableCounts& repaired, int64_t& retries, const RepairScope& scope);
+  Status finish_repair(TableCounts& repaired, bool full_pass, int64_t& retries);
+  // Records when tables' rows were last checked clean (gdpr_watermarks, for `status`).
+  Status mark_checked(const std::vector<std::string>& tables);
 
   struct LocationStatus {
     std::string table;
@@ -111,8 +127,6 @@ class RelatedScrubber {
   Status in_own_transaction(const std::function<Status(TableCounts&)>& work, TableCounts& total,
                             int64_t& retries);
   Result<int64_t> placeholder_ip();
-  // Records when a table's rows were last checked clean (gdpr_watermarks, for `status`).
-  Status mark_checked(const std::string& table);
   // Deletes the IPs touched since the last call that nobody references any more; with
   // unlink_processed, first removes every processed contact's link to them.
   Status drop_orphan_ips(TableCounts& changed, bool unlink_processed);

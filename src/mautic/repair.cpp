@@ -25,14 +25,19 @@ constexpr int64_t kRepairBatch = 2000;
 class RelatedScrubber::Repair : public LocationVisitor {
  public:
   Repair(RelatedScrubber& scrubber, TableCounts& repaired, int64_t& retries,
-         std::optional<int64_t> placeholder_ip)
+         std::optional<int64_t> placeholder_ip, const RepairScope& scope)
       : scrubber_(scrubber),
         repaired_(repaired),
         retries_(retries),
         placeholder_ip_(placeholder_ip),
-        processed_(ContactSet::processed(scrubber.schema_)) {}
+        scope_(scope),
+        processed_(scope.contacts ? *scope.contacts : ContactSet::processed(scrubber.schema_)) {}
+
+  // The tables this pass checked, for gdpr_watermarks.
+  const std::vector<std::string>& checked() const { return checked_; }
 
   Status linked(const LocationPlan& plan, const std::string& table) override {
+    if (!in_scope(table)) return {};
     const Schema& schema = scrubber_.schema_;
     const CleanCheck check = clean_check(plan, table, schema, placeholder_ip_);
     if (!check.empty()) {
@@ -46,25 +51,34 @@ class RelatedScrubber::Repair : public LocationVisitor {
         MGDPR_TRY(repair_by_key(plan, table, dirty, std::string(key)));
       }
     }
-    return scrubber_.mark_checked(table);
+    checked_.push_back(table);
+    return {};
   }
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
+    if (!in_scope(table)) return {};
     MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_, scrubber_.schema_,
                                                            table, processed_));
     MGDPR_TRY(repair_keys(plan, table, keys));
-    return scrubber_.mark_checked(table);
+    checked_.push_back(table);
+    return {};
   }
 
   Status in_text(const LocationPlan& plan, const std::string& table) override {
+    if (!in_scope(table)) return {};
     MGDPR_ASSIGN_OR_RETURN(
         auto keys, rows_naming_processed_addresses(scrubber_.connection_, scrubber_.schema_,
                                                    *plan.location, table, scrubber_.email_digest_));
     MGDPR_TRY(repair_keys(plan, table, keys));
-    return scrubber_.mark_checked(table);
+    checked_.push_back(table);
+    return {};
   }
 
  private:
+  bool in_scope(const std::string& table) const {
+    return !scope_.tables || scope_.tables->contains(table) != scope_.except_tables;
+  }
+
   // The selected rows in one transaction (tables without a key: only delete locations).
   Status repair_rows(const LocationPlan& plan, const std::string& table, const RowSelection& rows) {
     return scrubber_.in_own_transaction(
@@ -123,24 +137,40 @@ class RelatedScrubber::Repair : public LocationVisitor {
   TableCounts& repaired_;
   int64_t& retries_;
   const std::optional<int64_t> placeholder_ip_;
+  const RepairScope& scope_;
   const ContactSet processed_;
+  std::vector<std::string> checked_;
 };
 
 Status RelatedScrubber::repair(TableCounts& repaired, bool full_pass, int64_t& retries) {
+  MGDPR_TRY(repair_locations(repaired, retries, {}));
+  return finish_repair(repaired, full_pass, retries);
+}
+
+Status RelatedScrubber::repair_locations(TableCounts& repaired, int64_t& retries,
+                                         const RepairScope& scope) {
   MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
-  Repair repair(*this, repaired, retries, db::cell_to_int(placeholder));
+  Repair repair(*this, repaired, retries, db::cell_to_int(placeholder), scope);
   MGDPR_TRY(walk_locations(plan_, repair));
+  return scope.contacts ? Status{} : mark_checked(repair.checked());
+}
+
+Status RelatedScrubber::finish_repair(TableCounts& repaired, bool full_pass, int64_t& retries) {
   return in_own_transaction(
       [&](TableCounts& counts) { return drop_unreferenced_ips(counts, full_pass); }, repaired,
       retries);
 }
 
-Status RelatedScrubber::mark_checked(const std::string& table) {
+Status RelatedScrubber::mark_checked(const std::vector<std::string>& tables) {
+  // One statement for every table a pass checked, not one autocommit per table.
+  if (tables.empty()) return {};
+  std::vector<db::Param> params(tables.begin(), tables.end());
+  std::vector<std::string> tuples(tables.size(), "(?, 0, UTC_TIMESTAMP(6))");
   MGDPR_TRY(connection_.execute(
-      fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, 0, "
-                  "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE cleaned_at = VALUES(cleaned_at)",
-                  schema_.table("gdpr_watermarks")),
-      {table}));
+      fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES {} ON DUPLICATE KEY "
+                  "UPDATE cleaned_at = VALUES(cleaned_at)",
+                  schema_.table("gdpr_watermarks"), db::join(tuples, ", ")),
+      params));
   return {};
 }
 

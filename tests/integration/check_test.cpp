@@ -74,6 +74,21 @@ TEST_P(Check, TheReadmeGrantsAreEnoughForCheckAndSweep) {
   EXPECT_EQ(tool({"check"}).exit_code, 0);
 }
 
+TEST_P(Check, TheChangeQueueNamesTheTriggerGrantItNeeds) {
+  // The README grants run everything but the opt-in queue: its install names the grant.
+  ASSERT_NO_FATAL_FAILURE(use_user_with(std::string(mautic::kNeededPrivileges)));
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  auto refused = tool({"queue", "install"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find(fmt::format("GRANT TRIGGER ON `{}`.*", database)), std::string::npos)
+      << refused.err;
+  ASSERT_NO_FATAL_FAILURE(
+      use_user_with(std::string(mautic::kNeededPrivileges) + ", TRIGGER"));
+  auto installed = tool({"queue", "install"});
+  EXPECT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+  EXPECT_EQ(tool({"queue", "remove"}).exit_code, 0);
+}
+
 TEST_P(Check, EachMissingPrivilegeIsNamedWithTheGrantThatFixesIt) {
   // ALTER is tried once mautic-gdpr's tables exist (TheReadmeGrants... covers the sweep).
   const std::vector<std::string> all = {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE",

@@ -123,6 +123,8 @@ TEST_P(Json, EveryCommandPrintsTheDocumentedShape) {
   auto sweep = run_and_check("sweep", {"sweep"}, 0);
   EXPECT_EQ(sweep["processed"], 40);
   EXPECT_EQ(run_and_check("verify", {"verify"}, 0)["clean"], true);
+  EXPECT_EQ(run_and_check("queue", {"queue", "install"}, 0)["complete"], true);
+  EXPECT_EQ(run_and_check("queue", {"queue", "remove"}, 0)["installed"], false);
   auto lookup = run_and_check(
       "lookup", {"lookup", "--email", synthetic_email(30, contact_set.seed)}, 0);
   ASSERT_EQ(lookup["matches"].size(), 1u);
