@@ -643,6 +643,32 @@ const KeySpec kServerKeys[] = {
      [](const toml::node& value, KeyContext& context) {
        context.config.server.behind_proxy = *value.value<bool>();
      }},
+    {"trusted_proxies", ValueType::kStringList, "trusted_proxies = [\"127.0.0.1\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.server.trusted_proxies = parse_list<AddressRange>(
+           value, context, "trusted_proxies = [\"127.0.0.1\"]",
+           "no proxy would be believed (remove the key instead)",
+           [&](std::string_view text, int line) -> std::optional<AddressRange> {
+             if (auto range = parse_address_range(text)) return range;
+             context.problems.add(line,
+                                  "an entry of trusted_proxies is not an IP address or range "
+                                  "(the value is not shown); write the proxy's address, e.g. "
+                                  "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]");
+             return std::nullopt;
+           });
+     }},
+    {"max_connections_per_client", ValueType::kWholeNumber, "max_connections_per_client = 4",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 256, "max_connections_per_client = 4")) {
+         context.config.server.max_connections_per_client = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"read_timeout_seconds", ValueType::kWholeNumber, "read_timeout_seconds = 10",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 600, "read_timeout_seconds = 10")) {
+         context.config.server.read_timeout_seconds = static_cast<int>(integer_of(value));
+       }
+     }},
     {"session_minutes", ValueType::kWholeNumber, "session_minutes = 60",
      [](const toml::node& value, KeyContext& context) {
        if (in_range(value, context, 1, 24 * 60, "session_minutes = 60")) {
@@ -681,6 +707,19 @@ void check_server(const toml::table& table, int, KeyContext& context) {
         fmt::format("both secret_env (line {}) and secret_file (line {}) are set; remove one of "
                     "them",
                     env_line, file_line));
+  }
+  if (context.config.server.behind_proxy && !table.contains("trusted_proxies")) {
+    context.problems.add(context.config.line_of("server.behind_proxy"),
+                         "behind_proxy = true needs the proxy's address, so that its X-Real-IP "
+                         "header is believed and no one else's; write e.g. trusted_proxies = "
+                         "[\"127.0.0.1\"] (nginx on this machine)");
+  }
+  const ServerConfig& server = context.config.server;
+  if (server.max_connections_per_client > server.threads) {
+    context.problems.add(context.config.line_of("server.max_connections_per_client"),
+                         "max_connections_per_client is more than threads, so one client could "
+                         "hold every thread; write a number below threads, or leave it out "
+                         "(threads - 2)");
   }
   if (table.contains("tls_cert_file") != table.contains("tls_key_file")) {
     const bool has_cert = table.contains("tls_cert_file");
@@ -1190,7 +1229,10 @@ country = "keep"
 # threads = 8                   # requests served at once, one database connection each
 # tls_cert_file = "/etc/mautic-gdpr/tls/cert.pem"  # both set: HTTPS; neither: plain HTTP
 # tls_key_file = "/etc/mautic-gdpr/tls/key.pem"
-# behind_proxy = false          # true behind nginx with HTTPS: client from X-Real-IP
+# behind_proxy = false          # true behind nginx with HTTPS: cookies marked Secure
+# trusted_proxies = ["127.0.0.1"]  # the proxy: only its X-Real-IP names the client
+# max_connections_per_client = 6   # default: threads - 2; more get 503 at once
+# read_timeout_seconds = 10     # headers and body must arrive within this after the first byte
 # session_minutes = 60          # a page session ends after this long without a request
 # login_attempts_per_hour = 20  # per client address
 # lookups_per_hour = 60         # per user

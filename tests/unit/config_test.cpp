@@ -684,13 +684,30 @@ TEST(ServerConfigTest, DefaultsListenOnLoopback) {
   EXPECT_TRUE(config.server.secret_env.empty());
   EXPECT_TRUE(config.server.users.empty());
   EXPECT_FALSE(config.server.behind_proxy);
+  EXPECT_TRUE(config.server.trusted_proxies.empty());
+  EXPECT_EQ(config.server.max_connections_per_client, 0);  // threads - 2
+  EXPECT_EQ(config.server.read_timeout_seconds, 10);
+}
+
+TEST(ServerConfigErrorTest, ProxiesAreNamedAndConnectionsCapped) {
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nbehind_proxy = true\n", 2),
+                      "behind_proxy = true needs the proxy's address"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[server]\ntrusted_proxies = [\"127.0.0.1\", \"nginx.local\"]\n", 2),
+              "an entry of trusted_proxies is not an IP address or range"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nthreads = 4\nmax_connections_per_client = 5\n", 3),
+                      "max_connections_per_client is more than threads"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nread_timeout_seconds = 0\n", 2),
+                      "read_timeout_seconds is out of range"));
 }
 
 TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
   const Config config = parsed(fmt::format(
       "[server]\nlisten = \"[::1]:9000\"\nsecret_env = \"HOOK_SECRET\"\n"
       "max_body_bytes = 65536\nthreads = 4\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n"
-      "behind_proxy = true\nsession_minutes = 15\nlogin_attempts_per_hour = 5\n"
+      "behind_proxy = true\ntrusted_proxies = [\"127.0.0.1\", \"fd00::/8\"]\n"
+      "max_connections_per_client = 3\nread_timeout_seconds = 20\n"
+      "session_minutes = 15\nlogin_attempts_per_hour = 5\n"
       "lookups_per_hour = 7\n\n[server.users]\nzoe = \"{0}\"\nalice = \"{0}\"\n",
       kAliceHash));
   EXPECT_EQ(config.server.listen_host, "::1");
@@ -701,6 +718,10 @@ TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
   EXPECT_EQ(config.server.tls_cert_file, "/c.pem");
   EXPECT_EQ(config.server.tls_key_file, "/k.pem");
   EXPECT_TRUE(config.server.behind_proxy);
+  ASSERT_EQ(config.server.trusted_proxies.size(), 2u);
+  EXPECT_TRUE(config.server.trusted_proxies[1].contains(*parse_ip_address("fd12::1")));
+  EXPECT_EQ(config.server.max_connections_per_client, 3);
+  EXPECT_EQ(config.server.read_timeout_seconds, 20);
   EXPECT_EQ(config.server.session_minutes, 15);
   EXPECT_EQ(config.server.login_attempts_per_hour, 5);
   EXPECT_EQ(config.server.lookups_per_hour, 7);
