@@ -1303,5 +1303,63 @@ TEST_P(ServeAbuse, HealthzNamesNothingAboutTheDatabase) {
 
 INSTANTIATE_TEST_SUITE_P(NoPrefix, ServeAbuse, ::testing::Values(""), prefix_name);
 
+// The row lock that serializes a webhook and a sweep reaching the same contact: while another
+// connection holds the contact's row (a sweep in its batch), the webhook waits; the other
+// records the contact and commits; the webhook then finds it processed. One record, answer 200.
+class ServeConcurrency : public Serve {};
+
+TEST_P(ServeConcurrency, AWebhookWaitsForTheRowLockAndFindsTheContactDone) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  const int64_t contact = 33;
+  mautic_unsubscribes(contact);
+  auto sweep = connect_root(database);
+  ASSERT_TRUE(sweep);
+  auto transaction = db::Transaction::begin(*sweep);
+  ASSERT_TRUE(transaction.ok());
+  ASSERT_TRUE(sweep
+                  ->query(fmt::format("SELECT id FROM {} WHERE id = ? FOR UPDATE",
+                                      quoted("leads")),
+                          {contact})
+                  .ok());
+
+  auto answer = std::async(std::launch::async, [&] {
+    return post_signed(request_body({{std::string(kSubscriptionChanged),
+                                      {subscription_change(contact, "email", "unsubscribed")}}}));
+  });
+  // The webhook's transaction waits for the lock ...
+  bool waiting = false;
+  for (int i = 0; i < 300 && !waiting; ++i) {
+    waiting = cell(*connection,
+                   "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = "
+                   "'LOCK WAIT'") != "0";
+    if (!waiting) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(waiting) << "the webhook never waited for the contact's row lock";
+  EXPECT_EQ(answer.wait_for(0s), std::future_status::timeout);
+  // ... while the other records the contact, as a sweep would, and commits.
+  ASSERT_TRUE(sweep
+                  ->execute(fmt::format("INSERT INTO {} (contact_id, processed_at, reason, "
+                                        "channel, policy_fingerprint, source) VALUES (?, "
+                                        "UTC_TIMESTAMP(6), 'unsubscribed', 'email', ?, 'sweep')",
+                                        quoted("gdpr_contacts")),
+                            {contact, std::string(64, '0')})
+                  .ok());
+  ASSERT_TRUE(transaction->commit().ok());
+
+  const auto response = answer.get();
+  ASSERT_TRUE(response) << httplib::to_string(response.error());
+  EXPECT_EQ(response->status, 200) << response->body;
+  const auto json = nlohmann::json::parse(response->body);
+  EXPECT_EQ(json["processed"], nlohmann::json::array());
+  EXPECT_EQ(json["not_pending"], nlohmann::json::array({contact}));
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT GROUP_CONCAT(source) FROM {} WHERE "
+                                          "contact_id = {}",
+                                          quoted("gdpr_contacts"), contact)),
+            "sweep");
+  EXPECT_EQ(process->stop(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(NoPrefix, ServeConcurrency, ::testing::Values(""), prefix_name);
+
 }  // namespace
 }  // namespace mgdpr::testing
