@@ -237,10 +237,15 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want));
       if (batch.empty()) break;
       cursor = batch.back();
-      MGDPR_ASSIGN_OR_RETURN(auto processed, process_contacts(batch, "sweep"));
-      report.contacts_processed += int64_t(processed.processed.size());
-      report.retries += processed.retries;
-      for (const auto& [table, rows] : processed.rows_changed) report.rows_changed[table] += rows;
+      auto processed = process_contacts(batch, "sweep");
+      if (!processed && is_statement_error(processed.error())) {
+        processed = process_one_by_one(batch, processed.error());
+      }
+      if (!processed) return processed.error();
+      report.unhandled.insert(processed->unhandled.begin(), processed->unhandled.end());
+      report.contacts_processed += int64_t(processed->processed.size());
+      report.retries += processed->retries;
+      for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
       if (progress) progress(std::min(report.contacts_processed, planned), planned);
     }
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
@@ -252,6 +257,8 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   MGDPR_TRY(repair_profiles(report.repaired, report.retries));
   RelatedScrubber related(connection_, schema_, related_, email_digest());
   MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
+  report.unhandled.insert(related.unhandled().begin(), related.unhandled().end());
+  MGDPR_TRY(forget_gone_unhandled(connection_, schema_));
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   return {};
@@ -392,6 +399,35 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
 
   MGDPR_TRY(transaction->commit());
   report.processed = std::move(targets);
+  report.unhandled = related.unhandled();
+  return report;
+}
+
+Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contact_ids,
+                                                 const Error& error) {
+  ProcessReport report;
+  std::vector<UnhandledRow> failed;
+  for (int64_t id : contact_ids) {
+    auto alone = process_contacts(std::span<const int64_t>(&id, 1), "sweep");
+    if (!alone) {
+      if (!is_statement_error(alone.error())) return alone.error();
+      failed.push_back({"leads", std::to_string(id),
+                        fmt::format("the contact could not be processed: {}",
+                                    alone.error().message),
+                        std::string(kUnhandledLeft)});
+      continue;
+    }
+    report.processed.insert(report.processed.end(), alone->processed.begin(),
+                            alone->processed.end());
+    for (const auto& [table, rows] : alone->rows_changed) report.rows_changed[table] += rows;
+    report.retries += alone->retries;
+    report.unhandled.insert(report.unhandled.end(), alone->unhandled.begin(),
+                            alone->unhandled.end());
+  }
+  // Nothing goes through alone either: not one contact's problem, but the sweep's.
+  if (failed.size() == contact_ids.size()) return error;
+  MGDPR_TRY(record_unhandled(connection_, schema_, failed));
+  report.unhandled.insert(report.unhandled.end(), failed.begin(), failed.end());
   return report;
 }
 
@@ -826,6 +862,7 @@ Result<StatusReport> read_status(db::Connection& connection, const Config& confi
                            schema.table("gdpr_contacts"))));
     report.returned = db::cell_to_int(returned).value_or(0);
   }
+  MGDPR_ASSIGN_OR_RETURN(report.unhandled, read_unhandled(connection, schema, 20));
   if (!schema.has_table("gdpr_sweep_runs")) return report;  // before version 3 of the own tables
   MGDPR_ASSIGN_OR_RETURN(report.last_sweep, read_sweep_run(connection, schema, "1"));
   MGDPR_ASSIGN_OR_RETURN(report.last_successful_sweep,

@@ -118,6 +118,14 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
       out += fmt::format("mgdpr_contacts_processed_by_source{{source=\"{}\"}} {}\n", label(source),
                          count);
     }
+    family(out, "mgdpr_unhandled_rows", "gauge",
+           "Rows a sweep or webhook could not handle as the location table says, by table and "
+           "outcome (cleared: its value could not be rewritten; left: whose it is cannot be "
+           "told, or the contact failed alone); `mautic-gdpr status` names them");
+    for (const auto& [where, count] : numbers->status.unhandled.by_table_and_outcome) {
+      out += fmt::format("mgdpr_unhandled_rows{{table=\"{}\",outcome=\"{}\"}} {}\n",
+                         label(where.first), label(where.second), count);
+    }
     family(out, "mgdpr_contacts_pending", "gauge",
            "Contacts on do-not-contact for a configured reason and channel, not processed yet");
     out += fmt::format("mgdpr_contacts_pending {}\n", status.pending);

@@ -448,6 +448,15 @@ void Service::webhook(const httplib::Request& request, const std::string& body,
   }
   metrics_.webhook_accepted(outcome.events_by_type, int64_t(outcome.processed.size()),
                             int64_t(outcome.not_pending.size()));
+  // Rows the processing could not handle (recorded in gdpr_unhandled, counted in /metrics).
+  for (const auto& row : outcome.unhandled) {
+    LogLine("unhandled")
+        .add("table", row.table)
+        .add("key", row.key)
+        .add("outcome", row.outcome)
+        .add("problem", row.problem)
+        .warn();
+  }
   add_log_detail("events", outcome.events);
   add_log_detail("processed", int64_t(outcome.processed.size()));
   add_log_detail("not_pending", int64_t(outcome.not_pending.size()));

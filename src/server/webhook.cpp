@@ -123,6 +123,8 @@ EventHandler subscription_change_handler() {
                                            std::min(batch_size, ids.size() - start));
       auto report = context.engine.process_contacts(chunk, "webhook");
       if (!report) return report.error();
+      outcome.unhandled.insert(outcome.unhandled.end(), report->unhandled.begin(),
+                               report->unhandled.end());
       const std::set<int64_t> done(report->processed.begin(), report->processed.end());
       for (int64_t id : chunk) {
         (done.contains(id) ? outcome.processed : outcome.not_pending).push_back(id);
@@ -162,6 +164,8 @@ EventHandler reimport_guard_handler() {
     if (suppressed.empty()) return {};
     auto processed = context.engine.process_contacts(suppressed, "webhook");
     if (!processed) return processed.error();
+    outcome.unhandled.insert(outcome.unhandled.end(), processed->unhandled.begin(),
+                             processed->unhandled.end());
     outcome.processed.insert(outcome.processed.end(), processed->processed.begin(),
                              processed->processed.end());
     return {};

@@ -42,6 +42,7 @@ struct WebhookOutcome {
   std::vector<int64_t> processed;  // contacts pseudonymized by this request
   std::vector<int64_t> not_pending;  // named by a configured change, but not pending: already
                                      // processed, deleted, or no do-not-contact row (yet)
+  std::vector<mautic::UnhandledRow> unhandled;  // rows the processing could not handle, named
 };
 
 // What the handlers of one request share: one pooled connection, the session's config, schema,
