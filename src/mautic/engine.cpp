@@ -227,6 +227,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
 
     int64_t cursor = 0;
     bool stopped_by_limit = false;
+    bool contact_left = false;  // one failed alone: the next sweep must scan again to retry it
     while (true) {
       int64_t want = options.batch_size;
       if (options.limit) {
@@ -242,6 +243,11 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
         processed = process_one_by_one(batch, processed.error());
       }
       if (!processed) return processed.error();
+      contact_left = contact_left || std::any_of(processed->unhandled.begin(),
+                                                 processed->unhandled.end(),
+                                                 [](const UnhandledRow& row) {
+                                                   return row.table == "leads";
+                                                 });
       report.unhandled.insert(processed->unhandled.begin(), processed->unhandled.end());
       report.contacts_processed += int64_t(processed->processed.size());
       report.retries += processed->retries;
@@ -249,7 +255,9 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       if (progress) progress(std::min(report.contacts_processed, planned), planned);
     }
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
-    if (!stopped_by_limit) MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
+    if (!stopped_by_limit && !contact_left) {
+      MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
+    }
   }
 
   // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
@@ -412,8 +420,11 @@ Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contac
     if (!alone) {
       if (!is_statement_error(alone.error())) return alone.error();
       failed.push_back({"leads", std::to_string(id),
-                        fmt::format("the contact could not be processed: {}",
-                                    alone.error().message),
+                        // The code, not the message: a server message may quote a value
+                        // ("Duplicate entry '...'").
+                        fmt::format("the contact could not be processed: the database refused "
+                                    "a statement (MariaDB error {})",
+                                    alone.error().server_code),
                         std::string(kUnhandledLeft)});
       continue;
     }
@@ -424,8 +435,8 @@ Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contac
     report.unhandled.insert(report.unhandled.end(), alone->unhandled.begin(),
                             alone->unhandled.end());
   }
-  // Nothing goes through alone either: not one contact's problem, but the sweep's.
-  if (failed.size() == contact_ids.size()) return error;
+  // Nothing of several goes through alone either: not one contact's problem, but the sweep's.
+  if (contact_ids.size() > 1 && failed.size() == contact_ids.size()) return error;
   MGDPR_TRY(record_unhandled(connection_, schema_, failed));
   report.unhandled.insert(report.unhandled.end(), failed.begin(), failed.end());
   return report;

@@ -21,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -393,6 +394,37 @@ class Serve : public MauticTest {
         "/lookup", {{"Cookie", "mgdpr_session=" + session}},
         "csrf=" + csrf + "&field=" + field + "&value=" + httplib::detail::encode_query_param(value),
         "application/x-www-form-urlencoded");
+  }
+
+  // Another connection holding a contact's row lock, as a Mautic request or a sweep's batch
+  // does; `holder.transaction->commit()` lets go.
+  struct RowHolder {
+    std::unique_ptr<db::Connection> connection;
+    std::optional<db::Transaction> transaction;
+  };
+  void hold_row_of(int64_t contact, RowHolder& holder) {
+    holder.connection = connect_root(database);
+    ASSERT_TRUE(holder.connection);
+    auto begun = db::Transaction::begin(*holder.connection);
+    ASSERT_TRUE(begun.ok());
+    holder.transaction.emplace(std::move(*begun));
+    ASSERT_TRUE(holder.connection
+                    ->query(fmt::format("SELECT id FROM {} WHERE id = ? FOR UPDATE",
+                                        quoted("leads")),
+                            {contact})
+                    .ok());
+  }
+
+  // True once some transaction waits for a row lock (within 30 s).
+  bool a_transaction_waits_for_a_lock() {
+    for (int i = 0; i < 300; ++i) {
+      if (cell(*connection, "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = "
+                            "'LOCK WAIT'") != "0") {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
   }
 
   std::filesystem::path secret_path;
@@ -853,7 +885,7 @@ TEST_P(Serve, SighupReloadsUsersAndPolicyWithoutDroppingRequests) {
       "application/x-www-form-urlencoded");
   ASSERT_TRUE(posted);
   EXPECT_EQ(posted->status, 303) << posted->body;
-  auto response = post_signed(request_body({{std::string(server::kSubscriptionChanged),
+  auto response = post_signed(request_body({{std::string(kSubscriptionChanged),
                                              {subscription_change(10, "email", "unsubscribed")}}}));
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 200) << response->body;
@@ -1312,39 +1344,26 @@ TEST_P(ServeConcurrency, AWebhookWaitsForTheRowLockAndFindsTheContactDone) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   const int64_t contact = 33;
   mautic_unsubscribes(contact);
-  auto sweep = connect_root(database);
-  ASSERT_TRUE(sweep);
-  auto transaction = db::Transaction::begin(*sweep);
-  ASSERT_TRUE(transaction.ok());
-  ASSERT_TRUE(sweep
-                  ->query(fmt::format("SELECT id FROM {} WHERE id = ? FOR UPDATE",
-                                      quoted("leads")),
-                          {contact})
-                  .ok());
+  RowHolder sweep;
+  ASSERT_NO_FATAL_FAILURE(hold_row_of(contact, sweep));
 
   auto answer = std::async(std::launch::async, [&] {
     return post_signed(request_body({{std::string(kSubscriptionChanged),
                                       {subscription_change(contact, "email", "unsubscribed")}}}));
   });
   // The webhook's transaction waits for the lock ...
-  bool waiting = false;
-  for (int i = 0; i < 300 && !waiting; ++i) {
-    waiting = cell(*connection,
-                   "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = "
-                   "'LOCK WAIT'") != "0";
-    if (!waiting) std::this_thread::sleep_for(100ms);
-  }
-  ASSERT_TRUE(waiting) << "the webhook never waited for the contact's row lock";
+  ASSERT_TRUE(a_transaction_waits_for_a_lock())
+      << "the webhook never waited for the contact's row lock";
   EXPECT_EQ(answer.wait_for(0s), std::future_status::timeout);
   // ... while the other records the contact, as a sweep would, and commits.
-  ASSERT_TRUE(sweep
+  ASSERT_TRUE(sweep.connection
                   ->execute(fmt::format("INSERT INTO {} (contact_id, processed_at, reason, "
                                         "channel, policy_fingerprint, source) VALUES (?, "
                                         "UTC_TIMESTAMP(6), 'unsubscribed', 'email', ?, 'sweep')",
                                         quoted("gdpr_contacts")),
                             {contact, std::string(64, '0')})
                   .ok());
-  ASSERT_TRUE(transaction->commit().ok());
+  ASSERT_TRUE(sweep.transaction->commit().ok());
 
   const auto response = answer.get();
   ASSERT_TRUE(response) << httplib::to_string(response.error());
@@ -1360,6 +1379,78 @@ TEST_P(ServeConcurrency, AWebhookWaitsForTheRowLockAndFindsTheContactDone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(NoPrefix, ServeConcurrency, ::testing::Values(""), prefix_name);
+
+// serve killed with SIGKILL in the middle of a webhook that names 12 pending contacts: the
+// chunks committed before stay, the one in flight is rolled back whole, and the next sweep
+// completes the work.
+class ServeKilled : public Serve {};
+
+TEST_P(ServeKilled, AWebhookKilledMidwayLosesNothing) {
+  // Chunks of 5 contacts, each its own transaction.
+  std::ofstream(config_path, std::ios::app) << "\n[sweep]\nbatch_size = 5\n";
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  std::vector<nlohmann::json> changes;
+  std::vector<int64_t> targets;
+  // 12 contacts (Mautic's example event is a whole contact: 12 fit in max_body_bytes).
+  for (int64_t id = 1; id <= contact_set.contacts && targets.size() < 12; ++id) {
+    const int reason = dnc_reason_for(id, contact_set);
+    if (reason != 1 && reason != 2) continue;
+    targets.push_back(id);
+    changes.push_back(
+        subscription_change(id, "email", reason == 1 ? "unsubscribed" : "bounced"));
+  }
+  ASSERT_EQ(targets.size(), 12u);
+  // Mautic holds the last contact's row: the webhook's last chunk waits for it.
+  RowHolder mautic;
+  ASSERT_NO_FATAL_FAILURE(hold_row_of(targets.back(), mautic));
+  auto answer = std::async(std::launch::async, [&] {
+    return post_signed(request_body({{std::string(kSubscriptionChanged), changes}}));
+  });
+  if (!a_transaction_waits_for_a_lock()) {
+    const auto response = answer.get();
+    FAIL() << "the webhook never reached the locked contact: "
+           << (response ? response->body : httplib::to_string(response.error()));
+  }
+  process->signal(SIGKILL);
+  EXPECT_FALSE(answer.get()) << "a killed server cannot answer";
+  ASSERT_TRUE(mautic.transaction->commit().ok());
+
+  // Every contact is fully processed or untouched.
+  const auto key = load_key(config_path);
+  int64_t processed = 0;
+  for (int64_t id : targets) {
+    const bool recorded =
+        cell(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = {}",
+                                      quoted("gdpr_contacts"), id)) == "1";
+    const std::string email =
+        cell(*connection, fmt::format("SELECT email FROM {} WHERE id = {}", quoted("leads"), id));
+    const std::string firstname = cell(
+        *connection, fmt::format("SELECT firstname FROM {} WHERE id = {}", quoted("leads"), id));
+    if (recorded) {
+      ++processed;
+      EXPECT_EQ(email,
+                key.hmac_hex(normalize(ValueKind::kEmail, synthetic_email(id, contact_set.seed))))
+          << id;
+      EXPECT_EQ(firstname, "NULL") << id;
+    } else {
+      EXPECT_EQ(email, synthetic_email(id, contact_set.seed)) << id;
+      EXPECT_EQ(firstname, synthetic_firstname(id)) << id;
+    }
+  }
+  EXPECT_GT(processed, 0);
+  EXPECT_LT(processed, int64_t(targets.size()));
+  auto sweep = tool({"sweep", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  int64_t pending = 0;
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) {
+    const int reason = dnc_reason_for(id, contact_set);
+    pending += reason == 1 || reason == 2;
+  }
+  EXPECT_EQ(nlohmann::json::parse(sweep.out)["processed"], pending - processed);
+  EXPECT_EQ(tool({"verify"}).exit_code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(NoPrefix, ServeKilled, ::testing::Values(""), prefix_name);
 
 }  // namespace
 }  // namespace mgdpr::testing
