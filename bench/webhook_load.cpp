@@ -74,7 +74,7 @@ std::vector<std::string> make_bodies(const nlohmann::json& example, int64_t firs
       item["new_status"] = "unsubscribed";
       items.push_back(std::move(item));
     }
-    bodies.push_back(nlohmann::json{{std::string(mgdpr::server::kSubscriptionChanged), items},
+    bodies.push_back(nlohmann::json{{std::string(mgdpr::kSubscriptionChanged), items},
                                     {"timestamp", "2025-06-01T12:00:00+00:00"}}
                          .dump());
   }

@@ -28,6 +28,10 @@ TEST_PACKAGES=(
   clang-format clang-tidy
   # The .deb (cpack -G DEB, dpkg-shlibdeps from dpkg-dev), its man pages and `man -w`.
   dpkg-dev help2man man-db
+  # Fuzzing (fuzz/, scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
+  # The judge in the tests that PHP's own unserialize() still reads every rewritten value.
+  php-cli
   # The browser test of the lookup page (tests/browser/): headless Chromium, driven by
   # playwright-core from npm (nodejs/npm), and fonts for readable screenshots.
   chromium chromium-driver fonts-dejavu-core nodejs

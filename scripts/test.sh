@@ -11,7 +11,9 @@
 #     units, user and bash completion, and purges it again (tests/package/run.sh),
 #  4. builds the unit tests with AddressSanitizer + UBSan (-DMGDPR_SANITIZE=ON) into
 #     build-asan/ and runs the unit.* tests there,
-#  5. runs the benchmark smoke test (bench/run --smoke) when the project has one.
+#  5. builds the libFuzzer targets with clang into build-fuzz/ and runs each for a few seconds
+#     over its seed corpus (scripts/fuzz.sh 4; the long run is scripts/fuzz.sh 1800),
+#  6. runs the benchmark smoke test (bench/run --smoke) when the project has one.
 #
 # Exits non-zero when any step fails. Re-runnable: build directories are reused (wiped only
 # when they were configured for another generator or source tree), the server is fresh.
@@ -108,22 +110,9 @@ step "configure build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
 configure build-asan -DMGDPR_SANITIZE=ON -DMGDPR_BUILD_TESTS=ON -DMGDPR_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=Debug
 
-# LeakSanitizer stops the process's threads with ptrace; some sandboxes forbid that and every
-# sanitized binary would then die at exit with "LeakSanitizer has encountered a fatal error"
-# (including gtest's test discovery during the build). Probe once with a tiny leak-free
-# program and only turn leak detection off when LSan itself cannot run here.
-leaks=1
-probe_dir="$ROOT/build-asan/lsan-probe"
-mkdir -p "$probe_dir"
-printf '#include <cstdlib>\nint main() { void* p = std::malloc(16); std::free(p); return 0; }\n' \
-  >"$probe_dir/probe.cpp"
+# Leak checks need LeakSanitizer, which some sandboxes cannot run (scripts/lsan-works.sh).
 cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build-asan/CMakeCache.txt)
-if "${cxx:-c++}" -fsanitize=address,undefined -o "$probe_dir/probe" "$probe_dir/probe.cpp" &&
-  ! ASAN_OPTIONS=detect_leaks=1 "$probe_dir/probe" >"$probe_dir/probe.log" 2>&1; then
-  echo "test.sh: LeakSanitizer cannot run on this machine (no ptrace?); running with detect_leaks=0:"
-  sed -n '1,5p' "$probe_dir/probe.log"
-  leaks=0
-fi
+leaks=$(bash "$ROOT/scripts/lsan-works.sh" "${cxx:-c++}" "$ROOT/build-asan/lsan-probe")
 export ASAN_OPTIONS="detect_leaks=$leaks:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "ASAN_OPTIONS=$ASAN_OPTIONS"
@@ -141,6 +130,13 @@ if ctest --test-dir build-asan --output-on-failure -j"$JOBS" --no-tests=error --
   ok+=("$asan_label")
 else
   failed+=("$asan_label")
+fi
+
+step "fuzzing: every target for a few seconds (scripts/fuzz.sh 4)"
+if bash "$ROOT/scripts/fuzz.sh" 4; then
+  ok+=("fuzz smoke (4 s per target)")
+else
+  failed+=("fuzz smoke")
 fi
 
 if [[ -x build/mgdpr_bench && -f bench/run ]]; then

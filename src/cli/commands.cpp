@@ -208,6 +208,25 @@ nlohmann::json guard_json(const mautic::GuardReport& report) {
           {"events", events}};
 }
 
+// Rows that could not be handled as the location table says: table, key, what became of the
+// row and why; never a value.
+template <typename Rows>
+void print_unhandled(const Rows& rows) {
+  for (const mautic::UnhandledRow& row : rows) {
+    fmt::print("  {} {} ({}): {}\n", row.table, row.key, row.outcome, row.problem);
+  }
+}
+
+template <typename Rows>
+nlohmann::json unhandled_json(const Rows& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const mautic::UnhandledRow& row : rows) {
+    out.push_back(
+        {{"table", row.table}, {"key", row.key}, {"outcome", row.outcome}, {"problem", row.problem}});
+  }
+  return out;
+}
+
 // One line per returning contact (contact ids only), then the counts.
 void print_guard(const mautic::GuardReport& report) {
   for (const auto& event : report.events) {
@@ -307,6 +326,7 @@ int run_sweep(CommandContext& context) {
     out["repaired"] = nonzero(report->repaired);
     out["returned"] = report->returned;
     out["retries"] = report->retries;
+    out["unhandled"] = unhandled_json(report->unhandled);
     out["seconds"] = report->seconds;
     out["queue"] = {{"used", report->queue_used}, {"contacts", report->queued_contacts}};
     out["guard"] = guard_json(report->guard);
@@ -325,6 +345,14 @@ int run_sweep(CommandContext& context) {
   const std::string repaired = joined_counts(report->repaired);
   if (!repaired.empty()) {
     fmt::print("sweep: repaired rows of processed contacts that were not clean: {}\n", repaired);
+  }
+  // News even under --quiet: a row the sweep could not handle needs someone to look at it.
+  if (!report->unhandled.empty()) {
+    fmt::print("sweep: {} row(s) could not be handled as the location table says (cleared: the "
+               "value could not be rewritten; left: whose it is cannot be told, or the contact "
+               "failed alone); the sweep went on with the rest:\n",
+               report->unhandled.size());
+    print_unhandled(report->unhandled);
   }
   if (args.quiet) return kExitOk;  // the outcome is in `status`; only errors are printed
   const std::string changed = joined_counts(report->rows_changed);
@@ -379,6 +407,7 @@ int run_verify(CommandContext& context) {
     out["contacts_checked"] = report.contacts_checked;
     out["returned"] = report.returned;
     out["tables_checked"] = report.tables_checked;
+    out["unreadable"] = unhandled_json(report.unreadable);
     out["violations"] = nlohmann::json::array();
     for (const auto& violation : report.violations) {
       nlohmann::json columns = nlohmann::json::object();
@@ -395,6 +424,9 @@ int run_verify(CommandContext& context) {
                report.contacts_checked, report.tables_checked, report.returned);
     if (report.clean()) {
       fmt::print("verify: clean: no personal value of a processed contact is left\n");
+    } else if (report.violations.empty()) {
+      fmt::print("verify: NOT proven clean: these queued payloads cannot be read, so whose data "
+                 "they hold cannot be told; look at them in Mautic (or delete them there)\n");
     } else {
       fmt::print("verify: NOT clean: rows that still hold personal data of processed contacts\n");
       fmt::print("  {:<32} {:<36} {:>8}  {}\n", "location", "table", "rows", "columns");
@@ -407,6 +439,10 @@ int run_verify(CommandContext& context) {
                    violation.rows, columns);
       }
       fmt::print("Run `mautic-gdpr sweep` to repair them; it repairs exactly these rows.\n");
+    }
+    if (!report.unreadable.empty()) {
+      fmt::print("verify: {} queued payload(s) cannot be read:\n", report.unreadable.size());
+      print_unhandled(report.unreadable);
     }
   }
   return report.clean() ? kExitOk : kExitNoMatch;
@@ -578,6 +614,14 @@ int run_status(CommandContext& context) {
     out["last_successful_sweep"] = sweep_run_json(status->last_successful_sweep);
     out["sweep_interval_minutes"] = interval;
     out["sweep_overdue"] = overdue;
+    out["unhandled_total"] = status->unhandled.rows;
+    out["unhandled_latest"] = nlohmann::json::array();
+    for (const auto& entry : status->unhandled.recent) {
+      nlohmann::json row = unhandled_json(std::vector<mautic::UnhandledRow>{entry.row})[0];
+      row["first_seen"] = time_json(entry.first_seen);
+      row["last_seen"] = time_json(entry.last_seen);
+      out["unhandled_latest"].push_back(std::move(row));
+    }
     out["locations_cleaned_at"] = nlohmann::json::object();
     for (const auto& location : status->locations) {
       out["locations_cleaned_at"][location.table] = time_json(location.cleaned_at);
@@ -605,6 +649,19 @@ int run_status(CommandContext& context) {
                "interval_minutes = {}); is the timer running? systemctl status "
                "mautic-gdpr-sweep.timer\n",
                2 * interval, interval);
+  }
+  if (status->unhandled.rows > 0) {
+    std::string counts;
+    for (const auto& [where, rows] : status->unhandled.by_table_and_outcome) {
+      counts += fmt::format("{}{} {} {}", counts.empty() ? "" : ", ", where.first, where.second,
+                            rows);
+    }
+    fmt::print("rows sweeps could not handle: {} ({}); the latest (last met, UTC):\n",
+               status->unhandled.rows, counts);
+    for (const auto& entry : status->unhandled.recent) {
+      fmt::print("  {} {} {} ({}): {}\n", entry.last_seen, entry.row.table, entry.row.key,
+                 entry.row.outcome, entry.row.problem);
+    }
   }
   if (!status->locations.empty()) {
     fmt::print("rows of processed contacts, last checked clean (UTC):\n");

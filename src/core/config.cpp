@@ -80,8 +80,9 @@ using Setter = void (*)(const toml::node& value, KeyContext& context);
 
 struct SectionSpec;
 
-// Generic messages never quote a value; setters of secret keys (password, md5_salt) do not
-// either, and a setter that may see a pasted secret (password_env) keeps quiet too.
+// No message quotes a value unless it is a word of a known vocabulary (an action, a reason):
+// people paste secrets and personal data into the wrong key ([policy.fields] password =
+// "hunter2"), so a value that is wrong is described, never shown.
 struct KeySpec {
   std::string_view name;
   ValueType type;
@@ -124,6 +125,21 @@ bool is_hex(std::string_view text) {
   });
 }
 
+// A key as messages show it: plain names in backticks; anything else is described, since a
+// quoted key can hold whatever was pasted there.
+bool is_plain_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+         });
+}
+
+std::string shown_key(std::string_view name, std::string_view open = "`",
+                      std::string_view close = "`") {
+  return is_plain_name(name) ? fmt::format("{}{}{}", open, name, close)
+                             : std::string("(a name that is not plain, not shown)");
+}
+
 std::string replace_key(std::string_view example, std::string_view key) {
   std::string text(example);
   const std::string_view placeholder = "{key}";
@@ -155,9 +171,9 @@ bool in_range(const toml::node& value, KeyContext& context, int64_t low, int64_t
               std::string_view example) {
   const int64_t number = integer_of(value);
   if (number >= low && number <= high) return true;
-  context.problems.add(context.line, fmt::format("{} = {} is out of range; write a number from "
+  context.problems.add(context.line, fmt::format("{} is out of range; write a number from "
                                                  "{} to {}, e.g. {}",
-                                                 context.key, number, low, high, example));
+                                                 context.key, low, high, example));
   return false;
 }
 
@@ -222,7 +238,8 @@ std::optional<Action> parse_action_or_report(std::string_view word, KeyContext& 
   } else {
     fix = fmt::format("write one of delete, hash, keep, e.g. {} = \"hash\"", context.key);
   }
-  context.problems.add(context.line, fmt::format("unknown action {:?} {}; {}", word, subject, fix));
+  context.problems.add(context.line,
+                       fmt::format("unknown action {} (the value is not shown); {}", subject, fix));
   return std::nullopt;
 }
 
@@ -272,10 +289,9 @@ const KeySpec kDatabaseKeys[] = {
        if (!prefix.empty() && !is_identifier(prefix)) {
          context.problems.add(
              context.line,
-             fmt::format("table_prefix {:?} contains characters other than letters, digits and "
-                         "_; write the prefix of your Mautic tables, e.g. table_prefix = "
-                         "\"mautic_\" (or \"\" for none)",
-                         prefix));
+             "table_prefix contains characters other than letters, digits and _ (the value "
+             "is not shown); write the prefix of your Mautic tables, e.g. table_prefix = "
+             "\"mautic_\" (or \"\" for none)");
          return;
        }
        context.config.database.table_prefix = std::string(prefix);
@@ -330,7 +346,7 @@ std::optional<DncReason> reason_or_report(std::string_view word, int line, KeyCo
     fix = fmt::format("did you mean \"{}\"? The reasons are unsubscribed, bounced, manual",
                       *suggestion);
   }
-  context.problems.add(line, fmt::format("unknown reason {:?}; {}", word, fix));
+  context.problems.add(line, fmt::format("unknown reason (the value is not shown); {}", fix));
   return std::nullopt;
 }
 
@@ -349,9 +365,8 @@ const KeySpec kTriggerKeys[] = {
            [&](std::string_view word, int line) -> std::optional<std::string> {
              if (is_identifier(word)) return std::string(word);
              context.problems.add(
-                 line, fmt::format("channel {:?} is not a Mautic channel name (letters, digits "
-                                   "and _ only); write e.g. channels = [\"email\"]",
-                                   word));
+                 line, "a channel is not a Mautic channel name (letters, digits and _ only; the "
+                       "value is not shown); write e.g. channels = [\"email\"]");
              return std::nullopt;
            });
      }},
@@ -365,10 +380,10 @@ const KeySpec kFieldRule = {
       if (!is_identifier(context.key)) {
         context.problems.add(
             context.line,
-            fmt::format("{:?} is not a Mautic field alias (only letters, digits and _); write "
+            fmt::format("{} is not a Mautic field alias (only letters, digits and _); write "
                         "the alias as Mautic shows it under Custom Fields, e.g. firstname = "
                         "\"delete\"",
-                        context.key));
+                        shown_key(context.key)));
         return;
       }
       const std::string subject = fmt::format("for field {}", context.key);
@@ -413,9 +428,8 @@ const KeySpec kLegacyKeys[] = {
        if (!is_identifier(alias)) {
          context.problems.add(
              context.line,
-             fmt::format("md5_field {:?} is not a Mautic field alias (only letters, digits and "
-                         "_); write e.g. md5_field = \"email_hash\"",
-                         alias));
+             "md5_field is not a Mautic field alias (only letters, digits and _; the value is "
+             "not shown); write e.g. md5_field = \"email_hash\"");
          return;
        }
        context.config.legacy->md5_field = std::string(alias);
@@ -475,7 +489,8 @@ const KeySpec kGuardKeys[] = {
                    "did you mean \"{}\"? The origins are import, api, integration, form",
                    *suggestion);
              }
-             context.problems.add(line, fmt::format("unknown origin {:?}; {}", word, fix));
+             context.problems.add(
+                 line, fmt::format("unknown origin (the value is not shown); {}", fix));
              return std::nullopt;
            });
      }},
@@ -487,9 +502,8 @@ const KeySpec kGuardKeys[] = {
            [&](std::string_view word, int line) -> std::optional<std::string> {
              if (is_identifier(word)) return std::string(word);
              context.problems.add(
-                 line, fmt::format("{:?} is not a Mautic field alias (only letters, digits and "
-                                   "_); write e.g. fields = [\"email\"]",
-                                   word));
+                 line, "a field is not a Mautic field alias (only letters, digits and _; the "
+                       "value is not shown); write e.g. fields = [\"email\"]");
              return std::nullopt;
            });
      }},
@@ -559,9 +573,9 @@ const KeySpec kWebUser = {
       if (!name_ok) {
         context.problems.add(
             context.line,
-            fmt::format("{:?} is not a user name (letters, digits, _ . - and at most 64 "
+            fmt::format("{} is not a user name (letters, digits, _ . - and at most 64 "
                         "characters); write e.g. alice = \"<hash from mautic-gdpr passwd>\"",
-                        name));
+                        shown_key(name)));
         return;
       }
       const std::string_view hash = string_of(value);
@@ -589,9 +603,8 @@ const KeySpec kServerKeys[] = {
        if (!parse_listen(string_of(value), server.listen_host, server.listen_port)) {
          context.problems.add(
              context.line,
-             fmt::format("listen = {:?} is not HOST:PORT; write e.g. listen = \"127.0.0.1:8470\" "
-                         "(\"[::1]:8470\" for IPv6, port 0 for any free port)",
-                         string_of(value)));
+             "listen is not HOST:PORT (the value is not shown); write e.g. listen = "
+             "\"127.0.0.1:8470\" (\"[::1]:8470\" for IPv6, port 0 for any free port)");
        }
      }},
     {"secret_file", ValueType::kString, "secret_file = \"/etc/mautic-gdpr/webhook-secret\"",
@@ -629,6 +642,32 @@ const KeySpec kServerKeys[] = {
     {"behind_proxy", ValueType::kBoolean, "behind_proxy = true",
      [](const toml::node& value, KeyContext& context) {
        context.config.server.behind_proxy = *value.value<bool>();
+     }},
+    {"trusted_proxies", ValueType::kStringList, "trusted_proxies = [\"127.0.0.1\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.server.trusted_proxies = parse_list<AddressRange>(
+           value, context, "trusted_proxies = [\"127.0.0.1\"]",
+           "no proxy would be believed (remove the key instead)",
+           [&](std::string_view text, int line) -> std::optional<AddressRange> {
+             if (auto range = parse_address_range(text)) return range;
+             context.problems.add(line,
+                                  "an entry of trusted_proxies is not an IP address or range "
+                                  "(the value is not shown); write the proxy's address, e.g. "
+                                  "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]");
+             return std::nullopt;
+           });
+     }},
+    {"max_connections_per_client", ValueType::kWholeNumber, "max_connections_per_client = 4",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 256, "max_connections_per_client = 4")) {
+         context.config.server.max_connections_per_client = static_cast<int>(integer_of(value));
+       }
+     }},
+    {"read_timeout_seconds", ValueType::kWholeNumber, "read_timeout_seconds = 10",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 600, "read_timeout_seconds = 10")) {
+         context.config.server.read_timeout_seconds = static_cast<int>(integer_of(value));
+       }
      }},
     {"session_minutes", ValueType::kWholeNumber, "session_minutes = 60",
      [](const toml::node& value, KeyContext& context) {
@@ -668,6 +707,19 @@ void check_server(const toml::table& table, int, KeyContext& context) {
         fmt::format("both secret_env (line {}) and secret_file (line {}) are set; remove one of "
                     "them",
                     env_line, file_line));
+  }
+  if (context.config.server.behind_proxy && !table.contains("trusted_proxies")) {
+    context.problems.add(context.config.line_of("server.behind_proxy"),
+                         "behind_proxy = true needs the proxy's address, so that its X-Real-IP "
+                         "header is believed and no one else's; write e.g. trusted_proxies = "
+                         "[\"127.0.0.1\"] (nginx on this machine)");
+  }
+  const ServerConfig& server = context.config.server;
+  if (server.max_connections_per_client > server.threads) {
+    context.problems.add(context.config.line_of("server.max_connections_per_client"),
+                         "max_connections_per_client is more than threads, so one client could "
+                         "hold every thread; write a number below threads, or leave it out "
+                         "(threads - 2)");
   }
   if (table.contains("tls_cert_file") != table.contains("tls_key_file")) {
     const bool has_cert = table.contains("tls_cert_file");
@@ -851,11 +903,11 @@ class Walker {
       std::vector<std::string> names;
       for (const SectionSpec& section : kSections) names.emplace_back(section.name);
       if (auto suggestion = did_you_mean(name, names)) {
-        problems_.add(line,
-                      fmt::format("unknown section [{}]; did you mean [{}]?", name, *suggestion));
+        problems_.add(line, fmt::format("unknown section {}; did you mean [{}]?", shown_key(name, "[", "]"),
+                                        *suggestion));
       } else {
-        problems_.add(
-            line, fmt::format("unknown section [{}]; the sections are {}", name, section_list()));
+        problems_.add(line, fmt::format("unknown section {}; the sections are {}", shown_key(name, "[", "]"),
+                                        section_list()));
       }
       return;
     }
@@ -871,7 +923,7 @@ class Walker {
     }
     problems_.add(line, fmt::format("{} is outside any section and not a known key; keys belong "
                                     "in one of the sections {}",
-                                    name, section_list()));
+                                    shown_key(name), section_list()));
   }
 
   // The value is never quoted: an unknown key may well hold a secret.
@@ -883,8 +935,11 @@ class Walker {
     }
     const bool is_section = node.is_table() && !node.as_table()->is_inline();
     const std::string what = is_section
-                                 ? fmt::format("unknown section [{}.{}]", section.name, name)
-                                 : fmt::format("unknown key `{}` in [{}]", name, section.name);
+                                 ? fmt::format("unknown section {}",
+                                               shown_key(fmt::format("{}.{}", section.name, name),
+                                                         "[", "]"))
+                                 : fmt::format("unknown key {} in [{}]", shown_key(name),
+                                               section.name);
     if (auto suggestion = did_you_mean(name, candidates)) {
       const KeySpec* spec = find_key(section, *suggestion);
       if (spec->type == ValueType::kTable) {
@@ -909,17 +964,36 @@ class Walker {
                                       node_description(node), replace_key(spec.example, name)));
       return;
     }
-    problems_.add(
-        line, fmt::format("{} is {}; {} must be {}, e.g. {}", name, node_description(node), name,
-                          type_description(spec.type), replace_key(spec.example, name)));
+    const std::string_view shown = is_plain_name(name) ? name : "this key";
+    problems_.add(line, fmt::format("{} is {}; {} must be {}, e.g. {}", shown,
+                                    node_description(node), shown, type_description(spec.type),
+                                    replace_key(spec.example, is_plain_name(name) ? name : "name")));
   }
 
   Config& config_;
   Problems& problems_;
 };
 
-// toml++ describes a syntax error with a piece of the offending text. On the line of a secret
-// key that piece could be the secret, so there the description is replaced.
+// toml++ describes a syntax error with a piece of the offending text ("saw 'tru_'"). A piece
+// longer than one character could be part of a value, so it is left out.
+std::string without_quoted_text(std::string_view description) {
+  std::string text;
+  size_t at = 0;
+  while (at < description.size()) {
+    const size_t saw = description.find("saw '", at);
+    if (saw == std::string_view::npos) break;
+    const size_t start = saw + 5;
+    const size_t end = description.find('\'', start);
+    if (end == std::string_view::npos) break;
+    text.append(description.substr(at, saw - at));
+    text += end - start == 1 ? description.substr(saw, end + 1 - saw) : "saw something else";
+    at = end + 1;
+  }
+  text.append(description.substr(std::min(at, description.size())));
+  return text;
+}
+
+// On the line of a secret key even one character is too much: the description is replaced.
 bool is_secret_line(std::string_view text, int line) {
   size_t start = 0;
   for (int current = 1; current < line; ++current) {
@@ -995,7 +1069,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view path) {
     const std::string description =
         is_secret_line(toml_text, line)
             ? std::string("the value of a secret key is not valid TOML (not shown)")
-            : std::string(error.description());
+            : without_quoted_text(error.description());
     problems.add(line, fmt::format("{}; fix the TOML syntax: key = \"text\", key = 123, "
                                    "key = [\"a\", \"b\"], [section] headers",
                                    description));
@@ -1155,7 +1229,10 @@ country = "keep"
 # threads = 8                   # requests served at once, one database connection each
 # tls_cert_file = "/etc/mautic-gdpr/tls/cert.pem"  # both set: HTTPS; neither: plain HTTP
 # tls_key_file = "/etc/mautic-gdpr/tls/key.pem"
-# behind_proxy = false          # true behind nginx with HTTPS: client from X-Real-IP
+# behind_proxy = false          # true behind nginx with HTTPS: cookies marked Secure
+# trusted_proxies = ["127.0.0.1"]  # the proxy: only its X-Real-IP names the client
+# max_connections_per_client = 6   # default: threads - 2; more get 503 at once
+# read_timeout_seconds = 10     # headers and body must arrive within this after the first byte
 # session_minutes = 60          # a page session ends after this long without a request
 # login_attempts_per_hour = 20  # per client address
 # lookups_per_hour = 60         # per user

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/address.h"
 #include "core/policy.h"
 #include "core/result.h"
 
@@ -88,8 +89,15 @@ struct ServerConfig {
   int threads = 8;           // requests served at once; each holds one database connection
   std::string tls_cert_file;  // PEM; both set: HTTPS, neither: plain HTTP (loopback or proxy)
   std::string tls_key_file;
-  bool behind_proxy = false;  // a reverse proxy with HTTPS in front: client from X-Real-IP,
-                              // cookies marked Secure
+  bool behind_proxy = false;  // a reverse proxy with HTTPS in front: cookies marked Secure
+  // Addresses whose X-Real-IP header names the client (the proxy); from anyone else it is
+  // ignored. Their connections are not counted per client (the proxy carries many).
+  std::vector<AddressRange> trusted_proxies;
+  // Connections one client address (an IPv6 /64) may hold at once; 0: threads - 2 (at least 1:
+  // a browser opens up to 6). More get 503 at once, so slow clients cannot take every thread.
+  int max_connections_per_client = 0;
+  // A request's headers and body must arrive within this many seconds of its first byte.
+  int read_timeout_seconds = 10;
   int session_minutes = 60;   // a page session ends after this long without a request
   int login_attempts_per_hour = 20;  // per client address
   int lookups_per_hour = 60;         // per user: an exact-value lookup is no enumeration oracle

@@ -3,6 +3,7 @@
 // and ext/standard/var.c (what serialize() writes).
 #include "core/php_serialize.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
@@ -283,7 +284,8 @@ class Parser {
                           fmt::format("{} element count exceeds what the input holds", container));
     }
     std::vector<Entry> entries;
-    entries.reserve(static_cast<std::size_t>(*count));
+    // A count the input can hold may still be forged: reserve little, grow with what parses.
+    entries.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*count, 64)));
     for (std::uint64_t i = 0; i < *count; ++i) {
       auto key = parse_key();
       if (!key) return key.error();

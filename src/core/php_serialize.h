@@ -13,6 +13,7 @@
 //   if (!scrubbed) ...;  // not a serialized value: the error names a byte offset, never the data
 #pragma once
 
+#include "core/limits.h"
 #include "core/result.h"
 
 #include <concepts>
@@ -29,9 +30,9 @@
 
 namespace mgdpr::php {
 
-// Nesting limit for arrays and objects; deeper input is rejected so hostile values cannot
-// exhaust the stack. Mautic's own values nest a handful of levels.
-inline constexpr int kMaxDepth = 512;
+// Nesting limit for arrays and objects (core/limits.h); deeper input is rejected so hostile
+// values cannot exhaust the stack. Every recursive function here is bounded by it.
+inline constexpr int kMaxDepth = kMaxNesting;
 
 // The kinds of serialized values, with the letter PHP writes for each.
 enum class Type {

@@ -52,6 +52,18 @@ inline bool is_retryable(const Error& error) {
   return error.server_code == kDeadlock || error.server_code == kLockWaitTimeout;
 }
 
+// The server refused a statement for what it holds (a trigger, a constraint, a value that does
+// not fit), as opposed to the connection or the server going away (client errors 2000-2999,
+// shutdown, kill) or a lock: done in parts, the parts that are not refused may go through.
+inline bool is_statement_error(const Error& error) {
+  constexpr unsigned kServerShutdown = 1053;    // ER_SERVER_SHUTDOWN
+  constexpr unsigned kQueryInterrupted = 1317;  // ER_QUERY_INTERRUPTED
+  constexpr unsigned kConnectionKilled = 1927;  // ER_CONNECTION_KILLED
+  const unsigned code = error.server_code;
+  if (code < 1000 || (code >= 2000 && code < 3000) || is_retryable(error)) return false;
+  return code != kServerShutdown && code != kQueryInterrupted && code != kConnectionKilled;
+}
+
 // The same error with context in front of its message ("page_hits: statement failed: ...").
 // The context names identifiers (tables, columns, locations), never a value.
 inline Error with_context(Error error, std::string_view context) {

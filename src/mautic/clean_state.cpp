@@ -11,28 +11,39 @@ namespace mgdpr::mautic {
 
 using db::quote_identifier;
 
-std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
-                                          const std::string& value) {
-  Result<std::string> scrubbed = Error{};
-  switch (rule.scrub) {
+Result<std::string> rewrite_structured(ColumnScrub scrub, std::string_view value) {
+  switch (scrub) {
     case ColumnScrub::kPhpSerialized:
-      scrubbed = scrub_php_serialized(value);
-      break;
+      return scrub_php_serialized(value);
     case ColumnScrub::kJson:
-      scrubbed = scrub_json(value);
-      break;
-    case ColumnScrub::kCompressedJson: {
-      auto text = zlib_decompress(value);
-      scrubbed = text ? scrub_json(*text) : Result<std::string>(text.error());
-      if (scrubbed) scrubbed = zlib_compress(*scrubbed);
-      break;
-    }
+      return scrub_json(value);
+    case ColumnScrub::kCompressedJson:
+      return scrub_compressed_json(value);
     case ColumnScrub::kClear:
       break;
   }
-  if (scrubbed) return std::move(*scrubbed);
+  return make_error("the column is cleared, not rewritten");
+}
+
+std::optional<std::string> cleared_structured(const ColumnRule& rule, const ColumnInfo& column) {
   if (column.nullable) return std::nullopt;
-  return std::string(rule.scrub == ColumnScrub::kJson ? "{}" : "");
+  switch (rule.scrub) {
+    case ColumnScrub::kPhpSerialized:
+      return std::string(kEmptyPhpArray);
+    case ColumnScrub::kJson:
+      return std::string("{}");
+    case ColumnScrub::kCompressedJson:
+    case ColumnScrub::kClear:
+      break;
+  }
+  return std::string();
+}
+
+std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
+                                          const std::string& value) {
+  auto rewritten = rewrite_structured(rule.scrub, value);
+  if (rewritten) return std::move(*rewritten);
+  return cleared_structured(rule, column);
 }
 
 std::string CleanCheck::any_sql() const {

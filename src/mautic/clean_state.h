@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.h"
 #include "db/connection.h"
 #include "mautic/contact_policy.h"
 #include "mautic/related_plan.h"
@@ -19,9 +20,16 @@
 
 namespace mgdpr::mautic {
 
-// The scrubbed form of one structured value. A value that cannot be parsed cannot be
-// scrubbed: it is cleared instead (NULL, or the empty value where NULL is not allowed), never
-// kept.
+// The rewritten form of one structured value (core/scrub.h), or why it cannot be rewritten: it
+// does not parse, or is beyond a limit. The reason never quotes the value.
+Result<std::string> rewrite_structured(ColumnScrub scrub, std::string_view value);
+
+// What a structured column holds once cleared: NULL where allowed, else the empty value of its
+// format that Mautic still reads (a:0:{} for PHP's Doctrine arrays, {} for JSON, '').
+std::optional<std::string> cleared_structured(const ColumnRule& rule, const ColumnInfo& column);
+
+// The scrubbed form of one structured value. A value that cannot be rewritten is cleared
+// instead (cleared_structured), never kept; the scrubber names such rows (unhandled.h).
 std::optional<std::string> scrubbed_value(const ColumnRule& rule, const ColumnInfo& column,
                                           const std::string& value);
 

@@ -36,11 +36,9 @@ std::vector<std::string> email_shaped_words(std::string_view text) {
   return words;
 }
 
-Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
-                                                      const Schema& schema,
-                                                      const std::string& table,
-                                                      const ContactSet& contacts,
-                                                      const KeyRange& range) {
+Result<PayloadRows> rows_naming_contacts(db::Connection& connection, const Schema& schema,
+                                         const std::string& table, const ContactSet& contacts,
+                                         const KeyRange& range) {
   const bool compressed = schema.column(table, "payload_compressed") != nullptr;
   std::string sql = fmt::format("SELECT id, payload{} FROM {}",
                                 compressed ? ", payload_compressed" : "", schema.table(table));
@@ -57,20 +55,40 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   // Row id -> contact ids its payload names.
   std::map<std::string, std::set<int64_t>> mentions;
   std::set<int64_t> mentioned;
+  PayloadRows found;
   for (const auto& row : rows.rows) {
+    if (!row[0]) continue;
     std::optional<std::string> text = row[1];
+    std::string_view column = "payload";
+    Status readable;
     if (!text && compressed && row[2]) {
+      column = "payload_compressed";
       auto inflated = zlib_decompress(*row[2]);
-      if (inflated) text = std::move(*inflated);
+      if (inflated) {
+        text = std::move(*inflated);
+      } else {
+        readable = inflated.error();
+      }
     }
-    if (!text || !row[0]) continue;
-    auto ids = contact_ids_in_payload(*text);
-    if (!ids || ids->empty()) continue;
-    mentioned.insert(ids->begin(), ids->end());
-    mentions[*row[0]] = std::move(*ids);
+    std::set<int64_t> ids;
+    if (text) {
+      auto named = contact_ids_in_payload(*text);
+      if (named) {
+        ids = std::move(*named);
+      } else {
+        readable = named.error();
+      }
+    }
+    if (!readable) {
+      found.unreadable.push_back({table, *row[0],
+                                  fmt::format("{}: {}", column, readable.error().message),
+                                  std::string(kUnhandledLeft)});
+    }
+    if (ids.empty()) continue;
+    mentioned.insert(ids.begin(), ids.end());
+    mentions[*row[0]] = std::move(ids);
   }
-  std::vector<std::string> keys;
-  if (mentions.empty()) return keys;
+  if (mentions.empty()) return found;
 
   // Which of the mentioned contacts are in the set.
   std::vector<Param> check_params(mentioned.begin(), mentioned.end());
@@ -84,10 +102,10 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   for (const auto& row : ours.rows) targets.insert(db::cell_to_int(row[0]).value_or(0));
   for (const auto& [row_id, ids] : mentions) {
     if (std::any_of(ids.begin(), ids.end(), [&](int64_t id) { return targets.contains(id); })) {
-      keys.push_back(row_id);
+      found.keys.push_back(row_id);
     }
   }
-  return keys;
+  return found;
 }
 
 Result<std::vector<std::string>> rows_naming_processed_addresses(

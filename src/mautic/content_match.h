@@ -13,19 +13,25 @@
 #include "db/connection.h"
 #include "mautic/location_rows.h"
 #include "mautic/schema.h"
+#include "mautic/unhandled.h"
 
 namespace mgdpr::mautic {
 
 // The keyed digest of an address as the profile's email column stores it.
 using EmailDigest = std::function<std::string(std::string_view)>;
 
-// Keys (id) of the rows of a payload table within `range` whose payload names one of the
-// contacts. Payloads that do not parse name no one.
-Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
-                                                      const Schema& schema,
-                                                      const std::string& table,
-                                                      const ContactSet& contacts,
-                                                      const KeyRange& range = {});
+struct PayloadRows {
+  std::vector<std::string> keys;  // rows whose payload names one of the contacts
+  // Payloads that cannot be read (not JSON, nested or inflating beyond the limits): whose they
+  // are cannot be told, so they are named (outcome "left"), never guessed.
+  std::vector<UnhandledRow> unreadable;
+};
+
+// The rows of a payload table within `range` whose payload names one of the contacts (keys:
+// their id), and those whose payload cannot be read.
+Result<PayloadRows> rows_naming_contacts(db::Connection& connection, const Schema& schema,
+                                         const std::string& table, const ContactSet& contacts,
+                                         const KeyRange& range = {});
 
 // Keys of the rows of a free-text location within `range` whose text holds an email-shaped word
 // that hashes to a processed contact's email digest (gdpr_hashes): the address is gone from

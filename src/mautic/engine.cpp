@@ -230,6 +230,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
 
     int64_t cursor = 0;
     bool stopped_by_limit = false;
+    bool contact_left = false;  // one failed alone: the next sweep must scan again to retry it
     while (true) {
       int64_t want = options.batch_size;
       if (options.limit) {
@@ -240,14 +241,26 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want));
       if (batch.empty()) break;
       cursor = batch.back();
-      MGDPR_ASSIGN_OR_RETURN(auto processed, process_contacts(batch, "sweep"));
-      report.contacts_processed += int64_t(processed.processed.size());
-      report.retries += processed.retries;
-      for (const auto& [table, rows] : processed.rows_changed) report.rows_changed[table] += rows;
+      auto processed = process_contacts(batch, "sweep");
+      if (!processed && is_statement_error(processed.error())) {
+        processed = process_one_by_one(batch, processed.error());
+      }
+      if (!processed) return processed.error();
+      contact_left = contact_left || std::any_of(processed->unhandled.begin(),
+                                                 processed->unhandled.end(),
+                                                 [](const UnhandledRow& row) {
+                                                   return row.table == "leads";
+                                                 });
+      report.unhandled.insert(processed->unhandled.begin(), processed->unhandled.end());
+      report.contacts_processed += int64_t(processed->processed.size());
+      report.retries += processed->retries;
+      for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
       if (progress) progress(std::min(report.contacts_processed, planned), planned);
     }
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
-    if (!stopped_by_limit) MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
+    if (!stopped_by_limit && !contact_left) {
+      MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
+    }
   }
 
   // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
@@ -273,6 +286,8 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
     }
   }
   MGDPR_TRY(related.finish_repair(report.repaired, full_pass, report.retries));
+  report.unhandled.insert(related.unhandled().begin(), related.unhandled().end());
+  MGDPR_TRY(forget_gone_unhandled(connection_, schema_));
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   return {};
@@ -476,6 +491,38 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
 
   MGDPR_TRY(transaction->commit());
   report.processed = std::move(targets);
+  report.unhandled = related.unhandled();
+  return report;
+}
+
+Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contact_ids,
+                                                 const Error& error) {
+  ProcessReport report;
+  std::vector<UnhandledRow> failed;
+  for (int64_t id : contact_ids) {
+    auto alone = process_contacts(std::span<const int64_t>(&id, 1), "sweep");
+    if (!alone) {
+      if (!is_statement_error(alone.error())) return alone.error();
+      failed.push_back({"leads", std::to_string(id),
+                        // The code, not the message: a server message may quote a value
+                        // ("Duplicate entry '...'").
+                        fmt::format("the contact could not be processed: the database refused "
+                                    "a statement (MariaDB error {})",
+                                    alone.error().server_code),
+                        std::string(kUnhandledLeft)});
+      continue;
+    }
+    report.processed.insert(report.processed.end(), alone->processed.begin(),
+                            alone->processed.end());
+    for (const auto& [table, rows] : alone->rows_changed) report.rows_changed[table] += rows;
+    report.retries += alone->retries;
+    report.unhandled.insert(report.unhandled.end(), alone->unhandled.begin(),
+                            alone->unhandled.end());
+  }
+  // Nothing of several goes through alone either: not one contact's problem, but the sweep's.
+  if (contact_ids.size() > 1 && failed.size() == contact_ids.size()) return error;
+  MGDPR_TRY(record_unhandled(connection_, schema_, failed));
+  report.unhandled.insert(report.unhandled.end(), failed.begin(), failed.end());
   return report;
 }
 
@@ -911,6 +958,7 @@ Result<StatusReport> read_status(db::Connection& connection, const Config& confi
                            schema.table("gdpr_contacts"))));
     report.returned = db::cell_to_int(returned).value_or(0);
   }
+  MGDPR_ASSIGN_OR_RETURN(report.unhandled, read_unhandled(connection, schema, 20));
   if (!schema.has_table("gdpr_sweep_runs")) return report;  // before version 3 of the own tables
   MGDPR_ASSIGN_OR_RETURN(report.last_sweep, read_sweep_run(connection, schema, "1"));
   MGDPR_ASSIGN_OR_RETURN(report.last_successful_sweep,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "mautic/guard.h"
 #include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
+#include "mautic/unhandled.h"
 #include "mautic/verify.h"
 
 namespace mgdpr::mautic {
@@ -41,6 +43,9 @@ struct SweepReport {
   TableCounts repaired;
   int64_t returned = 0;  // processed contacts that came back by choice, recorded now
   int64_t retries = 0;   // transactions run again after a deadlock or lock wait timeout
+  // Rows this sweep could not handle as the location table says (unhandled.h), each once; the
+  // sweep went on with the rest.
+  std::set<UnhandledRow> unhandled;
   double seconds = 0;
   GuardReport guard;  // the re-import guard's pass, run first
   // The change queue stood in for the full content check (installed, checked in full once
@@ -52,6 +57,7 @@ struct SweepReport {
 struct ProcessReport {
   std::vector<int64_t> processed;  // contacts this call processed
   TableCounts rows_changed;
+  std::vector<UnhandledRow> unhandled;  // rows it could not handle (cleared or left), named
   int64_t retries = 0;  // attempts rolled back by a deadlock or lock wait timeout
 };
 
@@ -115,6 +121,7 @@ struct StatusReport {
   std::optional<int64_t> oldest_pending_age_seconds;
   std::optional<SweepRun> last_sweep;             // the latest, whatever its result
   std::optional<SweepRun> last_successful_sweep;  // the latest with result "ok"
+  UnhandledSummary unhandled;  // rows sweeps could not handle, the latest first
 };
 
 // The numbers of `status`, the status page and /metrics. Reads only, and needs no hash key:
@@ -133,7 +140,11 @@ class Engine {
 
   // Processes every pending contact in batches, one transaction per batch. Takes an advisory
   // lock so two sweeps never work at once. Every call is recorded in {prefix}gdpr_sweep_runs
-  // (start, end, processed, result, error class), a failed or refused one too.
+  // (start, end, processed, result, error class), a failed or refused one too. A batch that
+  // fails with an error of the database's own (a trigger, a constraint: not the connection) is
+  // done again one contact at a time, so one contact that cannot be processed is named
+  // (unhandled.h) instead of stopping every sweep; when every contact of the batch fails alone
+  // too, the error is the sweep's.
   Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
@@ -168,6 +179,10 @@ class Engine {
                           size_t first_hashed, TableCounts& changed);
   Result<ProcessReport> process_once(std::span<const int64_t> contact_ids,
                                      std::string_view source);
+  // The batch one contact at a time, after it failed as a whole with `error`: the contacts
+  // that fail alone too are named and left pending.
+  Result<ProcessReport> process_one_by_one(std::span<const int64_t> contact_ids,
+                                           const Error& error);
   // Processed contacts whose profile or do-not-contact comments are not clean (clean_state.h),
   // pseudonymized again by the same code as the first time. `contacts`: processed contacts
   // still on do-not-contact (ContactSet::processed, or ids known to be so).

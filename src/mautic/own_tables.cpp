@@ -9,7 +9,8 @@ namespace {
 
 constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
                                            "gdpr_audit",      "gdpr_watermarks", "gdpr_returns",
-                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty"};
+                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty",
+                                           "gdpr_unhandled"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -86,10 +87,21 @@ std::string version_4(const Schema& schema) {
       schema.table("gdpr_dirty"));
 }
 
+// Version 5: rows the sweep could not handle as the location table says (unhandled.h), one
+// per table and key, never with a value.
+std::string version_5(const Schema& schema) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (location_table VARCHAR(64) NOT NULL, "
+      "row_key VARCHAR(64) NOT NULL, problem VARCHAR(255) NOT NULL, outcome VARCHAR(16) NOT "
+      "NULL, first_seen DATETIME(6) NOT NULL, last_seen DATETIME(6) NOT NULL, "
+      "PRIMARY KEY (location_table, row_key), INDEX gdpr_unhandled_last_seen (last_seen)) {};\n",
+      schema.table("gdpr_unhandled"), kTableOptions);
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4, version_5};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

@@ -13,7 +13,7 @@
 
 namespace mgdpr::mautic {
 
-inline constexpr int kOwnSchemaVersion = 4;
+inline constexpr int kOwnSchemaVersion = 5;
 
 // Creates or upgrades the tables. Safe to call on every run.
 Status ensure_own_tables(db::Connection& connection, const Schema& schema);

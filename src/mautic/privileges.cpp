@@ -21,7 +21,7 @@ namespace {
 constexpr std::string_view kOwnTables[] = {
     "gdpr_meta",       "gdpr_contacts", "gdpr_hashes",       "gdpr_audit",
     "gdpr_watermarks", "gdpr_returns",  "gdpr_clean_values", "gdpr_sweep_runs",
-    "gdpr_dirty"};
+    "gdpr_dirty",      "gdpr_unhandled"};
 constexpr std::string_view kInsertOnly[] = {"gdpr_hashes", "gdpr_audit", "gdpr_returns",
                                             "gdpr_clean_values"};
 
@@ -69,6 +69,8 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
     }
     if (table == "gdpr_dirty") remove.tables.emplace(table);  // the queue's rows, once checked
   }
+  // A sweep forgets the rows it could not handle once Mautic no longer holds them.
+  if (schema.has_table("gdpr_unhandled")) remove.tables.emplace("gdpr_unhandled");
   Need create{"CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them",
               {}};
   Need alter{"ALTER", "a newer version adds columns to mautic-gdpr's tables", {}};

@@ -42,9 +42,10 @@ class RelatedScrubber::ContactsScrub : public LocationVisitor {
                            changed_);
   }
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
-    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_,
-                                                           scrubber_.schema_, table, set_));
-    return scrubber_.apply_to_keys(plan, table, keys, changed_);
+    MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(scrubber_.connection_,
+                                                            scrubber_.schema_, table, set_));
+    MGDPR_TRY(scrubber_.name_unhandled(std::move(found.unreadable)));
+    return scrubber_.apply_to_keys(plan, table, found.keys, changed_);
   }
   Status in_text(const LocationPlan& plan, const std::string& table) override {
     return scrubber_.apply_email_match(plan, table, contacts_, changed_);
@@ -202,6 +203,7 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
   // Values already in scrubbed form, and the scrubbed forms written, are recorded as clean.
   std::vector<Param> staged;
   std::vector<std::pair<int, std::string>> clean;
+  std::vector<UnhandledRow> unhandled;
   size_t staged_rows = 0;
   for (const auto& row : read.rows) {
     if (!row[0]) continue;
@@ -218,7 +220,20 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
         continue;
       }
       const ColumnInfo& column = *schema_.column(table, rules[c]->column);
-      auto replacement = scrubbed_value(*rules[c], column, *value);
+      // A value that cannot be rewritten is cleared and its row named; an empty one is what an
+      // earlier clear left (earlier versions wrote '' there), cleared again without a name.
+      auto rewritten = rewrite_structured(rules[c]->scrub, *value);
+      std::optional<std::string> replacement;
+      if (rewritten) {
+        replacement = std::move(*rewritten);
+      } else {
+        replacement = cleared_structured(*rules[c], column);
+        if (!value->empty()) {
+          unhandled.push_back({table, *row[0],
+                               fmt::format("{}: {}", column.name, rewritten.error().message),
+                               std::string(kUnhandledCleared)});
+        }
+      }
       const int kind = clean_value_kind(rules[c]->scrub);
       if (replacement == value) {
         clean.emplace_back(kind, *value);
@@ -237,6 +252,7 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
     ++staged_rows;
   }
   MGDPR_TRY(record_clean_values(clean));
+  MGDPR_TRY(name_unhandled(std::move(unhandled)));
   if (staged_rows == 0) return false;
 
   // A temporary table typed like the target's columns, so values go back byte for byte. It
@@ -262,6 +278,13 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
                             std::span<const Param>(staged).subspan(first * width, count * width)));
   }
   return true;
+}
+
+Status RelatedScrubber::name_unhandled(std::vector<UnhandledRow> rows) {
+  if (rows.empty()) return {};
+  MGDPR_TRY(record_unhandled(connection_, schema_, rows));
+  std::move(rows.begin(), rows.end(), std::back_inserter(unhandled_));
+  return {};
 }
 
 Status RelatedScrubber::record_clean_values(const std::vector<std::pair<int, std::string>>& values) {

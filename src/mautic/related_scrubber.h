@@ -27,6 +27,7 @@
 #include "mautic/location_rows.h"
 #include "mautic/related_plan.h"
 #include "mautic/schema.h"
+#include "mautic/unhandled.h"
 
 namespace mgdpr::mautic {
 
@@ -79,6 +80,10 @@ class RelatedScrubber {
   // Records when tables' rows were last checked clean (gdpr_watermarks, for `status`).
   Status mark_checked(const std::vector<std::string>& tables);
 
+  // The rows this scrubber could not handle as the location table says, in the order met (each
+  // also recorded in gdpr_unhandled, in the transaction it was met in).
+  const std::vector<UnhandledRow>& unhandled() const { return unhandled_; }
+
   struct LocationStatus {
     std::string table;
     std::optional<std::string> cleaned_at;  // when its rows were last checked clean (UTC)
@@ -119,6 +124,8 @@ class RelatedScrubber {
   // webhook_logs at processing time: rows whose text holds one of the contacts' addresses.
   Status apply_email_match(const LocationPlan& plan, const std::string& table,
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
+  // Records rows that cannot be handled (gdpr_unhandled) and remembers them for unhandled().
+  Status name_unhandled(std::vector<UnhandledRow> rows);
   // Records structured values known to be in scrubbed form (gdpr_clean_values), so the
   // content check does not read them again.
   Status record_clean_values(const std::vector<std::pair<int, std::string>>& values);
@@ -141,6 +148,7 @@ class RelatedScrubber {
   EmailDigest email_digest_;
   std::set<int64_t> touched_ips_;
   std::optional<int64_t> placeholder_ip_;
+  std::vector<UnhandledRow> unhandled_;
 };
 
 }  // namespace mgdpr::mautic

@@ -57,9 +57,10 @@ class RelatedScrubber::Repair : public LocationVisitor {
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     if (!in_scope(table)) return {};
-    MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_, scrubber_.schema_,
-                                                           table, processed_));
-    MGDPR_TRY(repair_keys(plan, table, keys));
+    MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(scrubber_.connection_,
+                                                            scrubber_.schema_, table, processed_));
+    MGDPR_TRY(scrubber_.name_unhandled(std::move(found.unreadable)));
+    MGDPR_TRY(repair_keys(plan, table, found.keys));
     checked_.push_back(table);
     return {};
   }

@@ -31,8 +31,11 @@ struct VerifyReport {
   int64_t returned = 0;          // processed, then came back by choice: theirs, not checked
   int64_t tables_checked = 0;
   std::vector<Violation> violations;
+  // Queued payloads that cannot be read: whether they hold a processed contact's data cannot
+  // be told, so nothing is proven clean while they are there.
+  std::vector<UnhandledRow> unreadable;
 
-  bool clean() const { return violations.empty(); }
+  bool clean() const { return violations.empty() && unreadable.empty(); }
 };
 
 // REQUIRES: no transaction open on the connection (verify opens its own read-only snapshot).

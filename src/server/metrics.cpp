@@ -74,6 +74,16 @@ void Metrics::rate_limited_lookup() {
   ++counters_.rate_limited_lookups;
 }
 
+void Metrics::connection_refused() {
+  std::lock_guard lock(mutex_);
+  ++counters_.connections_refused;
+}
+
+void Metrics::request_timed_out() {
+  std::lock_guard lock(mutex_);
+  ++counters_.requests_timed_out;
+}
+
 void Metrics::error(std::string_view where, std::string_view message) {
   std::lock_guard lock(mutex_);
   ++counters_.errors;
@@ -107,6 +117,14 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
     for (const auto& [source, count] : numbers->processed_by_source) {
       out += fmt::format("mgdpr_contacts_processed_by_source{{source=\"{}\"}} {}\n", label(source),
                          count);
+    }
+    family(out, "mgdpr_unhandled_rows", "gauge",
+           "Rows a sweep or webhook could not handle as the location table says, by table and "
+           "outcome (cleared: its value could not be rewritten; left: whose it is cannot be "
+           "told, or the contact failed alone); `mautic-gdpr status` names them");
+    for (const auto& [where, count] : numbers->status.unhandled.by_table_and_outcome) {
+      out += fmt::format("mgdpr_unhandled_rows{{table=\"{}\",outcome=\"{}\"}} {}\n",
+                         label(where.first), label(where.second), count);
     }
     family(out, "mgdpr_contacts_pending", "gauge",
            "Contacts on do-not-contact for a configured reason and channel, not processed yet");
@@ -170,6 +188,12 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
       fmt::format("mgdpr_rate_limited_total{{kind=\"login\"}} {}\n", counters.rate_limited_logins);
   out += fmt::format("mgdpr_rate_limited_total{{kind=\"lookup\"}} {}\n",
                      counters.rate_limited_lookups);
+  family(out, "mgdpr_connections_refused_total", "counter",
+         "Connections refused at once: their client held [server] max_connections_per_client");
+  out += fmt::format("mgdpr_connections_refused_total {}\n", counters.connections_refused);
+  family(out, "mgdpr_requests_timed_out_total", "counter",
+         "Requests that did not arrive within [server] read_timeout_seconds (answered 408)");
+  out += fmt::format("mgdpr_requests_timed_out_total {}\n", counters.requests_timed_out);
   family(out, "mgdpr_errors_total", "counter", "Errors while serving requests");
   out += fmt::format("mgdpr_errors_total {}\n", counters.errors);
   return out;

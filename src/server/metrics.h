@@ -38,6 +38,8 @@ struct Counters {
   int64_t logins_failed = 0;
   int64_t rate_limited_logins = 0;
   int64_t rate_limited_lookups = 0;
+  int64_t connections_refused = 0;  // over [server] max_connections_per_client
+  int64_t requests_timed_out = 0;   // not in within [server] read_timeout_seconds
   int64_t errors = 0;
   std::vector<ErrorEntry> recent_errors;  // newest first
   std::string started_at;
@@ -53,6 +55,8 @@ class Metrics {
   void login(bool ok);
   void rate_limited_login();
   void rate_limited_lookup();
+  void connection_refused();
+  void request_timed_out();
   // message must never hold a personal value (Result messages do not).
   void error(std::string_view where, std::string_view message);
   Counters snapshot();

@@ -16,8 +16,10 @@
 
 #include "app/secrets.h"
 #include "app/session.h"
+#include "core/json.h"
 #include "core/normalize.h"
 #include "server/auth.h"
+#include "server/connections.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/pages.h"
@@ -38,6 +40,8 @@ constexpr auto kNumbersTtl = std::chrono::seconds(10);
 // against (a new custom field or form must not be missed): a 2-5 ms query, so at most once a
 // second under load.
 constexpr auto kSchemaCheckEvery = std::chrono::seconds(1);
+// The pages' forms (login, logout, lookup) are a few hundred bytes.
+constexpr size_t kFormBodyBytes = 8 * 1024;
 
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -47,6 +51,11 @@ constexpr std::string_view kContentSecurityPolicy =
 // details (never a value) here. Each request runs on one thread from start to end.
 thread_local Clock::time_point t_started{};
 thread_local std::string t_log_details;
+
+void begin_request_log() {
+  t_started = Clock::now();
+  t_log_details.clear();
+}
 
 void add_log_detail(std::string_view key, std::string_view value) {
   t_log_details += fmt::format(" {}={}", key, log_value(value));
@@ -131,8 +140,18 @@ std::optional<std::string> cookie_value(const httplib::Request& request, std::st
   return std::nullopt;
 }
 
-bool is_loopback(const std::string& address) {
-  return address.starts_with("127.") || address == "::1" || address == "::ffff:127.0.0.1";
+// How much body an address takes, and how the 413 answer names that limit.
+struct BodyLimit {
+  size_t bytes = 0;
+  std::string_view name;
+};
+
+// A Content-Length header: its value, nothing when absent, or an error when it is no number.
+Result<std::optional<uint64_t>> declared_length(const httplib::Request& request) {
+  if (!request.has_header("Content-Length")) return std::optional<uint64_t>();
+  auto length = decimal_int64(request.get_header_value("Content-Length"));
+  if (!length) return make_error("the Content-Length header is not a number");
+  return std::optional<uint64_t>(uint64_t(*length));
 }
 
 void redirect(httplib::Response& response, const std::string& location) {
@@ -247,14 +266,23 @@ class Service {
   void adopt(std::unique_ptr<app::Session> session);
   Result<std::shared_ptr<const app::Session>> session_for_webhook(db::Connection& connection);
   void install_routes(httplib::Server& http);
+  std::optional<BodyLimit> body_limit_for(const std::string& path) const;
+  std::string error_message(const httplib::Request& request, int status) const;
+  // Answers a request whose body must not be read (too large, unsigned, not a kind this
+  // address takes) before a byte of it is: nothing when it may be read.
+  std::optional<int> refuse_before_body(const httplib::Request& request,
+                                        httplib::Response& response);
 
-  // Handlers.
-  void webhook(const httplib::Request& request, httplib::Response& response);
+  // Handlers. Those of POST routes get the body, read within its limit.
+  void webhook(const httplib::Request& request, const std::string& body,
+               httplib::Response& response);
   void login_form(const httplib::Request& request, httplib::Response& response);
-  void login(const httplib::Request& request, httplib::Response& response);
-  void logout(const httplib::Request& request, httplib::Response& response);
+  void login(const httplib::Request& request, const std::string& body, httplib::Response& response);
+  void logout(const httplib::Request& request, const std::string& body,
+              httplib::Response& response);
   void lookup_form(const httplib::Request& request, httplib::Response& response);
-  void lookup(const httplib::Request& request, httplib::Response& response);
+  void lookup(const httplib::Request& request, const std::string& body,
+              httplib::Response& response);
   void status(const httplib::Request& request, httplib::Response& response);
   void metrics(const httplib::Request& request, httplib::Response& response);
   void healthz(const httplib::Request& request, httplib::Response& response);
@@ -331,12 +359,16 @@ Result<std::shared_ptr<const app::Session>> Service::session_for_webhook(
 }
 
 std::string Service::client_of(const httplib::Request& request) const {
-  // Behind a proxy every request comes from it; the proxy names the client in X-Real-IP.
-  if (config_.server.behind_proxy && is_loopback(request.remote_addr)) {
-    const std::string real = request.get_header_value("X-Real-IP");
-    if (!real.empty()) return real;
+  // Behind a proxy every request comes from it, and it names the client in X-Real-IP; from
+  // anyone else that header is whatever they like, and ignored.
+  const auto peer = parse_ip_address(request.remote_addr);
+  if (!peer) return request.remote_addr;
+  if (in_any_range(*peer, config_.server.trusted_proxies)) {
+    if (auto real = parse_ip_address(request.get_header_value("X-Real-IP"))) {
+      return real->to_string();
+    }
   }
-  return request.remote_addr;
+  return peer->to_string();
 }
 
 std::string Service::cookie(std::string_view name, std::string_view value, bool remove) const {
@@ -367,25 +399,21 @@ void Service::show_login(httplib::Response& response, int status, std::string_vi
                                   : message));
 }
 
-void Service::webhook(const httplib::Request& request, httplib::Response& response) {
-  auto answer = [&](int status, const nlohmann::json& body) {
+void Service::webhook(const httplib::Request& request, const std::string& body,
+                      httplib::Response& response) {
+  auto answer = [&](int status, const nlohmann::json& json) {
     metrics_.webhook_request(status);
-    send_json(response, status, body);
+    send_json(response, status, json);
   };
+  // A request without a signature was answered before its body was read (refuse_before_body).
   const std::string signature = request.get_header_value(std::string(kSignatureHeader));
-  if (signature.empty()) {
-    add_log_detail("problem", "no signature");
-    return answer(401, {{"error",
-                         "missing Webhook-Signature header: the request is not from "
-                         "Mautic, or the webhook has no secret"}});
-  }
-  if (!signature_matches(request.body, signature, secret_)) {
+  if (!signature_matches(body, signature, secret_)) {
     add_log_detail("problem", "wrong signature");
     return answer(401, {{"error",
                          "the Webhook-Signature does not match the body: the secret in "
                          "[server] must be the one Mautic shows for this webhook"}});
   }
-  auto batch = parse_webhook(request.body);
+  auto batch = parse_webhook(body);
   if (!batch) {
     add_log_detail("problem", batch.error().message);
     return answer(400, {{"error", batch.error().message}});
@@ -420,6 +448,15 @@ void Service::webhook(const httplib::Request& request, httplib::Response& respon
   }
   metrics_.webhook_accepted(outcome.events_by_type, int64_t(outcome.processed.size()),
                             int64_t(outcome.not_pending.size()));
+  // Rows the processing could not handle (recorded in gdpr_unhandled, counted in /metrics).
+  for (const auto& row : outcome.unhandled) {
+    LogLine("unhandled")
+        .add("table", row.table)
+        .add("key", row.key)
+        .add("outcome", row.outcome)
+        .add("problem", row.problem)
+        .warn();
+  }
   add_log_detail("events", outcome.events);
   add_log_detail("processed", int64_t(outcome.processed.size()));
   add_log_detail("not_pending", int64_t(outcome.not_pending.size()));
@@ -437,7 +474,8 @@ void Service::login_form(const httplib::Request& request, httplib::Response& res
   show_login(response, 200, "");
 }
 
-void Service::login(const httplib::Request& request, httplib::Response& response) {
+void Service::login(const httplib::Request& request, const std::string& body,
+                    httplib::Response& response) {
   std::chrono::seconds retry_after{0};
   if (!login_limiter_.allow("login:" + client_of(request), &retry_after)) {
     metrics_.rate_limited_login();
@@ -449,7 +487,7 @@ void Service::login(const httplib::Request& request, httplib::Response& response
                     "login_attempts_per_hour = {}). Try again in {} minute(s).",
                     config_.server.login_attempts_per_hour, (retry_after.count() + 59) / 60));
   }
-  const auto form = parse_form(request.body);
+  const auto form = parse_form(body);
   const auto expected = cookie_value(request, kLoginCookie);
   if (!expected || !equal_in_constant_time(form_value(form, "csrf"), *expected)) {
     add_log_detail("problem", "login form token");
@@ -472,10 +510,11 @@ void Service::login(const httplib::Request& request, httplib::Response& response
   redirect(response, "/lookup");
 }
 
-void Service::logout(const httplib::Request& request, httplib::Response& response) {
+void Service::logout(const httplib::Request& request, const std::string& body,
+                     httplib::Response& response) {
   auto login = require_login(request, response);
   if (!login) return;
-  const auto form = parse_form(request.body);
+  const auto form = parse_form(body);
   if (!equal_in_constant_time(form_value(form, "csrf"), login->second.csrf)) {
     return send_html(response, 403,
                      message_page("Not logged out", "The form expired; reload the page.",
@@ -509,11 +548,12 @@ void Service::lookup_form(const httplib::Request& request, httplib::Response& re
   send_html(response, 200, lookup_page(user, lookup_view(*session(), user.name)));
 }
 
-void Service::lookup(const httplib::Request& request, httplib::Response& response) {
+void Service::lookup(const httplib::Request& request, const std::string& body,
+                     httplib::Response& response) {
   auto login = require_login(request, response);
   if (!login) return;
   const PageUser user{login->second.user, login->second.csrf};
-  const auto form = parse_form(request.body);
+  const auto form = parse_form(body);
   if (!equal_in_constant_time(form_value(form, "csrf"), user.csrf)) {
     add_log_detail("problem", "form token");
     return send_html(response, 403,
@@ -628,13 +668,79 @@ void Service::healthz(const httplib::Request&, httplib::Response& response) {
     }
   }
   if (!checked) {
+    // The details (socket, user, database) go to the log, not to whoever asks.
     add_log_detail("problem", checked.error().message);
     response.status = 503;
-    response.set_content("database unreachable: " + checked.error().message + "\n",
-                         "text/plain; charset=utf-8");
+    response.set_content("database unreachable\n", "text/plain; charset=utf-8");
     return;
   }
   response.set_content("ok\n", "text/plain; charset=utf-8");
+}
+
+std::optional<BodyLimit> Service::body_limit_for(const std::string& path) const {
+  if (path == "/mautic/webhook") {
+    return BodyLimit{size_t(config_.server.max_body_bytes), "[server] max_body_bytes"};
+  }
+  if (path == "/login" || path == "/logout" || path == "/lookup") {
+    return BodyLimit{kFormBodyBytes, "the limit for a form"};
+  }
+  return std::nullopt;
+}
+
+std::optional<int> Service::refuse_before_body(const httplib::Request& request,
+                                               httplib::Response& response) {
+  const auto limit = body_limit_for(request.path);
+  const auto length = declared_length(request);
+  const std::string encoding = request.get_header_value("Content-Encoding");
+  int status = 0;
+  if (!limit) {
+    status = 404;
+  } else if (!length) {
+    status = 400;
+  } else if ((!encoding.empty() && encoding != "identity") || request.is_multipart_form_data()) {
+    status = 415;
+  } else if (*length && **length > limit->bytes) {
+    status = 413;
+  } else if (request.path == "/mautic/webhook" &&
+             request.get_header_value(std::string(kSignatureHeader)).empty()) {
+    status = 401;  // nothing unsigned is read, however large
+  }
+  if (status == 0) return std::nullopt;
+  // The body stays unread on the connection, so it cannot carry another request.
+  close_after_response();
+  response.status = status;
+  return status;
+}
+
+std::string Service::error_message(const httplib::Request& request, int status) const {
+  switch (status) {
+    case 413: {
+      const auto limit = body_limit_for(request.path);
+      if (!limit) return "this address takes no request body";
+      return fmt::format("the request body is larger than {} ({} bytes); nothing was changed",
+                         limit->name, limit->bytes);
+    }
+    case 431:
+      return fmt::format("the request line and headers are larger than {} bytes",
+                         kMaxRequestHeadBytes);
+    case 408:
+      return fmt::format(
+          "the request did not arrive within [server] read_timeout_seconds ({} s); nothing was "
+          "changed",
+          config_.server.read_timeout_seconds);
+    case 415:
+      return "the body must come as it is: no Content-Encoding, no multipart form; nothing was "
+             "changed";
+    case 401:
+      return "missing Webhook-Signature header: the request is not from Mautic, or the webhook "
+             "has no secret";
+    case 400:
+      return "the request could not be read (truncated or malformed); nothing was changed";
+    case 404:
+      return "no such page";
+    default:
+      return fmt::format("HTTP {}", status);
+  }
 }
 
 void Service::install_routes(httplib::Server& http) {
@@ -645,7 +751,50 @@ void Service::install_routes(httplib::Server& http) {
       (this->*handler)(request, response);
     };
   };
-  http.Post("/mautic/webhook", bind(&Service::webhook));
+  // A POST route reads its body itself, within its limit, however it arrives (with a length or
+  // chunked): nothing beyond the limit is held, and nothing is read when the head already says
+  // no (too large, unsigned, compressed).
+  using BodyHandler = void (Service::*)(const Request&, const std::string&, Response&);
+  auto post = [this, &http](const std::string& path, BodyHandler handler) {
+    http.Post(path, [this, handler](const Request& request, Response& response,
+                                    const httplib::ContentReader& reader) {
+      if (refuse_before_body(request, response)) return;
+      const size_t limit = body_limit_for(request.path)->bytes;
+      std::string body;
+      bool too_large = false;
+      const bool complete = reader([&](const char* data, size_t length) {
+        too_large = too_large || body.size() + length > limit;
+        if (!too_large) body.append(data, length);
+        return !too_large;
+      });
+      if (!complete || too_large) {
+        close_after_response();
+        response.status = too_large || request_over_budget() ? 413
+                          : request_timed_out()              ? 408
+                                                             : 400;
+        return;
+      }
+      (this->*handler)(request, body, response);
+    });
+  };
+  post("/mautic/webhook", &Service::webhook);
+  post("/login", &Service::login);
+  post("/logout", &Service::logout);
+  post("/lookup", &Service::lookup);
+  // Any other address with a body: answered without reading it.
+  const auto no_body_here = [this](const Request& request, Response& response,
+                                   const httplib::ContentReader&) {
+    refuse_before_body(request, response);
+  };
+  http.Post(".*", no_body_here);
+  http.Put(".*", no_body_here);
+  http.Patch(".*", no_body_here);
+  http.Delete(".*", no_body_here);
+  // curl and others ask before they send a large body: the same early answers, before it comes.
+  http.set_expect_100_continue_handler([this](const Request& request, Response& response) {
+    begin_request_log();
+    return refuse_before_body(request, response).value_or(100);
+  });
   http.Get("/mautic/webhook", [](const Request&, Response& response) {
     response.status = 405;
     response.set_header("Allow", "POST");
@@ -653,10 +802,7 @@ void Service::install_routes(httplib::Server& http) {
   });
   http.Get("/", [](const Request&, Response& response) { redirect(response, "/lookup"); });
   http.Get("/login", bind(&Service::login_form));
-  http.Post("/login", bind(&Service::login));
-  http.Post("/logout", bind(&Service::logout));
   http.Get("/lookup", bind(&Service::lookup_form));
-  http.Post("/lookup", bind(&Service::lookup));
   http.Get("/status", bind(&Service::status));
   http.Get("/metrics", bind(&Service::metrics));
   http.Get("/healthz", bind(&Service::healthz));
@@ -667,12 +813,16 @@ void Service::install_routes(httplib::Server& http) {
   });
 
   http.set_pre_routing_handler([](const Request&, Response&) {
-    t_started = Clock::now();
-    t_log_details.clear();
+    begin_request_log();
     return httplib::Server::HandlerResponse::Unhandled;
   });
   const bool tls_on = tls();
   http.set_post_routing_handler([tls_on](const Request&, Response& response) {
+    if (closing_after_response()) {
+      response.headers.erase("Keep-Alive");
+      response.headers.erase("Connection");
+      response.set_header("Connection", "close");
+    }
     response.set_header("Content-Security-Policy", std::string(kContentSecurityPolicy));
     response.set_header("X-Content-Type-Options", "nosniff");
     response.set_header("X-Frame-Options", "DENY");
@@ -680,33 +830,21 @@ void Service::install_routes(httplib::Server& http) {
     if (!response.has_header("Cache-Control")) response.set_header("Cache-Control", "no-store");
     if (tls_on) response.set_header("Strict-Transport-Security", "max-age=31536000");
   });
-  // Statuses httplib sets itself (413 over max_body_bytes, 400 for a body that ends early, 404)
-  // get a readable body; a handler's own body is left alone.
-  const int64_t max_body = config_.server.max_body_bytes;
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this, max_body](const Request& request, Response& response) {
+  // Statuses set without a body (by refuse_before_body, the body reader, or httplib itself: 400
+  // for a head that cannot be parsed, 404) get a readable one that names the limit involved.
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const Request& request, Response& response) {
         if (!response.body.empty() || response.status == 303) {
           return httplib::Server::HandlerResponse::Unhandled;
         }
-        std::string message;
-        switch (response.status) {
-          case 413:
-            message = fmt::format(
-                "the request body is larger than [server] max_body_bytes ({} "
-                "bytes); nothing was changed",
-                max_body);
-            break;
-          case 400:
-            message =
-                "the request could not be read (truncated or malformed); nothing "
-                "was changed";
-            break;
-          case 404:
-            message = "no such page";
-            break;
-          default:
-            message = fmt::format("HTTP {}", response.status);
+        if (response.status == 400 && request_timed_out()) response.status = 408;
+        if (response.status == 400 && request_over_budget()) response.status = 431;
+        // What follows a request that could not be read is not a request.
+        if (response.status == 400 || response.status == 408 || response.status == 431) {
+          close_after_response();
         }
+        if (response.status == 408) metrics_.request_timed_out();
+        const std::string message = error_message(request, response.status);
         if (request.path == "/mautic/webhook") {
           if (request.method == "POST") metrics_.webhook_request(response.status);
           send_json(response, response.status, {{"error", message}});
@@ -800,28 +938,41 @@ void Service::reload() {
 }
 
 Status Service::listen_and_serve(const StopSignals& signals) {
-  std::unique_ptr<httplib::Server> http;
+  TlsContext tls_context;
   if (tls()) {
-    auto secure = std::make_unique<httplib::SSLServer>(config_.server.tls_cert_file.c_str(),
-                                                       config_.server.tls_key_file.c_str());
-    if (!secure->is_valid()) {
+    auto loaded = load_tls_context(config_.server.tls_cert_file, config_.server.tls_key_file);
+    if (!loaded) {
       return make_error(ErrorKind::kConfig,
                         "{}: cannot load the TLS certificate `{}` or its key `{}` (PEM files, "
                         "the key matching the certificate, readable by this user)",
                         config_.where("server.tls_cert_file"), config_.server.tls_cert_file,
                         config_.server.tls_key_file);
     }
-    http = std::move(secure);
-  } else {
-    http = std::make_unique<httplib::Server>();
+    tls_context = std::move(*loaded);
   }
-  const size_t threads = size_t(config_.server.threads);
-  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http->set_payload_max_length(size_t(config_.server.max_body_bytes));
-  // A client that stops sending mid-body gets 400 after this; Mautic sends a body at once.
-  http->set_read_timeout(5);
-  http->set_write_timeout(10);
-  http->set_keep_alive_max_count(100);
+  const int threads = config_.server.threads;
+  ConnectionLimits limits;
+  limits.read_timeout = std::chrono::seconds(config_.server.read_timeout_seconds);
+  limits.max_request_bytes =
+      kMaxRequestHeadBytes + std::max(size_t(config_.server.max_body_bytes), kFormBodyBytes);
+  limits.per_client = config_.server.max_connections_per_client > 0
+                          ? config_.server.max_connections_per_client
+                          : std::max(1, threads - 2);
+  limits.trusted_proxies = config_.server.trusted_proxies;
+  limits.linger_bytes = limits.max_request_bytes;
+  ConnectionEvents events;
+  events.refused = [this] {
+    metrics_.connection_refused();
+    LogLine("refused").add("problem", "too many connections from one client address").warn();
+  };
+  events.timed_out = [this] {
+    metrics_.request_timed_out();
+    LogLine("request").add("status", 408).add("problem", "no request line in time").warn();
+  };
+  auto http = std::make_unique<GuardedServer>(limits, std::move(tls_context), std::move(events));
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  // A backstop only: every route with a body reads it itself, within its own limit.
+  http->set_payload_max_length(limits.max_request_bytes);
   // Headers and body go out in separate writes: without this, Nagle's algorithm and the
   // client's delayed ACK add some 40 ms to every answer.
   http->set_tcp_nodelay(true);

@@ -32,35 +32,6 @@ std::string_view trim_spaces(std::string_view text) {
   return text;
 }
 
-// An event type as messages name it: Mautic's own key, shortened so a body cannot flood a log.
-std::string type_label(std::string_view type) {
-  std::string label(type.substr(0, 80));
-  for (char& c : label) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') c = '?';
-  }
-  return label;
-}
-
-std::optional<int64_t> integer_of(const nlohmann::json& value) {
-  if (value.is_number_unsigned()) {
-    const auto number = value.get<uint64_t>();
-    if (number > uint64_t(INT64_MAX)) return std::nullopt;
-    return int64_t(number);
-  }
-  if (value.is_number_integer()) return value.get<int64_t>();
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    if (text.empty() || text.size() > 19) return std::nullopt;
-    int64_t number = 0;
-    for (char c : text) {
-      if (c < '0' || c > '9') return std::nullopt;
-      number = number * 10 + (c - '0');
-    }
-    return number;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string webhook_signature(std::string_view body, std::string_view secret) {
@@ -86,75 +57,6 @@ bool signature_matches(std::string_view body, std::string_view header, std::stri
   const std::string expected = hmac_sha256_raw(body, secret);
   return expected.size() == kDigestBytes &&
          CRYPTO_memcmp(expected.data(), claimed, kDigestBytes) == 0;
-}
-
-Result<WebhookBatch> parse_webhook(std::string_view body) {
-  const auto document = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (document.is_discarded()) {
-    return make_error(
-        "the body is not valid JSON (truncated or malformed); Mautic sends one "
-        "JSON object per request");
-  }
-  if (!document.is_object()) {
-    return make_error(
-        "the body must be a JSON object with a list of events per event type, e.g. "
-        "{{\"{}\": [...], \"timestamp\": \"...\"}}",
-        kSubscriptionChanged);
-  }
-  WebhookBatch batch;
-  for (const auto& [type, events] : document.items()) {
-    if (type == "timestamp") continue;
-    if (!events.is_array()) {
-      return make_error("`{}` must be a list of events", type_label(type));
-    }
-    for (size_t index = 0; index < events.size(); ++index) {
-      const auto& item = events[index];
-      if (!item.is_object()) {
-        return make_error("`{}`[{}] is not an event object", type_label(type), index);
-      }
-      WebhookEvent event;
-      event.type = type;
-      event.index = index;
-      event.item = item;
-      if (auto contact = item.find("contact"); contact != item.end() && contact->is_object()) {
-        if (auto id = contact->find("id"); id != contact->end()) event.contact_id = integer_of(*id);
-      }
-      batch.events.push_back(std::move(event));
-    }
-  }
-  return batch;
-}
-
-Result<SubscriptionChange> read_subscription_change(const WebhookEvent& event) {
-  const std::string where = fmt::format("`{}`[{}]", type_label(event.type), event.index);
-  if (!event.contact_id || *event.contact_id <= 0) {
-    return make_error("{} has no contact.id (a positive whole number)", where);
-  }
-  SubscriptionChange change;
-  change.contact_id = *event.contact_id;
-  for (auto [key, target] :
-       {std::pair<const char*, std::string*>{"channel", &change.channel},
-        std::pair<const char*, std::string*>{"new_status", &change.new_status}}) {
-    auto found = event.item.find(key);
-    if (found == event.item.end() || !found->is_string()) {
-      return make_error("{} has no {} (a string)", where, key);
-    }
-    *target = found->get<std::string>();
-  }
-  return change;
-}
-
-std::optional<DncReason> configured_reason(const Config& config, const SubscriptionChange& change) {
-  const auto reason = parse_reason(change.new_status);
-  if (!reason) return std::nullopt;  // "contactable": a contact came back, nothing to do
-  if (std::find(config.reasons.begin(), config.reasons.end(), *reason) == config.reasons.end()) {
-    return std::nullopt;
-  }
-  if (std::find(config.channels.begin(), config.channels.end(), change.channel) ==
-      config.channels.end()) {
-    return std::nullopt;
-  }
-  return reason;
 }
 
 void WebhookRouter::add(std::string type, EventHandler handler) {
@@ -221,6 +123,8 @@ EventHandler subscription_change_handler() {
                                            std::min(batch_size, ids.size() - start));
       auto report = context.engine.process_contacts(chunk, "webhook");
       if (!report) return report.error();
+      outcome.unhandled.insert(outcome.unhandled.end(), report->unhandled.begin(),
+                               report->unhandled.end());
       const std::set<int64_t> done(report->processed.begin(), report->processed.end());
       for (int64_t id : chunk) {
         (done.contains(id) ? outcome.processed : outcome.not_pending).push_back(id);
@@ -238,7 +142,8 @@ EventHandler reimport_guard_handler() {
   EventHandler handler;
   handler.validate = [](const WebhookEvent& event) -> Status {
     if (!event.contact_id) {
-      return make_error("{} event {} names no contact id (contact.id)", event.type, event.index);
+      return make_error("`{}`[{}] names no contact id (contact.id)", webhook_type_label(event.type),
+                        event.index);
     }
     return {};
   };
@@ -259,6 +164,8 @@ EventHandler reimport_guard_handler() {
     if (suppressed.empty()) return {};
     auto processed = context.engine.process_contacts(suppressed, "webhook");
     if (!processed) return processed.error();
+    outcome.unhandled.insert(outcome.unhandled.end(), processed->unhandled.begin(),
+                             processed->unhandled.end());
     outcome.processed.insert(outcome.processed.end(), processed->processed.begin(),
                              processed->processed.end());
     return {};

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Mautic's webhooks: the signature check, the request body, and what each event type does.
 //
-// A request body is one JSON object with a list of events per event type (queue mode sends
-// several events, and several types, in one request) and a "timestamp":
-//   {"mautic.lead_channel_subscription_changed": [{"contact": {"id": 7, ...}, "channel":
-//    "email", "old_status": "contactable", "new_status": "unsubscribed"}], "timestamp": "..."}
-// Mautic signs the raw body: header Webhook-Signature = base64(HMAC-SHA256(body, secret)).
+// The body is read by core/webhook_payload.h (events, contact ids, limits); Mautic signs the raw
+// body: header Webhook-Signature = base64(HMAC-SHA256(body, secret)).
 //
 // Every event of a request is validated before anything is changed; then each type's handler
 // runs. A subscription change into a configured reason and channel goes to the same
@@ -15,7 +12,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,15 +20,12 @@
 
 #include "app/session.h"
 #include "core/result.h"
+#include "core/webhook_payload.h"
 #include "db/connection.h"
 #include "mautic/engine.h"
 
 namespace mgdpr::server {
 
-inline constexpr std::string_view kSubscriptionChanged = "mautic.lead_channel_subscription_changed";
-// Contact created / saved: the re-import guard checks the contacts they name.
-inline constexpr std::string_view kContactCreated = "mautic.lead_post_save_new";
-inline constexpr std::string_view kContactUpdated = "mautic.lead_post_save_update";
 inline constexpr std::string_view kSignatureHeader = "Webhook-Signature";
 
 // base64(HMAC-SHA256(body, secret)), as Mautic computes it.
@@ -40,32 +33,6 @@ std::string webhook_signature(std::string_view body, std::string_view secret);
 
 // True when header is the signature of body under secret; compared in constant time.
 bool signature_matches(std::string_view body, std::string_view header, std::string_view secret);
-
-struct WebhookEvent {
-  std::string type;  // e.g. "mautic.lead_channel_subscription_changed"
-  size_t index = 0;  // position in its type's list, for messages
-  nlohmann::json item;
-  std::optional<int64_t> contact_id;  // item.contact.id (a number or a numeric string)
-};
-
-struct WebhookBatch {
-  std::vector<WebhookEvent> events;
-};
-
-// Parses a request body. The error says what is wrong and where, never quoting a value.
-Result<WebhookBatch> parse_webhook(std::string_view body);
-
-// A subscription change as Mautic describes it.
-struct SubscriptionChange {
-  int64_t contact_id = 0;
-  std::string channel;
-  std::string new_status;  // contactable, unsubscribed, bounced, manual
-};
-
-Result<SubscriptionChange> read_subscription_change(const WebhookEvent& event);
-
-// The do-not-contact reason a new status means, when the config acts on it for that channel.
-std::optional<DncReason> configured_reason(const Config& config, const SubscriptionChange& change);
 
 // What a request did, for the response body, the log line and the metrics.
 struct WebhookOutcome {
@@ -75,6 +42,7 @@ struct WebhookOutcome {
   std::vector<int64_t> processed;  // contacts pseudonymized by this request
   std::vector<int64_t> not_pending;  // named by a configured change, but not pending: already
                                      // processed, deleted, or no do-not-contact row (yet)
+  std::vector<mautic::UnhandledRow> unhandled;  // rows the processing could not handle, named
 };
 
 // What the handlers of one request share: one pooled connection, the session's config, schema,

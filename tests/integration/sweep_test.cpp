@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -37,14 +38,6 @@ std::string cell(db::Connection& connection, const std::string& sql) {
 
 int64_t count(db::Connection& connection, const std::string& sql) {
   return std::stoll(cell(connection, sql));
-}
-
-HashKey load_key(const std::filesystem::path& config_path) {
-  auto config = app::load_config_file(config_path.string());
-  EXPECT_TRUE(config.ok());
-  auto key = app::load_hash_key(*config);
-  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().message);
-  return std::move(*key);
 }
 
 bool is_target(int64_t id, const ContactSet& set) {
@@ -234,6 +227,8 @@ TEST_P(Sweep, WrongKeyIsRefused) {
   EXPECT_EQ(sweep.exit_code, 4);
   EXPECT_NE(sweep.err.find("not the key this database was processed with"), std::string::npos);
   EXPECT_EQ(tool({"lookup", "--email", synthetic_email(30, contact_set.seed)}).exit_code, 4);
+  // check says so with the same exit code as every other command.
+  EXPECT_EQ(tool({"check"}).exit_code, 4);
   EXPECT_EQ(leads, table_rows(*connection, table("leads")));
 }
 
@@ -448,46 +443,100 @@ class KilledSweep : public MauticTest {
       }
     }
   }
+
+  // `sweep --batch-size 20` in the background, its stderr to `err_path`.
+  pid_t spawn_sweep(const std::string& err_path) {
+    std::vector<std::string> args = {MGDPR_BINARY, "sweep", "--batch-size", "20", "--config",
+                                     config_path.string()};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, MGDPR_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = 0;
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  }
+
+  // Waits (at most 60 s) until `contacts` are recorded: some batches committed, others not.
+  void wait_until_recorded(int64_t contacts) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto value = connection->query_value(
+          "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+          "TABLE_NAME = ?",
+          {table("gdpr_contacts")});
+      if (value.ok() && value->value_or("0") == "1" &&
+          count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts"))) >=
+              contacts) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  // After the interruption: some contacts processed, the rest untouched; the next sweep
+  // processes exactly the rest.
+  void expect_half_done_then_completed(const HashKey& key) {
+    int64_t processed = 0;
+    expect_consistent(key, &processed);
+    EXPECT_GE(processed, 200);
+    EXPECT_LT(processed, 4000);
+    auto resumed = tool({"sweep", "--json"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(nlohmann::json::parse(resumed.out)["processed"], 4000 - processed);
+    expect_consistent(key, &processed);
+    EXPECT_EQ(processed, 4000);
+  }
 };
 
 TEST_P(KilledSweep, NextSweepCompletesTheWork) {
   const auto key = load_key(config_path);
-  std::vector<std::string> args = {MGDPR_BINARY, "sweep", "-q", "--batch-size", "20",
-                                   "--config", config_path.string()};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, MGDPR_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const pid_t pid = spawn_sweep("/dev/null");
+  ASSERT_GT(pid, 0);
   // Kill it once some batches have committed and others have not.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  int64_t seen = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto value = connection->query_value(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
-        "TABLE_NAME = ?",
-        {table("gdpr_contacts")});
-    if (value.ok() && value->value_or("0") == "1") {
-      seen = count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts")));
-      if (seen >= 200) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  wait_until_recorded(200);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep finished before it could be killed";
+  expect_half_done_then_completed(key);
+}
 
-  int64_t processed = 0;
-  expect_consistent(key, &processed);
-  EXPECT_GE(processed, 200);
-  EXPECT_LT(processed, 4000);
-
-  auto resumed = tool({"sweep", "--json"});
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(nlohmann::json::parse(resumed.out)["processed"], 4000 - processed);
-  expect_consistent(key, &processed);
-  EXPECT_EQ(processed, 4000);
+// The database server goes away under a running sweep (a restart, a failover, an admin's KILL):
+// the sweep's connection is killed once some batches have committed. The sweep stops with a
+// database error (exit 3) that says so; every contact is fully processed or untouched, and the
+// next sweep completes the work.
+TEST_P(KilledSweep, ConnectionLostMidSweepLosesNothing) {
+  const auto key = load_key(config_path);
+  const std::string err_path = (dir / "sweep.err").string();
+  const pid_t pid = spawn_sweep(err_path);
+  ASSERT_GT(pid, 0);
+  wait_until_recorded(200);
+  // Every connection to this test's database but ours: the sweep's.
+  auto others = connection->query(
+      "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> "
+      "CONNECTION_ID()",
+      {});
+  ASSERT_TRUE(others.ok());
+  int killed = 0;
+  for (const auto& row : others->rows) {
+    killed += connection->execute(fmt::format("KILL CONNECTION {}", row[0].value_or("0"))).ok();
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_GT(killed, 0) << "the sweep finished before its connection could be killed";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  std::ifstream err_file(err_path);
+  const std::string err((std::istreambuf_iterator<char>(err_file)), {});
+  EXPECT_NE(err.find("mautic-gdpr: error:"), std::string::npos) << err;
+  expect_half_done_then_completed(key);
+  EXPECT_EQ(tool({"verify"}).exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Prefixes, KilledSweep, ::testing::Values("", "mt_"), prefix_name);

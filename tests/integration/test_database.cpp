@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include "app/secrets.h"
+
 extern char** environ;
 
 namespace mgdpr::testing {
@@ -126,6 +128,14 @@ CommandResult run_tool(const std::vector<std::string>& args, const std::string& 
   ::waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+HashKey load_key(const std::filesystem::path& config_path) {
+  auto config = app::load_config_file(config_path.string());
+  EXPECT_TRUE(config.ok());
+  auto key = app::load_hash_key(*config);
+  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().message);
+  return std::move(*key);
 }
 
 void MauticTest::SetUp() {

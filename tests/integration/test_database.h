@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hashing.h"
 #include "db/connection.h"
 #include "testing/synthetic_mautic.h"
 
@@ -30,6 +31,9 @@ void drop_database_user(const std::string& name);
 // Every row of a table, sorted, as text: to compare contacts byte for byte.
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
                                     const std::string& where = "1");
+
+// The hash key the config names.
+HashKey load_key(const std::filesystem::path& config_path);
 
 struct CommandResult {
   int exit_code = -1;

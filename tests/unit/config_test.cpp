@@ -230,7 +230,8 @@ TEST(ParseConfigTest, SweepIntervalSaysWhenASweepIsLate) {
   EXPECT_EQ(parsed("[sweep]\ninterval_minutes = 60\n").sweep.interval_minutes, 60);
   auto zero = parse_config("[sweep]\ninterval_minutes = 0\n", "c.toml");
   ASSERT_FALSE(zero.ok());
-  EXPECT_NE(zero.error().message.find("c.toml:2: interval_minutes = 0 is out of range"),
+  EXPECT_NE(zero.error().message.find("c.toml:2: interval_minutes is out of range; write a number "
+                                      "from 1 to 10080"),
             std::string::npos)
       << zero.error().message;
 }
@@ -323,9 +324,9 @@ TEST(ParseConfigErrorTest, UnknownKeyNeverQuotesItsValue) {
 }
 
 TEST(ParseConfigErrorTest, EveryProblemStaysOneLine) {
-  // A quoted key may hold a line break; the message escapes it.
+  // A quoted key may hold anything, a line break included: it is not shown.
   const std::string error = single_error_at("[database]\n\"ho\\nst\" = \"x\"\n", 2);
-  EXPECT_TRUE(HasPart(error, "unknown key `ho\\nst` in [database]"));
+  EXPECT_TRUE(HasPart(error, "unknown key (a name that is not plain, not shown) in [database]"));
 }
 
 TEST(ParseConfigErrorTest, UnknownKeyWithoutSuggestionListsKeys) {
@@ -372,9 +373,9 @@ TEST(ParseConfigErrorTest, WrongTypeForStringAndList) {
 
 TEST(ParseConfigErrorTest, PortOutOfRange) {
   EXPECT_TRUE(HasPart(single_error_at("[database]\nport = 0\n", 2),
-                      "port = 0 is out of range; write a number from 1 to 65535"));
+                      "port is out of range; write a number from 1 to 65535"));
   EXPECT_TRUE(HasPart(single_error_at("[database]\n\nport = 70000\n", 3),
-                      "port = 70000 is out of range; write a number from 1 to 65535"));
+                      "port is out of range; write a number from 1 to 65535"));
   EXPECT_TRUE(
       HasPart(single_error_at("[database]\nport = 9223372036854775807\n", 2), "out of range"));
   EXPECT_EQ(parsed("[database]\nport = 65535\n").database.port, 65535);
@@ -413,7 +414,7 @@ TEST(ParseConfigErrorTest, PasswordPastedIntoPasswordEnvIsNotEchoed) {
 TEST(ParseConfigErrorTest, TablePrefixWithBadCharacters) {
   const std::string error = single_error_at("[database]\ntable_prefix = \"mau-tic;\"\n", 2);
   EXPECT_TRUE(HasPart(error,
-                      "table_prefix \"mau-tic;\" contains characters other than "
+                      "table_prefix contains characters other than "
                       "letters, digits and _"));
   EXPECT_TRUE(HasPart(error, "table_prefix = \"mautic_\""));
 }
@@ -427,14 +428,16 @@ TEST(ParseConfigErrorTest, EmptyRequiredStrings) {
 TEST(ParseConfigErrorTest, UnknownReasonSuggestsClosestAtElementLine) {
   const std::string error =
       single_error_at("[trigger]\nreasons = [\n  \"bounced\",\n  \"unsubscribe\",\n]\n", 4);
-  EXPECT_TRUE(HasPart(error, "unknown reason \"unsubscribe\"; did you mean \"unsubscribed\"?"));
+  EXPECT_TRUE(
+      HasPart(error, "unknown reason (the value is not shown); did you mean \"unsubscribed\"?"));
 }
 
 TEST(ParseConfigErrorTest, UnknownReasonWithoutSuggestion) {
   const std::string error = single_error_at("[trigger]\nreasons = [\"spam\"]\n", 2);
-  EXPECT_TRUE(HasPart(error,
-                      "unknown reason \"spam\"; write any of unsubscribed, bounced, "
-                      "manual"));
+  EXPECT_TRUE(
+      HasPart(error,
+              "unknown reason (the value is not shown); write any of unsubscribed, bounced, "
+              "manual"));
 }
 
 TEST(ParseConfigErrorTest, EmptyReasonsOrChannels) {
@@ -446,28 +449,30 @@ TEST(ParseConfigErrorTest, EmptyReasonsOrChannels) {
 
 TEST(ParseConfigErrorTest, BadChannelName) {
   EXPECT_TRUE(HasPart(single_error_at("[trigger]\nchannels = [\"e mail\"]\n", 2),
-                      "channel \"e mail\" is not a Mautic channel name"));
+                      "a channel is not a Mautic channel name"));
 }
 
 TEST(ParseConfigErrorTest, UnknownDefaultAction) {
   const std::string error = single_error_at("[policy]\ndefault = \"hsh\"\n", 2);
   EXPECT_TRUE(HasPart(error,
-                      "unknown action \"hsh\" in default; did you mean default = "
+                      "unknown action in default (the value is not shown); did you mean default = "
                       "\"hash\"?"));
 }
 
 TEST(ParseConfigErrorTest, UnknownFieldAction) {
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nphone = \"delet\"\n", 3),
-                      "unknown action \"delet\" for field phone; did you mean phone = "
-                      "\"delete\"?"));
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nphone = \"anonymize\"\n", 2),
-                      "unknown action \"anonymize\" for field phone; write one of delete, "
-                      "hash, keep"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nphone = \"delet\"\n", 3),
+              "unknown action for field phone (the value is not shown); did you mean phone = "
+              "\"delete\"?"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[policy.fields]\nphone = \"anonymize\"\n", 2),
+              "unknown action for field phone (the value is not shown); write one of delete, "
+              "hash, keep"));
 }
 
 TEST(ParseConfigErrorTest, FieldAliasMustBeIdentifier) {
   const std::string error = single_error_at("[policy.fields]\n\"first name\" = \"delete\"\n", 2);
-  EXPECT_TRUE(HasPart(error, "\"first name\" is not a Mautic field alias"));
+  EXPECT_TRUE(HasPart(error, "(a name that is not plain, not shown) is not a Mautic field alias"));
 }
 
 TEST(ParseConfigErrorTest, LegacyNeedsSalt) {
@@ -491,10 +496,10 @@ TEST(ParseConfigErrorTest, SaltOfWrongTypeIsNeverEchoed) {
 
 TEST(ParseConfigErrorTest, BatchSizeOutOfRange) {
   EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 0\n", 2),
-                      "batch_size = 0 is out of range; write a number from 1 to 10000, "
+                      "batch_size is out of range; write a number from 1 to 10000, "
                       "e.g. batch_size = 500"));
-  EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = 10001\n", 2),
-                      "batch_size = 10001 is out of range"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[sweep]\nbatch_size = 10001\n", 2), "batch_size is out of range"));
   EXPECT_TRUE(HasPart(single_error_at("[sweep]\nbatch_size = -5\n", 2), "out of range"));
 }
 
@@ -602,7 +607,7 @@ TEST(GuardConfigTest, DefaultsGuardImportApiAndIntegrations) {
   EXPECT_EQ(config.guard.origins,
             (std::vector<ContactOrigin>{ContactOrigin::kImport, ContactOrigin::kApi,
                                         ContactOrigin::kIntegration}));
-  EXPECT_TRUE(config.guard.fields.empty());  // email, when the policy hashes it
+  EXPECT_TRUE(config.guard.fields.empty());        // email, when the policy hashes it
   EXPECT_FALSE(config.guard.reasons.has_value());  // the [trigger] reasons
 }
 
@@ -634,7 +639,8 @@ TEST(GuardConfigTest, OriginNamesRoundTrip) {
 TEST(GuardConfigErrorTest, UnknownOriginSuggestsClosestAtElementLine) {
   const std::string error =
       single_error_at("[guard]\norigins = [\n  \"import\",\n  \"integrations\",\n]\n", 4);
-  EXPECT_TRUE(HasPart(error, "unknown origin \"integrations\"; did you mean \"integration\"?"));
+  EXPECT_TRUE(
+      HasPart(error, "unknown origin (the value is not shown); did you mean \"integration\"?"));
   EXPECT_TRUE(HasPart(single_error_at("[guard]\norigins = [\"webhook\"]\n", 2),
                       "write any of import, api, integration, form"));
 }
@@ -653,9 +659,9 @@ TEST(GuardConfigErrorTest, EmptyFieldsOrReasons) {
 
 TEST(GuardConfigErrorTest, BadFieldAliasAndReason) {
   EXPECT_TRUE(HasPart(single_error_at("[guard]\nfields = [\"e-mail\"]\n", 2),
-                      "\"e-mail\" is not a Mautic field alias"));
+                      "a field is not a Mautic field alias"));
   EXPECT_TRUE(HasPart(single_error_at("[guard]\nreasons = [\"bounce\"]\n", 2),
-                      "unknown reason \"bounce\"; did you mean \"bounced\"?"));
+                      "unknown reason (the value is not shown); did you mean \"bounced\"?"));
 }
 
 TEST(GuardConfigErrorTest, UnknownKeySuggestsClosest) {
@@ -679,13 +685,30 @@ TEST(ServerConfigTest, DefaultsListenOnLoopback) {
   EXPECT_TRUE(config.server.secret_env.empty());
   EXPECT_TRUE(config.server.users.empty());
   EXPECT_FALSE(config.server.behind_proxy);
+  EXPECT_TRUE(config.server.trusted_proxies.empty());
+  EXPECT_EQ(config.server.max_connections_per_client, 0);  // threads - 2
+  EXPECT_EQ(config.server.read_timeout_seconds, 10);
+}
+
+TEST(ServerConfigErrorTest, ProxiesAreNamedAndConnectionsCapped) {
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nbehind_proxy = true\n", 2),
+                      "behind_proxy = true needs the proxy's address"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[server]\ntrusted_proxies = [\"127.0.0.1\", \"nginx.local\"]\n", 2),
+              "an entry of trusted_proxies is not an IP address or range"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nthreads = 4\nmax_connections_per_client = 5\n", 3),
+                      "max_connections_per_client is more than threads"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nread_timeout_seconds = 0\n", 2),
+                      "read_timeout_seconds is out of range"));
 }
 
 TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
   const Config config = parsed(fmt::format(
       "[server]\nlisten = \"[::1]:9000\"\nsecret_env = \"HOOK_SECRET\"\n"
       "max_body_bytes = 65536\nthreads = 4\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n"
-      "behind_proxy = true\nsession_minutes = 15\nlogin_attempts_per_hour = 5\n"
+      "behind_proxy = true\ntrusted_proxies = [\"127.0.0.1\", \"fd00::/8\"]\n"
+      "max_connections_per_client = 3\nread_timeout_seconds = 20\n"
+      "session_minutes = 15\nlogin_attempts_per_hour = 5\n"
       "lookups_per_hour = 7\n\n[server.users]\nzoe = \"{0}\"\nalice = \"{0}\"\n",
       kAliceHash));
   EXPECT_EQ(config.server.listen_host, "::1");
@@ -696,6 +719,10 @@ TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
   EXPECT_EQ(config.server.tls_cert_file, "/c.pem");
   EXPECT_EQ(config.server.tls_key_file, "/k.pem");
   EXPECT_TRUE(config.server.behind_proxy);
+  ASSERT_EQ(config.server.trusted_proxies.size(), 2u);
+  EXPECT_TRUE(config.server.trusted_proxies[1].contains(*parse_ip_address("fd12::1")));
+  EXPECT_EQ(config.server.max_connections_per_client, 3);
+  EXPECT_EQ(config.server.read_timeout_seconds, 20);
   EXPECT_EQ(config.server.session_minutes, 15);
   EXPECT_EQ(config.server.login_attempts_per_hour, 5);
   EXPECT_EQ(config.server.lookups_per_hour, 7);
@@ -708,10 +735,11 @@ TEST(ServerConfigTest, EveryKeyAndUsersInFileOrder) {
 TEST(ServerConfigTest, ListenForms) {
   EXPECT_EQ(parsed("[server]\nlisten = \"0.0.0.0:0\"\n").server.listen_port, 0);
   EXPECT_EQ(parsed("[server]\nlisten = \"localhost:80\"\n").server.listen_host, "localhost");
-  for (const char* bad : {"8470", "127.0.0.1", ":8470", "127.0.0.1:http", "::1:8470",
-                          "127.0.0.1:70000", "a b:1"}) {
-    EXPECT_TRUE(HasPart(single_error_at(fmt::format("[server]\nlisten = \"{}\"\n", bad), 2),
-                        "is not HOST:PORT; write e.g. listen = \"127.0.0.1:8470\""))
+  for (const char* bad :
+       {"8470", "127.0.0.1", ":8470", "127.0.0.1:http", "::1:8470", "127.0.0.1:70000", "a b:1"}) {
+    EXPECT_TRUE(HasPart(
+        single_error_at(fmt::format("[server]\nlisten = \"{}\"\n", bad), 2),
+        "is not HOST:PORT (the value is not shown); write e.g. listen = \"127.0.0.1:8470\""))
         << bad;
   }
 }
@@ -746,18 +774,85 @@ TEST(ServerConfigErrorTest, UserNeedsAHashNeverShowsThePassword) {
   EXPECT_TRUE(HasPart(error, "mautic-gdpr passwd --user alice"));
   EXPECT_TRUE(LacksPart(error, "horse"));
   const std::string bad_name = fmt::format("[server.users]\n\"a/b\" = \"{}\"\n", kAliceHash);
-  EXPECT_TRUE(HasPart(single_error_at(bad_name, 2), "\"a/b\" is not a user name"));
+  EXPECT_TRUE(HasPart(single_error_at(bad_name, 2),
+                      "(a name that is not plain, not shown) is not a user name"));
 }
 
 TEST(ServerConfigErrorTest, RangesAndUnknownKeys) {
   EXPECT_TRUE(HasPart(single_error_at("[server]\nthreads = 0\n", 2),
-                      "threads = 0 is out of range; write a number from 1 to 256"));
+                      "threads is out of range; write a number from 1 to 256"));
   EXPECT_TRUE(HasPart(single_error_at("[server]\nmax_body_bytes = 10\n", 2),
-                      "max_body_bytes = 10 is out of range"));
+                      "max_body_bytes is out of range"));
   EXPECT_TRUE(HasPart(single_error_at("[server]\nlisten_port = 80\n", 2),
                       "unknown key `listen_port` in [server]"));
   EXPECT_TRUE(HasPart(single_error_at("[server]\nbehind_proxy = \"yes\"\n", 2),
                       "behind_proxy must be true or false"));
+}
+
+}  // namespace
+}  // namespace mgdpr
+
+namespace mgdpr {
+namespace {
+
+// Whatever a key is given, in whatever form, no message repeats it: people paste passwords and
+// addresses into the wrong key (`[policy.fields] password = "hunter2"`). Only words of a known
+// vocabulary (actions, reasons, key names) appear in messages.
+TEST(ParseConfigErrorTest, NoMessageEverRepeatsAValue) {
+  constexpr std::string_view kCanary = "hunter2Canary";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> sections = {
+      {"database",
+       {"host", "port", "socket", "name", "user", "password_env", "password_file", "table_prefix",
+        "password"}},
+      {"hashing", {"key_file"}},
+      {"trigger", {"reasons", "channels"}},
+      {"policy", {"default", "fields"}},
+      {"policy.fields", {"password", "email"}},
+      {"legacy", {"md5_salt", "md5_field"}},
+      {"sweep", {"batch_size"}},
+      {"guard", {"enabled", "origins", "fields", "reasons"}},
+      {"related", {"page_hits"}},
+      {"server",
+       {"listen", "secret_file", "secret_env", "max_body_bytes", "threads", "tls_cert_file",
+        "tls_key_file", "behind_proxy", "trusted_proxies", "max_connections_per_client",
+        "read_timeout_seconds", "session_minutes", "login_attempts_per_hour", "lookups_per_hour",
+        "users", "secret"}},
+      {"server.users", {"alice"}},
+  };
+  const std::vector<std::string> forms = {fmt::format("\"{}\"", kCanary),
+                                          fmt::format("[\"{}\"]", kCanary),
+                                          fmt::format("[\"email\", \"{}\"]", kCanary),
+                                          std::string(kCanary),
+                                          fmt::format("\"{}", kCanary),
+                                          fmt::format("'{} x'", kCanary),
+                                          fmt::format("{{ x = \"{}\" }}", kCanary),
+                                          "4930123456",
+                                          fmt::format("t{}", kCanary),
+                                          fmt::format("1{}", kCanary)};
+  int errors = 0;
+  for (const auto& [section, keys] : sections) {
+    for (const std::string& key : keys) {
+      for (const std::string& form : forms) {
+        const std::string text = fmt::format("[{}]\n{} = {}\n", section, key, form);
+        auto config = parse_config(text, kPath);
+        if (config.ok()) continue;
+        ++errors;
+        EXPECT_TRUE(LacksPart(config.error().message, kCanary)) << text;
+        EXPECT_TRUE(LacksPart(config.error().message, "4930123456")) << text;
+      }
+    }
+    // The value in place of a key name, too.
+    const std::string text = fmt::format("[{}]\n\"{}@example.org\" = 1\n", section, kCanary);
+    if (auto config = parse_config(text, kPath); !config.ok()) {
+      ++errors;
+      EXPECT_TRUE(LacksPart(config.error().message, kCanary)) << text;
+    }
+  }
+  EXPECT_GT(errors, 300);  // nearly every combination is wrong somewhere
+  // The case from the issue, word for word.
+  const std::string error = single_error_at("[policy.fields]\npassword = \"hunter2\"\n", 2);
+  EXPECT_TRUE(LacksPart(error, "hunter2"));
+  EXPECT_TRUE(HasPart(error, "unknown action for field password (the value is not shown)"));
 }
 
 }  // namespace
