@@ -33,8 +33,11 @@ namespace mgdpr::cli {
 namespace {
 
 constexpr ExitCodeRow kExitCodes[] = {
-    {kExitOk, "success (lookup, guard --check-file: at least one match)", std::nullopt},
-    {kExitNoMatch, "lookup, guard --check-file: nothing matched", std::nullopt},
+    {kExitOk,
+     "success (lookup, guard --check-file: at least one match; export: exported; erase: erased, "
+     "or processed before)",
+     std::nullopt},
+    {kExitNoMatch, "lookup, guard --check-file, export, erase: nothing matched", std::nullopt},
     {kExitConfig,
      "configuration error: the config file, the key, password or secret file, the policy "
      "against the live database, or (check) a missing database privilege; nothing was changed",
@@ -50,7 +53,8 @@ constexpr ExitCodeRow kExitCodes[] = {
     {kExitFailure, "any other failure", ErrorKind::kFailure},
     {kExitUsage,
      "wrong command-line arguments or unusable input: an unknown command or option, a field the "
-     "policy does not hash, an empty CSV, a too short password",
+     "policy does not hash, an empty CSV, a too short password; erase: several contacts match, "
+     "or the erasure was not confirmed",
      ErrorKind::kUsage},
 };
 
@@ -361,7 +365,8 @@ int run_verify(CommandContext& context) {
   return report.clean() ? kExitOk : kExitNoMatch;
 }
 
-// ALIAS=VALUE pairs (and --email) as criteria; nullopt when one is malformed.
+}  // namespace
+
 std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const CommandArgs& args) {
   std::vector<mautic::LookupCriterion> criteria;
   if (args.email) criteria.push_back({"email", *args.email});
@@ -372,6 +377,8 @@ std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const Comman
   }
   return criteria;
 }
+
+namespace {
 
 std::optional<int> check_lookup_args(const CommandArgs& args) {
   auto criteria = lookup_criteria(args);
@@ -403,12 +410,13 @@ int run_lookup(CommandContext& context) {
   auto criteria = *lookup_criteria(args);
   // `--email -` keeps the address out of shell history: it is read from stdin.
   if (args.email == "-") std::getline(std::cin, criteria.front().value);
-  auto matches = context.session->engine->lookup(criteria);
-  if (!matches) return fail(args, matches.error());
+  auto found = context.session->engine->lookup(criteria);
+  if (!found) return fail(args, found.error());
+  const auto& matches = found->processed;
   if (args.json) {
     nlohmann::json out;
     out["matches"] = nlohmann::json::array();
-    for (const auto& match : *matches) {
+    for (const auto& match : matches) {
       nlohmann::json kept = nlohmann::json::object();
       for (const auto& [column, value] : match.kept) {
         kept[column] = kept_json(context.session->policy, column, value);
@@ -428,32 +436,42 @@ int run_lookup(CommandContext& context) {
                                 {"reason", match.reason},
                                 {"channel", match.channel},
                                 {"dnc_date", time_json(match.dnc_date)},
+                                {"source", match.source},
                                 {"kept", kept}});
     }
+    out["live"] = found->live;
     print_json(out);
-  } else if (matches->empty()) {
-    fmt::print("No processed contact matches.\n");
-  } else {
-    for (const auto& match : *matches) {
-      fmt::print("contact {}\n", match.contact_id);
-      fmt::print("  processed by     {}\n", match.processed_by);
-      fmt::print("  processed at     {} UTC\n", or_dash(match.processed_at));
-      fmt::print("  left because     {} (channel {}), on do-not-contact since {} UTC\n",
-                 match.reason, match.channel, or_dash(match.dnc_date));
-      if (match.returned_at) {
-        fmt::print("  came back        {} UTC (the do-not-contact entry was removed in Mautic)\n",
-                   *match.returned_at);
-      }
-      for (const auto& exit : match.earlier_exits) {
-        fmt::print("  earlier exit     processed {} UTC ({}, channel {}), came back {} UTC\n",
-                   exit.processed_at, exit.reason, exit.channel, exit.returned_at);
-      }
-      for (const auto& [column, value] : match.kept) {
-        fmt::print("  {:<16} {}\n", column, or_dash(value));
-      }
+    return matches.empty() ? kExitNoMatch : kExitOk;
+  }
+  if (matches.empty()) fmt::print("No processed contact matches.\n");
+  for (const auto& match : matches) {
+    fmt::print("contact {}\n", match.contact_id);
+    fmt::print("  processed by     {}{}\n", match.processed_by,
+               match.source == "request" ? ", on an erasure request" : "");
+    fmt::print("  processed at     {} UTC\n", or_dash(match.processed_at));
+    fmt::print("  left because     {} (channel {}), on do-not-contact since {} UTC\n",
+               match.reason, match.channel, or_dash(match.dnc_date));
+    if (match.returned_at) {
+      fmt::print("  came back        {} UTC (the do-not-contact entry was removed in Mautic)\n",
+                 *match.returned_at);
+    }
+    for (const auto& exit : match.earlier_exits) {
+      fmt::print("  earlier exit     processed {} UTC ({}, channel {}), came back {} UTC\n",
+                 exit.processed_at, exit.reason, exit.channel, exit.returned_at);
+    }
+    for (const auto& [column, value] : match.kept) {
+      fmt::print("  {:<16} {}\n", context.session->schema.field_label(column), or_dash(value));
     }
   }
-  return matches->empty() ? kExitNoMatch : kExitOk;
+  if (!found->live.empty()) {
+    std::vector<std::string> ids;
+    for (int64_t id : found->live) ids.push_back(std::to_string(id));
+    fmt::print(
+        "Live in Mautic, not processed: contact {}. `mautic-gdpr export --contact-id ID` shows "
+        "what is stored; `mautic-gdpr erase --contact-id ID` erases it on request.\n",
+        db::join(ids, ", "));
+  }
+  return matches.empty() ? kExitNoMatch : kExitOk;
 }
 
 int run_locations(CommandContext& context) {
@@ -879,6 +897,25 @@ const Command kCommands[] = {
      .add_options = lookup_options,
      .run = run_lookup,
      .check_args = check_lookup_args},
+    {.name = "export",
+     .summary =
+         "Everything stored about a person (GDPR Art. 15): every profile field with its label,\n"
+         "do-not-contact, segments, campaigns, tags, companies and every related table's rows;\n"
+         "for a processed contact what was kept, and when and why it was processed. Text or\n"
+         "--json on stdout, --html FILE for the person. Every export is audited.",
+     .needs = kWriteSession,
+     .add_options = export_options,
+     .run = run_export,
+     .check_args = check_export_args},
+    {.name = "erase",
+     .summary =
+         "Erasure on request (GDPR Art. 17): put the contact on do-not-contact and process it\n"
+         "with the policy at once, so `lookup` still proves it and a re-import is caught.\n"
+         "--dry-run shows what would go. Asks before erasing unless --yes. Audited.",
+     .needs = kWriteSession,
+     .add_options = erase_options,
+     .run = run_erase,
+     .check_args = check_erase_args},
     {.name = "guard",
      .summary =
          "Test a CSV before importing it into Mautic: which rows (by line number, never the\n"

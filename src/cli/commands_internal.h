@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// What the command files of src/cli share (commands.cpp, check.cpp, init_config.cpp): one way
-// to print an error or a JSON document, and the pieces two commands print alike.
+// What the command files of src/cli share (commands.cpp, check.cpp, init_config.cpp,
+// person_commands.cpp): one way to print an error or a JSON document, and the pieces two
+// commands print alike.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "mautic/engine.h"
 #include "mautic/related_scrubber.h"
 
 namespace CLI {
@@ -32,8 +35,19 @@ nlohmann::json time_json(const std::optional<std::string>& database_time);
 // Every location with its effective action (check, plan).
 void print_locations(const mautic::RelatedPlan& related);
 
+// ALIAS=VALUE pairs (and --email) as criteria; nullopt when one is malformed.
+std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const CommandArgs& args);
+
 int run_check(CommandContext& context);
 int run_init_config(CommandContext& context);
 void init_config_options(CLI::App& command, CommandArgs& args);
+
+// export and erase, the requests that name a person (person_commands.cpp)
+void export_options(CLI::App& command, CommandArgs& args);
+std::optional<int> check_export_args(const CommandArgs& args);
+int run_export(CommandContext& context);
+void erase_options(CLI::App& command, CommandArgs& args);
+std::optional<int> check_erase_args(const CommandArgs& args);
+int run_erase(CommandContext& context);
 
 }  // namespace mgdpr::cli
