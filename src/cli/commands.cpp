@@ -133,6 +133,15 @@ int usage_error(std::string_view message, bool json) {
   return fail(args, Error{std::string(message), ErrorKind::kUsage});
 }
 
+std::optional<int> refuse_existing_file(const std::optional<std::string>& path,
+                                       std::string_view option, bool json) {
+  if (!path || ::access(path->c_str(), F_OK) != 0) return std::nullopt;
+  return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it or "
+                                 "choose another {}",
+                                 *path, option),
+                     json);
+}
+
 nlohmann::json time_json(const std::optional<std::string>& database_time) {
   return database_time ? nlohmann::json(iso8601_utc(*database_time)) : nlohmann::json(nullptr);
 }
@@ -587,13 +596,7 @@ std::optional<int> check_guard_args(const CommandArgs& args) {
     return usage_error("--delimiter takes one character, e.g. --delimiter ';'", args.json);
   }
   // Checked before any work: the filtered file is never written over an existing one.
-  if (args.out && ::access(args.out->c_str(), F_OK) == 0) {
-    return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it or "
-                                   "choose another --out",
-                                   *args.out),
-                       args.json);
-  }
-  return std::nullopt;
+  return refuse_existing_file(args.out, "--out", args.json);
 }
 
 int run_guard(CommandContext& context) {
@@ -891,8 +894,9 @@ const Command kCommands[] = {
     {.name = "lookup",
      .summary =
          "Find processed contacts by an exact value of a hashed field, e.g. on an official\n"
-         "request that names a person. Every lookup is written to the audit table (fields asked\n"
-         "and number of matches, never the value).",
+         "request that names a person; contacts still live in Mautic with that value are named\n"
+         "too. Every lookup is written to the audit table (fields asked and number of matches,\n"
+         "never the value).",
      .needs = kReadSession,
      .add_options = lookup_options,
      .run = run_lookup,
@@ -942,8 +946,9 @@ const Command kCommands[] = {
      .summary =
          "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
          "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
-         "the sweep timer as the safety net), and support staff log in to /lookup and /status.\n"
-         "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.",
+         "the sweep timer as the safety net), and support staff log in to /lookup, /status and\n"
+         "/audit; by [server.roles] they download a person's export and erase a person after a\n"
+         "confirmation. Also /metrics (Prometheus) and /healthz. Logs: stderr, key=value lines.",
      .needs = kConfig,
      .add_options = serve_options,
      .run = run_serve},

@@ -32,6 +32,11 @@ void print_json(const nlohmann::json& json);
 // A database time as ISO 8601 UTC with `Z`, or null.
 nlohmann::json time_json(const std::optional<std::string>& database_time);
 
+// Checked before any work, for an option naming a file to create: kExitUsage (and the error
+// printed) when the file exists, since mautic-gdpr never overwrites one.
+std::optional<int> refuse_existing_file(const std::optional<std::string>& path,
+                                       std::string_view option, bool json);
+
 // Every location with its effective action (check, plan).
 void print_locations(const mautic::RelatedPlan& related);
 

@@ -216,16 +216,8 @@ std::optional<int> check_export_args(const CommandArgs& args) {
     return usage_error("--html and --out name the same file; give each its own", args.json);
   }
   // Checked before any work: an export is never written over an existing file.
-  for (const auto& [path, option] : {std::pair{args.html, "--html"}, {args.out, "--out"}}) {
-    if (!path) continue;
-    if (::access(path->c_str(), F_OK) == 0) {
-      return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it "
-                                     "or choose another {}",
-                                     *path, option),
-                         args.json);
-    }
-  }
-  return std::nullopt;
+  if (auto refused = refuse_existing_file(args.html, "--html", args.json)) return refused;
+  return refuse_existing_file(args.out, "--out", args.json);
 }
 
 int run_export(CommandContext& context) {

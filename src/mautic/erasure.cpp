@@ -205,11 +205,11 @@ Result<ErasureReport> Engine::erase_once(int64_t contact_id, std::string_view na
     uint64_t rows = 0;
     for (const auto& [table, count] : report.rows_changed) rows += count;
     detail += fmt::format(
-        ": put on do-not-contact{} and processed on request; {} rows changed",
+        ": put on do-not-contact{} and processed on request; {} row{} changed",
         report.channels_added.empty()
             ? ""
             : fmt::format(" (manual, channel {})", db::join(report.channels_added, ", ")),
-        rows);
+        rows, rows == 1 ? "" : "s");
   }
   MGDPR_TRY(audit("erase", detail, 1, contact_id));
   MGDPR_TRY(transaction->commit());
