@@ -5,8 +5,9 @@
 #  2. configures and builds everything with CMake + Ninja into build/ (Release),
 #  3. starts a fresh private MariaDB server in build/mariadb (stopped again on exit) and runs
 #     all tests with ctest; the integration tests reach it through MGDPR_TEST_SOCKET,
-#  3b. runs the browser test of `mautic-gdpr serve` on the same server: the lookup page in
-#     headless Chromium (tests/browser/run.sh; screenshots in build/screenshots/),
+#  3b. runs the browser test of `mautic-gdpr serve` on the same server: lookup, export download,
+#     erase, audit and roles in headless Chromium (tests/browser/run.sh; screenshots in
+#     build/screenshots/),
 #  3c. builds the .deb (cpack -G DEB), installs it with dpkg -i, checks the binary, man pages,
 #     units, user and bash completion, and purges it again (tests/package/run.sh),
 #  4. builds the unit tests with AddressSanitizer + UBSan (-DMGDPR_SANITIZE=ON) into
@@ -91,7 +92,7 @@ else
   failed+=("ctest build/")
 fi
 
-step "browser test: the lookup page in headless Chromium (tests/browser/run.sh)"
+step "browser test: the pages in headless Chromium (tests/browser/run.sh)"
 if bash "$ROOT/tests/browser/run.sh" "$ROOT/build" "$MGDPR_TEST_SOCKET" "$ROOT/build/screenshots"; then
   ok+=("browser test (screenshots in build/screenshots/)")
 else

@@ -33,8 +33,11 @@ namespace mgdpr::cli {
 namespace {
 
 constexpr ExitCodeRow kExitCodes[] = {
-    {kExitOk, "success (lookup, guard --check-file: at least one match)", std::nullopt},
-    {kExitNoMatch, "lookup, guard --check-file: nothing matched", std::nullopt},
+    {kExitOk,
+     "success (lookup, guard --check-file: at least one match; export: exported; erase: erased, "
+     "or processed before)",
+     std::nullopt},
+    {kExitNoMatch, "lookup, guard --check-file, export, erase: nothing matched", std::nullopt},
     {kExitConfig,
      "configuration error: the config file, the key, password or secret file, the policy "
      "against the live database, or (check) a missing database privilege; nothing was changed",
@@ -50,7 +53,8 @@ constexpr ExitCodeRow kExitCodes[] = {
     {kExitFailure, "any other failure", ErrorKind::kFailure},
     {kExitUsage,
      "wrong command-line arguments or unusable input: an unknown command or option, a field the "
-     "policy does not hash, an empty CSV, a too short password",
+     "policy does not hash, an empty CSV, a too short password; erase: several contacts match, "
+     "or the erasure was not confirmed",
      ErrorKind::kUsage},
 };
 
@@ -127,6 +131,15 @@ int usage_error(std::string_view message, bool json) {
   CommandArgs args;
   args.json = json;
   return fail(args, Error{std::string(message), ErrorKind::kUsage});
+}
+
+std::optional<int> refuse_existing_file(const std::optional<std::string>& path,
+                                       std::string_view option, bool json) {
+  if (!path || ::access(path->c_str(), F_OK) != 0) return std::nullopt;
+  return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it or "
+                                 "choose another {}",
+                                 *path, option),
+                     json);
 }
 
 nlohmann::json time_json(const std::optional<std::string>& database_time) {
@@ -448,7 +461,8 @@ int run_verify(CommandContext& context) {
   return report.clean() ? kExitOk : kExitNoMatch;
 }
 
-// ALIAS=VALUE pairs (and --email) as criteria; nullopt when one is malformed.
+}  // namespace
+
 std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const CommandArgs& args) {
   std::vector<mautic::LookupCriterion> criteria;
   if (args.email) criteria.push_back({"email", *args.email});
@@ -459,6 +473,8 @@ std::optional<std::vector<mautic::LookupCriterion>> lookup_criteria(const Comman
   }
   return criteria;
 }
+
+namespace {
 
 std::optional<int> check_lookup_args(const CommandArgs& args) {
   auto criteria = lookup_criteria(args);
@@ -490,12 +506,13 @@ int run_lookup(CommandContext& context) {
   auto criteria = *lookup_criteria(args);
   // `--email -` keeps the address out of shell history: it is read from stdin.
   if (args.email == "-") std::getline(std::cin, criteria.front().value);
-  auto matches = context.session->engine->lookup(criteria);
-  if (!matches) return fail(args, matches.error());
+  auto found = context.session->engine->lookup(criteria);
+  if (!found) return fail(args, found.error());
+  const auto& matches = found->processed;
   if (args.json) {
     nlohmann::json out;
     out["matches"] = nlohmann::json::array();
-    for (const auto& match : *matches) {
+    for (const auto& match : matches) {
       nlohmann::json kept = nlohmann::json::object();
       for (const auto& [column, value] : match.kept) {
         kept[column] = kept_json(context.session->policy, column, value);
@@ -515,32 +532,42 @@ int run_lookup(CommandContext& context) {
                                 {"reason", match.reason},
                                 {"channel", match.channel},
                                 {"dnc_date", time_json(match.dnc_date)},
+                                {"source", match.source},
                                 {"kept", kept}});
     }
+    out["live"] = found->live;
     print_json(out);
-  } else if (matches->empty()) {
-    fmt::print("No processed contact matches.\n");
-  } else {
-    for (const auto& match : *matches) {
-      fmt::print("contact {}\n", match.contact_id);
-      fmt::print("  processed by     {}\n", match.processed_by);
-      fmt::print("  processed at     {} UTC\n", or_dash(match.processed_at));
-      fmt::print("  left because     {} (channel {}), on do-not-contact since {} UTC\n",
-                 match.reason, match.channel, or_dash(match.dnc_date));
-      if (match.returned_at) {
-        fmt::print("  came back        {} UTC (the do-not-contact entry was removed in Mautic)\n",
-                   *match.returned_at);
-      }
-      for (const auto& exit : match.earlier_exits) {
-        fmt::print("  earlier exit     processed {} UTC ({}, channel {}), came back {} UTC\n",
-                   exit.processed_at, exit.reason, exit.channel, exit.returned_at);
-      }
-      for (const auto& [column, value] : match.kept) {
-        fmt::print("  {:<16} {}\n", column, or_dash(value));
-      }
+    return matches.empty() ? kExitNoMatch : kExitOk;
+  }
+  if (matches.empty()) fmt::print("No processed contact matches.\n");
+  for (const auto& match : matches) {
+    fmt::print("contact {}\n", match.contact_id);
+    fmt::print("  processed by     {}{}\n", match.processed_by,
+               match.source == "request" ? ", on an erasure request" : "");
+    fmt::print("  processed at     {} UTC\n", or_dash(match.processed_at));
+    fmt::print("  left because     {} (channel {}), on do-not-contact since {} UTC\n",
+               match.reason, match.channel, or_dash(match.dnc_date));
+    if (match.returned_at) {
+      fmt::print("  came back        {} UTC (the do-not-contact entry was removed in Mautic)\n",
+                 *match.returned_at);
+    }
+    for (const auto& exit : match.earlier_exits) {
+      fmt::print("  earlier exit     processed {} UTC ({}, channel {}), came back {} UTC\n",
+                 exit.processed_at, exit.reason, exit.channel, exit.returned_at);
+    }
+    for (const auto& [column, value] : match.kept) {
+      fmt::print("  {:<16} {}\n", context.session->schema.field_label(column), or_dash(value));
     }
   }
-  return matches->empty() ? kExitNoMatch : kExitOk;
+  if (!found->live.empty()) {
+    std::vector<std::string> ids;
+    for (int64_t id : found->live) ids.push_back(std::to_string(id));
+    fmt::print(
+        "Live in Mautic, not processed: contact {}. `mautic-gdpr export --contact-id ID` shows "
+        "what is stored; `mautic-gdpr erase --contact-id ID` erases it on request.\n",
+        db::join(ids, ", "));
+  }
+  return matches.empty() ? kExitNoMatch : kExitOk;
 }
 
 int run_locations(CommandContext& context) {
@@ -677,13 +704,7 @@ std::optional<int> check_guard_args(const CommandArgs& args) {
     return usage_error("--delimiter takes one character, e.g. --delimiter ';'", args.json);
   }
   // Checked before any work: the filtered file is never written over an existing one.
-  if (args.out && ::access(args.out->c_str(), F_OK) == 0) {
-    return usage_error(fmt::format("{} exists; mautic-gdpr never overwrites a file: remove it or "
-                                   "choose another --out",
-                                   *args.out),
-                       args.json);
-  }
-  return std::nullopt;
+  return refuse_existing_file(args.out, "--out", args.json);
 }
 
 int run_guard(CommandContext& context) {
@@ -1006,12 +1027,32 @@ const Command kCommands[] = {
     {.name = "lookup",
      .summary =
          "Find processed contacts by an exact value of a hashed field, e.g. on an official\n"
-         "request that names a person. Every lookup is written to the audit table (fields asked\n"
-         "and number of matches, never the value).",
+         "request that names a person; contacts still live in Mautic with that value are named\n"
+         "too. Every lookup is written to the audit table (fields asked and number of matches,\n"
+         "never the value).",
      .needs = kReadSession,
      .add_options = lookup_options,
      .run = run_lookup,
      .check_args = check_lookup_args},
+    {.name = "export",
+     .summary =
+         "Everything stored about a person (GDPR Art. 15): every profile field with its label,\n"
+         "do-not-contact, segments, campaigns, tags, companies and every related table's rows;\n"
+         "for a processed contact what was kept, and when and why it was processed. Text or\n"
+         "--json on stdout, --html FILE for the person. Every export is audited.",
+     .needs = kWriteSession,
+     .add_options = export_options,
+     .run = run_export,
+     .check_args = check_export_args},
+    {.name = "erase",
+     .summary =
+         "Erasure on request (GDPR Art. 17): put the contact on do-not-contact and process it\n"
+         "with the policy at once, so `lookup` still proves it and a re-import is caught.\n"
+         "--dry-run shows what would go. Asks before erasing unless --yes. Audited.",
+     .needs = kWriteSession,
+     .add_options = erase_options,
+     .run = run_erase,
+     .check_args = check_erase_args},
     {.name = "guard",
      .summary =
          "Test a CSV before importing it into Mautic: which rows (by line number, never the\n"
@@ -1038,8 +1079,9 @@ const Command kCommands[] = {
      .summary =
          "Run the service ([server] in the config): Mautic's webhook at POST /mautic/webhook\n"
          "processes a contact the moment it unsubscribes or bounces (same engine as sweep; keep\n"
-         "the sweep timer as the safety net), and support staff log in to /lookup and /status.\n"
-         "Also /metrics (Prometheus) and /healthz. Logs go to stderr as key=value lines.",
+         "the sweep timer as the safety net), and support staff log in to /lookup, /status and\n"
+         "/audit; by [server.roles] they download a person's export and erase a person after a\n"
+         "confirmation. Also /metrics (Prometheus) and /healthz. Logs: stderr, key=value lines.",
      .needs = kConfig,
      .add_options = serve_options,
      .run = run_serve},

@@ -71,12 +71,17 @@ struct CommandArgs {
   std::optional<int64_t> limit;
   std::optional<int> batch_size;
   bool full_pass = false;
-  // lookup
+  // lookup, export, erase
   std::optional<std::string> email;
   std::vector<std::string> fields;  // ALIAS=VALUE
+  // export, erase
+  std::optional<int64_t> contact_id;
+  std::optional<std::string> html;  // export: the page for the person
+  bool dry_run = false;             // erase
+  bool yes = false;                 // erase: no question asked
   // guard
   std::string check_file;          // the CSV an admin is about to import
-  std::optional<std::string> out;  // where to write it without the matching rows
+  std::optional<std::string> out;  // guard: without the matching rows; export: the export
   std::string delimiter = ",";
   // keygen
   std::string key_out;

@@ -26,6 +26,8 @@ constexpr const char* kDescription =
     "  mautic-gdpr plan                         # what a sweep would change\n"
     "  systemctl enable --now mautic-gdpr-sweep.timer   # a sweep every 10 minutes\n"
     "  mautic-gdpr lookup --email someone@example.org\n"
+    "  mautic-gdpr export --email someone@example.org --html someone.html   # access request\n"
+    "  mautic-gdpr erase --email someone@example.org   # erasure request\n"
     "  systemctl enable --now mautic-gdpr       # serve: webhook + lookup and status pages\n\n"
     "Secrets (database password, hash key) are never given on the command line: the config\n"
     "names a file or an environment variable. Every command takes --json (docs/json.md).";

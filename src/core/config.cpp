@@ -596,6 +596,41 @@ const KeySpec kWebUser = {
 
 const SectionSpec kServerUsersSection = {"server.users", {}, &kWebUser};
 
+// [server.roles]: alice = ["lookup", "export"]. The user is checked against [server.users] in
+// check_server, when both sections are read.
+const KeySpec kUserRoles = {
+    "", ValueType::kStringList, "{key} = [\"lookup\", \"export\"]",
+    [](const toml::node& value, KeyContext& context) {
+      const std::string example = fmt::format("{} = [\"lookup\", \"export\"]", context.key);
+      auto roles = parse_list<Role>(
+          value, context, example, "the user could do nothing with a person (remove the user "
+          "from [server.users] to lock them out)",
+          [&](std::string_view word, int line) -> std::optional<Role> {
+            if (auto role = parse_role(word)) return role;
+            const std::vector<std::string> names = {"lookup", "export", "erase"};
+            auto suggestion = did_you_mean(word, names);
+            context.problems.add(
+                line, fmt::format("unknown role {:?}; {}", word,
+                                  suggestion ? fmt::format("did you mean \"{}\"? The roles are "
+                                                           "lookup, export, erase",
+                                                           *suggestion)
+                                             : std::string("write any of lookup, export, erase")));
+            return std::nullopt;
+          });
+      if (roles.empty()) return;
+      if (std::find(roles.begin(), roles.end(), Role::kLookup) == roles.end()) {
+        context.problems.add(
+            context.line,
+            fmt::format("`export` and `erase` act on a person found by a lookup, so {} needs "
+                        "\"lookup\" too; write {} = [\"lookup\", ...]",
+                        context.key, context.key));
+        return;
+      }
+      context.config.server.roles[std::string(context.key)] = std::move(roles);
+    }};
+
+const SectionSpec kServerRolesSection = {"server.roles", {}, &kUserRoles};
+
 const KeySpec kServerKeys[] = {
     {"listen", ValueType::kString, "listen = \"127.0.0.1:8470\"",
      [](const toml::node& value, KeyContext& context) {
@@ -691,6 +726,27 @@ const KeySpec kServerKeys[] = {
      "[server.users] on its own line, followed by lines like alice = \"<hash from mautic-gdpr "
      "passwd>\"",
      nullptr, true, &kServerUsersSection},
+    {"roles", ValueType::kTable,
+     "[server.roles] on its own line, followed by lines like alice = [\"lookup\", \"export\", "
+     "\"erase\"]",
+     nullptr, true, &kServerRolesSection},
+    {"mautic_url", ValueType::kString, "mautic_url = \"https://mautic.example.org\"",
+     [](const toml::node& value, KeyContext& context) {
+       std::string_view url = string_of(value);
+       while (url.ends_with('/')) url.remove_suffix(1);
+       const bool web = url.starts_with("https://") || url.starts_with("http://");
+       const bool plain = std::none_of(url.begin(), url.end(), [](char c) {
+         return c <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\';
+       });
+       if (!web || !plain || url.find("://") + 3 == url.size()) {
+         context.problems.add(
+             context.line,
+             "mautic_url is not a web address; write Mautic's address as you open it in a "
+             "browser, e.g. mautic_url = \"https://mautic.example.org\"");
+         return;
+       }
+       context.config.server.mautic_url = std::string(url);
+     }},
     {"secret", ValueType::kAny, kSecretRefusal,
      [](const toml::node&, KeyContext& context) {
        context.problems.add(context.line, std::string(kSecretRefusal));
@@ -699,6 +755,20 @@ const KeySpec kServerKeys[] = {
 };
 
 void check_server(const toml::table& table, int, KeyContext& context) {
+  // Roles of someone who cannot log in are a typo, or a user removed without their roles.
+  std::vector<std::string> names;
+  for (const WebUser& user : context.config.server.users) names.push_back(user.name);
+  for (const auto& [name, roles] : context.config.server.roles) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    auto suggestion = did_you_mean(name, names);
+    context.problems.add(
+        context.config.line_of("server.roles." + name),
+        fmt::format("[server.roles] names `{}`, who is not in [server.users]; {}", name,
+                    suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                               : fmt::format("add {} = \"<hash from mautic-gdpr passwd --user "
+                                             "{}>\" under [server.users], or remove this line",
+                                             name, name)));
+  }
   if (table.contains("secret_file") && table.contains("secret_env")) {
     const int env_line = context.config.line_of("server.secret_env");
     const int file_line = context.config.line_of("server.secret_file");
@@ -1031,6 +1101,31 @@ std::string_view origin_name(ContactOrigin origin) {
   return "api";
 }
 
+std::string_view role_name(Role role) {
+  switch (role) {
+    case Role::kLookup:
+      return "lookup";
+    case Role::kExport:
+      return "export";
+    case Role::kErase:
+      return "erase";
+  }
+  return "lookup";
+}
+
+std::optional<Role> parse_role(std::string_view name) {
+  for (Role role : {Role::kLookup, Role::kExport, Role::kErase}) {
+    if (role_name(role) == name) return role;
+  }
+  return std::nullopt;
+}
+
+bool ServerConfig::may(std::string_view user, Role role) const {
+  auto found = roles.find(std::string(user));
+  if (found == roles.end()) return role == Role::kLookup;
+  return std::find(found->second.begin(), found->second.end(), role) != found->second.end();
+}
+
 std::optional<ContactOrigin> parse_origin(std::string_view name) {
   for (ContactOrigin origin : {ContactOrigin::kForm, ContactOrigin::kImport,
                                ContactOrigin::kIntegration, ContactOrigin::kApi}) {
@@ -1235,10 +1330,15 @@ country = "keep"
 # read_timeout_seconds = 10     # headers and body must arrive within this after the first byte
 # session_minutes = 60          # a page session ends after this long without a request
 # login_attempts_per_hour = 20  # per client address
-# lookups_per_hour = 60         # per user
+# lookups_per_hour = 60         # per user; exports and erasures have the same limit apart
+# mautic_url = "https://mautic.example.org"   # contact ids on the pages link to Mautic
 #
 # [server.users]
 # alice = "$argon2id$v=19$m=65536,t=2,p=1$..."   # `mautic-gdpr passwd --user alice` prints it
+#
+# What each user may do; a user not listed here may look people up only.
+# [server.roles]
+# alice = ["lookup", "export", "erase"]   # any of lookup, export, erase (the last two need lookup)
 )";
 }
 

@@ -79,6 +79,17 @@ struct WebUser {
   std::string password_hash;
 };
 
+// What a user of the pages may do with a person ([server.roles]). Everyone logged in sees the
+// status and the audit pages.
+enum class Role {
+  kLookup,  // look a person up
+  kExport,  // download everything stored about a person the lookup found
+  kErase,   // erase a person the lookup found, after a confirmation
+};
+
+std::string_view role_name(Role role);
+std::optional<Role> parse_role(std::string_view name);
+
 // [server]: `mautic-gdpr serve`, the webhook receiver and the pages for support staff.
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
@@ -102,6 +113,14 @@ struct ServerConfig {
   int login_attempts_per_hour = 20;  // per client address
   int lookups_per_hour = 60;         // per user: an exact-value lookup is no enumeration oracle
   std::vector<WebUser> users;        // [server.users], in file order
+  // [server.roles]: user -> roles. A user not listed may look people up only, as before roles
+  // existed: exporting and erasing are granted explicitly.
+  std::map<std::string, std::vector<Role>> roles;
+  // Mautic's address (e.g. https://mautic.example.org, no trailing slash): contact ids on the
+  // pages become links to <mautic_url>/s/contacts/view/<id>. Empty: plain ids.
+  std::string mautic_url;
+
+  bool may(std::string_view user, Role role) const;
 };
 
 struct Config {

@@ -205,6 +205,13 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       Guard(connection_, config_, schema_, policy_, key_, actor_).run_pass(options.batch_size);
   if (!guarded) return guarded.error();
   report.guard = std::move(*guarded);
+  // A person who asked to be erased and came back is erased again now, as the request was.
+  if (auto returned = report.guard.suppressed_on_request(); !returned.empty()) {
+    MGDPR_ASSIGN_OR_RETURN(auto erased, process_contacts(returned, "request", Trigger::kRequest));
+    report.contacts_processed += int64_t(erased.processed.size());
+    report.retries += erased.retries;
+    for (const auto& [table, rows] : erased.rows_changed) report.rows_changed[table] += rows;
+  }
   // An hourly full pass also rescans do-not-contact even when it looks unchanged (a reason
   // edited in place keeps the row's id) and every IP address for references.
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -352,12 +359,12 @@ Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue,
 }
 
 Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_ids,
-                                               std::string_view source) {
+                                               std::string_view source, Trigger trigger) {
   // A deadlock or lock wait timeout against Mautic's own transactions rolled the batch back;
   // the work is idempotent, so it is simply done again, a bounded number of times.
   constexpr int kAttempts = 5;
   for (int attempt = 1;; ++attempt) {
-    auto report = process_once(contact_ids, source);
+    auto report = process_once(contact_ids, source, trigger);
     if (report) {
       report->retries = attempt - 1;
       return report;
@@ -368,16 +375,25 @@ Result<ProcessReport> Engine::process_contacts(std::span<const int64_t> contact_
 }
 
 Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
-                                           std::string_view source) {
+                                           std::string_view source, Trigger trigger) {
+  if (contact_ids.empty()) return ProcessReport{};
+  auto transaction = db::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+  MGDPR_ASSIGN_OR_RETURN(auto report, process_in_transaction(contact_ids, source, trigger));
+  MGDPR_TRY(transaction->commit());
+  return report;
+}
+
+Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> contact_ids,
+                                                     std::string_view source, Trigger trigger) {
   ProcessReport report;
-  if (contact_ids.empty()) return report;
   if (!schema_.has_table("gdpr_contacts")) {
     return make_error("the gdpr tables are missing; the engine must be opened for writing");
   }
+  if (!connection_.in_transaction()) {
+    return make_error("process_in_transaction runs inside the caller's transaction; none is open");
+  }
   const auto hashed = policy_.with_action(Action::kHash);
-
-  auto transaction = db::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
 
   // Lock the contacts first, then re-check their state: a webhook and a sweep reaching the
   // same contact serialize on this row lock, and the second sees the first one's record.
@@ -402,15 +418,20 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
   for (const auto& row : already->rows) done.insert(db::cell_to_int(row[0]).value_or(0));
 
   // The do-not-contact entry that makes each contact pending; the earliest one names the
-  // reason and date recorded as proof.
+  // reason and date recorded as proof. On request, any entry does.
   std::vector<Param> dnc_params = id_params;
-  for (auto& param : pending_contacts_params(config_)) dnc_params.push_back(std::move(param));
+  std::string configured;
+  if (trigger == Trigger::kConfigured) {
+    for (auto& param : pending_contacts_params(config_)) dnc_params.push_back(std::move(param));
+    configured = fmt::format(" AND reason IN ({}) AND channel IN ({})",
+                             db::placeholders(config_.reasons.size()),
+                             db::placeholders(config_.channels.size()));
+  }
   auto dnc_rows = connection_.query(
-      fmt::format("SELECT lead_id, reason, channel, date_added FROM {} WHERE lead_id IN ({}) "
-                  "AND reason IN ({}) AND channel IN ({}) ORDER BY date_added, id",
+      fmt::format("SELECT lead_id, reason, channel, date_added FROM {} WHERE lead_id IN ({}){} "
+                  "ORDER BY date_added, id",
                   schema_.table("lead_donotcontact"), db::placeholders(contact_ids.size()),
-                  db::placeholders(config_.reasons.size()),
-                  db::placeholders(config_.channels.size())),
+                  configured),
       dnc_params);
   if (!dnc_rows) return dnc_rows.error();
   struct DncEntry {
@@ -437,10 +458,7 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
     identities.push_back({id, row[1]});
     target_rows.push_back(&row);
   }
-  if (targets.empty()) {
-    MGDPR_TRY(transaction->commit());
-    return report;
-  }
+  if (targets.empty()) return report;
   MGDPR_TRY(rewrite_profiles(target_rows, 2, report.rows_changed));
 
   std::vector<Param> target_params;
@@ -489,7 +507,6 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
   MGDPR_ASSIGN_OR_RETURN(const bool queued, queue_installed(connection_, schema_));
   if (queued) MGDPR_TRY(enqueue_contacts(connection_, schema_, targets));
 
-  MGDPR_TRY(transaction->commit());
   report.processed = std::move(targets);
   report.unhandled = related.unhandled();
   return report;
@@ -663,16 +680,24 @@ Status Engine::repair_profiles(const ContactSet& contacts, TableCounts& repaired
   }
 }
 
-Result<int64_t> Engine::record_returns() {
+Result<int64_t> Engine::record_returns(std::span<const int64_t> only) {
   // Processed, no longer on do-not-contact on the channel they left, and still in Mautic (a
   // deleted contact has no entry either, but it did not come back).
+  std::vector<Param> only_params;
+  append_ids(only_params, only);
   MGDPR_ASSIGN_OR_RETURN(
       auto found,
-      connection_.query(fmt::format(
-          "SELECT g.contact_id FROM {} g JOIN {} l ON l.id = g.contact_id WHERE {} AND NOT "
-          "EXISTS (SELECT 1 FROM {} d WHERE d.lead_id = g.contact_id AND d.channel = g.channel)",
-          schema_.table("gdpr_contacts"), schema_.table("leads"), not_returned_sql(schema_, "g"),
-          schema_.table("lead_donotcontact"))));
+      connection_.query(
+          fmt::format(
+              "SELECT g.contact_id FROM {} g JOIN {} l ON l.id = g.contact_id WHERE {} AND NOT "
+              "EXISTS (SELECT 1 FROM {} d WHERE d.lead_id = g.contact_id AND d.channel = "
+              "g.channel){}",
+              schema_.table("gdpr_contacts"), schema_.table("leads"),
+              not_returned_sql(schema_, "g"), schema_.table("lead_donotcontact"),
+              only.empty() ? ""
+                           : fmt::format(" AND g.contact_id IN ({})",
+                                         db::placeholders(only.size()))),
+          only_params));
   int64_t returned = 0;
   for (size_t first = 0; first < found.size(); first += size_t(config_.sweep.batch_size)) {
     const size_t count = std::min(found.size() - first, size_t(config_.sweep.batch_size));
@@ -758,18 +783,11 @@ Result<PlanReport> Engine::plan() {
   return report;
 }
 
-Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterion>& criteria) {
-  std::vector<LookupMatch> matches;
-  if (criteria.empty()) return make_error("a lookup needs at least one field and value");
+Result<PersonMatches> Engine::lookup(const std::vector<LookupCriterion>& criteria) {
   std::vector<std::string> asked;
   for (const auto& criterion : criteria) {
     const ColumnPlan* plan = policy_.find(criterion.alias);
-    if (plan == nullptr || plan->field_type.empty()) {
-      return make_error(ErrorKind::kUsage,
-                        "`{}` is not a contact field; run `mautic-gdpr check` to list them",
-                        criterion.alias);
-    }
-    if (plan->action != Action::kHash) {
+    if (plan != nullptr && !plan->field_type.empty() && plan->action != Action::kHash) {
       return make_error(
           ErrorKind::kUsage, "`{}` is not hashed by the policy (it is {}), so its values cannot be looked up; "
           "only fields with action \"hash\" can",
@@ -777,18 +795,87 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
     }
     asked.push_back(criterion.alias);
   }
+  MGDPR_ASSIGN_OR_RETURN(auto matches, find_person(criteria));
+  if (schema_.has_table("gdpr_audit")) {
+    MGDPR_TRY(write_audit(connection_, schema_, actor_, "lookup",
+                          fmt::format("fields: {}{}", db::join(asked, ", "),
+                                      matches.live.empty()
+                                          ? ""
+                                          : fmt::format("; {} live", matches.live.size())),
+                          int64_t(matches.processed.size() + matches.live.size())));
+  }
+  return matches;
+}
 
+Result<PersonMatches> Engine::find_person(const std::vector<LookupCriterion>& criteria) {
+  if (criteria.empty()) return make_error(ErrorKind::kUsage, "a lookup needs at least one field and value");
+  bool all_hashed = true;
+  for (const auto& criterion : criteria) {
+    const ColumnPlan* plan = policy_.find(criterion.alias);
+    if (plan == nullptr || plan->field_type.empty()) {
+      return make_error(ErrorKind::kUsage,
+                        "`{}` is not a contact field; run `mautic-gdpr check` to list them",
+                        criterion.alias);
+    }
+    if (normalize(plan->kind, criterion.value).empty()) {
+      return make_error(ErrorKind::kUsage,
+                        "the value for `{}` is empty once normalized; nothing to look up",
+                        criterion.alias);
+    }
+    all_hashed = all_hashed && plan->action == Action::kHash;
+  }
+  PersonMatches person;
+  // Processed contacts keep digests of hashed fields only: any other field finds live ones.
+  if (all_hashed) {
+    MGDPR_ASSIGN_OR_RETURN(person.processed, find_processed(criteria));
+  }
+  MGDPR_ASSIGN_OR_RETURN(person.live, find_live(criteria));
+  return person;
+}
+
+Result<std::vector<int64_t>> Engine::find_live(const std::vector<LookupCriterion>& criteria) {
+  // The value in clear, compared in SQL: an email relies on the column's case-insensitive
+  // collation (Mautic's utf8mb4_unicode_ci), a phone number is compared as + and digits.
+  // Without an index (a fresh Mautic 5.1 has none on leads.email) this reads the whole table.
+  std::vector<std::string> conditions;
+  std::vector<Param> params;
+  for (const auto& criterion : criteria) {
+    const ColumnPlan* plan = policy_.find(criterion.alias);
+    const std::string column = "l." + quote_identifier(plan->column);
+    if (plan->kind == ValueKind::kPhone) {
+      conditions.push_back(fmt::format(
+          "CONCAT(IF(TRIM({0}) LIKE '+%', '+', ''), REGEXP_REPLACE({0}, '[^0-9]', '')) = ?",
+          column));
+    } else {
+      conditions.push_back(column + " = ?");
+    }
+    params.emplace_back(normalize(plan->kind, criterion.value));
+  }
+  if (schema_.has_table("gdpr_contacts")) {
+    // A processed contact who came back by choice is live again.
+    conditions.push_back(fmt::format("NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = l.id "
+                                     "AND {})",
+                                     schema_.table("gdpr_contacts"), not_returned_sql(schema_, "g")));
+  }
+  params.emplace_back(int64_t(kMaxContactsOfAPerson) + 1);
+  MGDPR_ASSIGN_OR_RETURN(
+      auto rows, connection_.query(fmt::format("SELECT l.id FROM {} l WHERE {} ORDER BY l.id LIMIT ?",
+                                               schema_.table("leads"),
+                                               db::join(conditions, " AND ")),
+                                   params));
+  std::vector<int64_t> ids;
+  for (const auto& row : rows.rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
+  return ids;
+}
+
+Result<std::vector<LookupMatch>> Engine::find_processed(
+    const std::vector<LookupCriterion>& criteria) {
+  std::vector<LookupMatch> matches;
   std::optional<std::set<int64_t>> found;
   if (schema_.has_table("gdpr_hashes")) {
     for (const auto& criterion : criteria) {
       const ColumnPlan* plan = policy_.find(criterion.alias);
-      const std::string normalized = normalize(plan->kind, criterion.value);
-      if (normalized.empty()) {
-        return make_error(ErrorKind::kUsage,
-                          "the value for `{}` is empty once normalized; nothing to look up",
-                          criterion.alias);
-      }
-      std::string digest = key_.hmac_hex(normalized);
+      std::string digest = key_.hmac_hex(normalize(plan->kind, criterion.value));
       auto rows = connection_.query(
           fmt::format("SELECT contact_id FROM {} WHERE digest = ? AND field = ?",
                       schema_.table("gdpr_hashes")),
@@ -832,8 +919,8 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
     for (int64_t id : *found) {
       MGDPR_ASSIGN_OR_RETURN(
           auto rows,
-          connection_.query(fmt::format("SELECT processed_at, reason, channel, dnc_date, {} FROM {} "
-                                        "WHERE contact_id = ?",
+          connection_.query(fmt::format("SELECT processed_at, reason, channel, dnc_date, {}, "
+                                        "source FROM {} WHERE contact_id = ?",
                                         returns ? "returned_at" : "NULL",
                                         schema_.table("gdpr_contacts")),
                             {id}));
@@ -846,6 +933,7 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
       match.channel = rows.rows[0][2].value_or("");
       match.dnc_date = rows.rows[0][3];
       match.returned_at = rows.rows[0][4];
+      match.source = rows.rows[0][5].value_or("");
       if (returns) {
         MGDPR_ASSIGN_OR_RETURN(
             auto exits,
@@ -895,10 +983,6 @@ Result<std::vector<LookupMatch>> Engine::lookup(const std::vector<LookupCriterio
     }
   }
 
-  if (schema_.has_table("gdpr_audit")) {
-    MGDPR_TRY(write_audit(connection_, schema_, actor_, "lookup",
-                          "fields: " + db::join(asked, ", "), int64_t(matches.size())));
-  }
   return matches;
 }
 

@@ -20,6 +20,7 @@
 #include "mautic/contact_policy.h"
 #include "mautic/change_queue.h"
 #include "mautic/guard.h"
+#include "mautic/person_requests.h"
 #include "mautic/related_scrubber.h"
 #include "mautic/schema.h"
 #include "mautic/unhandled.h"
@@ -92,7 +93,25 @@ struct LookupMatch {
   // Set when the person came back by choice after this exit (not on do-not-contact now).
   std::optional<std::string> returned_at;
   std::vector<EarlierExit> earlier_exits;  // oldest first
+  std::string source;  // what processed it: sweep, webhook, request ("" for the legacy plugin)
   std::vector<std::pair<std::string, std::optional<std::string>>> kept;
+};
+
+// Everything a value finds: processed records by their digests, and contacts still live in
+// Mautic (not processed) by the value in clear.
+struct PersonMatches {
+  std::vector<LookupMatch> processed;
+  std::vector<int64_t> live;  // at most kMaxContactsOfAPerson + 1, in id order
+};
+
+// More live contacts than this for one value is not one person (a city, a company): export and
+// erase refuse and ask for a narrower value or a contact id.
+inline constexpr size_t kMaxContactsOfAPerson = 20;
+
+// Which do-not-contact entry makes a contact due for process_contacts.
+enum class Trigger {
+  kConfigured,  // one for a [trigger] reason on a [trigger] channel (sweep, webhook)
+  kRequest,     // any: the person asked to be erased, whatever [trigger] says
 };
 
 // One criterion: a hashed field's alias and the clear value a person gave us.
@@ -148,11 +167,13 @@ class Engine {
   Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
-  // contact already processed, or not on do-not-contact for a configured reason and channel,
-  // is left alone. The webhook service calls this for the contacts an event names. A deadlock
-  // or lock wait timeout with Mautic's own transactions is retried a bounded number of times.
+  // contact already processed, or not on do-not-contact for a configured reason and channel
+  // (with kRequest: for any reason on any channel), is left alone. The webhook service calls
+  // this for the contacts an event names. A deadlock or lock wait timeout with Mautic's own
+  // transactions is retried a bounded number of times.
   Result<ProcessReport> process_contacts(std::span<const int64_t> contact_ids,
-                                         std::string_view source);
+                                         std::string_view source,
+                                         Trigger trigger = Trigger::kConfigured);
 
   // The opt-in change queue (change_queue.h): installed or removed under the sweep lock, so
   // no sweep works while the triggers change. Idempotent.
@@ -162,7 +183,29 @@ class Engine {
   Result<PlanReport> plan();
   // Checks every processed contact still on do-not-contact by content (read only).
   Result<VerifyReport> verify();
-  Result<std::vector<LookupMatch>> lookup(const std::vector<LookupCriterion>& criteria);
+  // The person the criteria name (every field hashed by the policy), audited as a lookup
+  // (fields and number of matches, never a value).
+  Result<PersonMatches> lookup(const std::vector<LookupCriterion>& criteria);
+  // The same for any contact field, without an audit row: export and erase find the person
+  // with it and audit what they do. Processed records are searched only when every field is
+  // hashed (their other values are gone).
+  Result<PersonMatches> find_person(const std::vector<LookupCriterion>& criteria);
+
+  // Requests that name a person (person_export.cpp, erasure.cpp; person_requests.h).
+  // Everything stored about each contact, section by section through the sink, each contact
+  // read in one consistent snapshot; then one audit row (`named_by` says how the person was
+  // named: "email", "contact id"; never a value). No contact: audited as such.
+  Result<ExportSummary> export_contacts(std::span<const int64_t> contact_ids,
+                                        std::string_view named_by, const ExportSink& sink);
+  // Erasure on request: the contact goes on do-not-contact (manual, with a comment naming the
+  // request's date) and is processed with the policy in the same transaction, source
+  // "request", whatever [trigger] says. dry_run changes nothing and says what would go.
+  Result<ErasureReport> erase_contact(int64_t contact_id, std::string_view named_by,
+                                      bool dry_run);
+  // One row in the audit table as this engine's actor (detail never holds a value): a
+  // request that found no contact is audited too.
+  Status audit(std::string_view action, std::string_view detail, int64_t matches,
+               std::optional<int64_t> contact_id = std::nullopt);
 
  private:
   // The sweep itself; `report` holds what was done even when it fails part way.
@@ -170,6 +213,16 @@ class Engine {
                       SweepReport& report);
   Result<int64_t> record_sweep_start();
   void record_sweep_end(int64_t run, const SweepReport& report, const Status& outcome);
+  // process_contacts' work. REQUIRES: a transaction is open on the connection (the caller's).
+  Result<ProcessReport> process_in_transaction(std::span<const int64_t> contact_ids,
+                                               std::string_view source, Trigger trigger);
+  Result<std::vector<LookupMatch>> find_processed(const std::vector<LookupCriterion>& criteria);
+  Result<std::vector<int64_t>> find_live(const std::vector<LookupCriterion>& criteria);
+  // One attempt of erase_contact (dry run: the only one).
+  Result<ErasureReport> erase_once(int64_t contact_id, std::string_view named_by, bool dry_run);
+  // One contact's sections through the sink (no audit).
+  // REQUIRES: a consistent read snapshot is open on the connection.
+  Result<ExportedContact> export_one(int64_t contact_id, const ExportSink& sink);
   // Changes whenever a do-not-contact row is added or removed, or the trigger changes.
   Result<std::string> dnc_signature();
   RelatedScrubber::EmailDigest email_digest() const;
@@ -177,8 +230,9 @@ class Engine {
   // records their digests; the caller holds the rows' locks in its transaction.
   Status rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
                           size_t first_hashed, TableCounts& changed);
+  // One attempt of process_contacts: its own transaction around process_in_transaction.
   Result<ProcessReport> process_once(std::span<const int64_t> contact_ids,
-                                     std::string_view source);
+                                     std::string_view source, Trigger trigger);
   // The batch one contact at a time, after it failed as a whole with `error`: the contacts
   // that fail alone too are named and left pending.
   Result<ProcessReport> process_one_by_one(std::span<const int64_t> contact_ids,
@@ -190,9 +244,9 @@ class Engine {
   // The content check narrowed by the change queue (change_queue.h): the queued contacts in
   // the tables the triggers cover, every processed contact in the others.
   Status repair_queued(RelatedScrubber& related, const QueueState& queue, SweepReport& report);
-  // Processed contacts no longer on do-not-contact: recorded as returned (gdpr_returns keeps
-  // the exit). Returns how many.
-  Result<int64_t> record_returns();
+  // Processed contacts (all, or `only` these) no longer on do-not-contact: recorded as
+  // returned (gdpr_returns keeps the exit). Returns how many.
+  Result<int64_t> record_returns(std::span<const int64_t> only = {});
   Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count);
   Status hold_sweep_lock();
   void release_sweep_lock();

@@ -31,8 +31,9 @@ constexpr int kRecheckSeconds = 600;
 
 // "2026-05-01 (unsubscribed, channel email, by email)": no personal value, ever.
 std::string describe_record(const ProcessedRecord& record) {
-  return fmt::format("{} ({}, channel {}, by {})", record.processed_on(), record.reason,
-                     record.channel, record.field);
+  return fmt::format("{} ({}{}, channel {}, by {})", record.processed_on(), record.reason,
+                     record.on_request ? ", erased on request" : "", record.channel,
+                     record.field);
 }
 
 std::string describe_records(const std::vector<ProcessedRecord>& records) {
@@ -134,10 +135,16 @@ std::optional<std::string> Guard::digest_of(const ColumnPlan& field, std::string
 Result<std::map<std::string, std::vector<ProcessedRecord>>> Guard::find_processed(
     const ColumnPlan& field, const std::vector<std::string>& digests) {
   std::map<std::string, std::vector<ProcessedRecord>> found;
-  if (digests.empty() || reasons_.empty() || !schema_.has_table("gdpr_hashes") ||
+  if (digests.empty() || !schema_.has_table("gdpr_hashes") ||
       !schema_.has_table("gdpr_contacts")) {
     return found;
   }
+  // A person erased on request stays out whatever the reasons: the request covers every
+  // return of the data.
+  const std::string counted =
+      reasons_.empty() ? "g.source = 'request'"
+                       : fmt::format("(g.reason IN ({}) OR g.source = 'request')",
+                                     db::placeholders(reasons_.size()));
   for (size_t first = 0; first < digests.size(); first += kDigestsPerQuery) {
     const size_t count = std::min(kDigestsPerQuery, digests.size() - first);
     std::vector<Param> params = {field.column};
@@ -145,20 +152,33 @@ Result<std::map<std::string, std::vector<ProcessedRecord>>> Guard::find_processe
     for (const auto& reason : reasons_) params.emplace_back(reason);
     auto rows = connection_.query(
         fmt::format("SELECT h.digest, DATE_FORMAT(g.processed_at, '%Y-%m-%d %H:%i:%s.%f'), "
-                    "g.reason, g.channel FROM {} h JOIN {} g ON g.contact_id = h.contact_id "
-                    "WHERE h.field = ? AND h.digest IN ({}) AND g.reason IN ({}) AND {}",
+                    "g.reason, g.channel, g.source = 'request' FROM {} h JOIN {} g ON "
+                    "g.contact_id = h.contact_id WHERE h.field = ? AND h.digest IN ({}) AND {} "
+                    "AND {}",
                     schema_.table("gdpr_hashes"), schema_.table("gdpr_contacts"),
-                    db::placeholders(count), db::placeholders(reasons_.size()),
-                    not_returned_sql(schema_, "g")),
+                    db::placeholders(count), counted, not_returned_sql(schema_, "g")),
         params);
     if (!rows) return rows.error();
     for (const auto& row : rows->rows) {
-      found[row[0].value_or("")].push_back(
-          {field.column, row[1].value_or(""), row[2].value_or(""), row[3].value_or("")});
+      found[row[0].value_or("")].push_back({field.column, row[1].value_or(""),
+                                            row[2].value_or(""), row[3].value_or(""),
+                                            row[4] == std::optional<std::string>("1")});
     }
   }
   for (auto& [digest, records] : found) records = newest_per_channel(std::move(records));
   return found;
+}
+
+std::vector<int64_t> GuardReport::suppressed_on_request() const {
+  std::vector<int64_t> ids;
+  for (const auto& event : events) {
+    if (event.suppressed &&
+        std::any_of(event.records.begin(), event.records.end(),
+                    [](const ProcessedRecord& record) { return record.on_request; })) {
+      ids.push_back(event.contact_id);
+    }
+  }
+  return ids;
 }
 
 Result<GuardReport> Guard::run_pass(int batch_size) {
@@ -410,8 +430,9 @@ Result<bool> Guard::suppress(int64_t contact_id, ContactOrigin origin,
     auto reason = parse_reason(record.reason);
     if (!reason || on_dnc.contains(record.channel)) continue;
     // Mautic shows this comment beside the do-not-contact entry; it names no personal data.
-    const std::string comment = fmt::format("mautic-gdpr: matches a record processed on {} ({})",
-                                            record.processed_on(), record.reason);
+    const std::string comment =
+        fmt::format("mautic-gdpr: matches a record processed on {} ({}{})", record.processed_on(),
+                    record.reason, record.on_request ? ", erased on request" : "");
     auto inserted = connection_.execute(
         fmt::format("INSERT INTO {} (lead_id, date_added, reason, channel, channel_id, comments) "
                     "VALUES (?, UTC_TIMESTAMP(), ?, ?, NULL, ?)",
@@ -429,7 +450,7 @@ Result<bool> Guard::suppress(int64_t contact_id, ContactOrigin origin,
       limited(fmt::format("contact {} (origin {}): matches a record processed on {}; put on "
                           "do-not-contact",
                           contact_id, origin_name(origin), describe_records(added))),
-      int64_t(records.size())));
+      int64_t(records.size()), contact_id));
   MGDPR_TRY(transaction->commit());
   return true;
 }
@@ -442,7 +463,7 @@ Status Guard::report_only(int64_t contact_id, ContactOrigin origin,
                           "contactable, [guard] origins does not include {}",
                           contact_id, origin_name(origin), describe_records(records),
                           origin_name(origin))),
-      int64_t(records.size()));
+      int64_t(records.size()), contact_id);
 }
 
 Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {

@@ -30,6 +30,7 @@ struct ProcessedRecord {
   std::string processed_at;  // UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
   std::string reason;        // as recorded: unsubscribed, bounced, manual
   std::string channel;       // e.g. email
+  bool on_request = false;   // processed because the person asked to be erased
 
   std::string processed_on() const { return processed_at.substr(0, 10); }
 };
@@ -46,6 +47,10 @@ struct GuardReport {
   int64_t suppressed = 0;  // put back on do-not-contact
   int64_t reported = 0;    // matched, but from an origin the config does not guard
   std::vector<GuardEvent> events;
+
+  // Contacts put back on do-not-contact because a person who asked to be erased came back:
+  // processed at once, whatever [trigger] says (Trigger::kRequest), as the request was.
+  std::vector<int64_t> suppressed_on_request() const;
 };
 
 struct CsvRowMatch {

@@ -84,6 +84,20 @@ RowSelection rows_of(const Location& location, std::string_view table, const Sch
   return rows;
 }
 
+RowSelection rows_naming(const Location& location, std::string_view table, const Schema& schema,
+                         std::span<const std::string> addresses) {
+  RowSelection rows;
+  rows.from = schema.table(table) + " t";
+  std::vector<std::string> conditions;
+  const std::string text = "t." + quote_identifier(location.link_column);
+  for (const auto& address : addresses) {
+    conditions.push_back(fmt::format("LOCATE(?, {}) > 0", text));
+    rows.params.emplace_back(address);
+  }
+  rows.where = conditions.empty() ? "FALSE" : "(" + db::join(conditions, " OR ") + ")";
+  return rows;
+}
+
 const Location* location_of_table(std::string_view unprefixed) {
   for (const Location& location : pii_locations()) {
     switch (location.tables) {

@@ -56,6 +56,11 @@ struct RowSelection {
 RowSelection rows_of(const Location& location, std::string_view table, const Schema& schema,
                      const ContactSet& contacts, const KeyRange& range = {});
 
+// The rows of a kText location (webhook_logs) whose text holds one of the exact addresses:
+// matched by content, since no column ties them to a contact. `where` is FALSE for none.
+RowSelection rows_naming(const Location& location, std::string_view table, const Schema& schema,
+                         std::span<const std::string> addresses);
+
 // The location a table (unprefixed) belongs to: form_results_3_contact -> form_results.
 const Location* location_of_table(std::string_view unprefixed);
 

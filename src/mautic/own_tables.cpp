@@ -98,10 +98,20 @@ std::string version_5(const Schema& schema) {
       schema.table("gdpr_unhandled"), kTableOptions);
 }
 
+// Version 6: the contact an audit row is about (exports and erasures name one), so the audit
+// page can link it and show a contact's history without parsing the detail text.
+std::string version_6(const Schema& schema) {
+  return fmt::format(
+      "ALTER TABLE {} ADD COLUMN IF NOT EXISTS contact_id BIGINT UNSIGNED NULL, "
+      "ADD INDEX IF NOT EXISTS gdpr_audit_contact (contact_id)",
+      schema.table("gdpr_audit"));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4, version_5};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3,
+                                     version_4, version_5, version_6};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 
@@ -180,15 +190,59 @@ Status verify_key(db::Connection& connection, const Schema& schema, const HashKe
 
 Status write_audit(db::Connection& connection, const Schema& schema, std::string_view actor,
                    std::string_view action, std::string_view detail,
-                   std::optional<int64_t> matches) {
+                   std::optional<int64_t> matches, std::optional<int64_t> contact_id) {
+  auto optional = [](std::optional<int64_t> number) {
+    return number ? db::Param(*number) : db::Param(nullptr);
+  };
+  std::vector<db::Param> params;
+  params.emplace_back(std::string(actor));
+  params.emplace_back(std::string(action));
+  params.emplace_back(std::string(detail));
+  params.push_back(optional(matches));
+  // A read-only command on tables a newer binary has not migrated yet (version 1) still audits.
+  const bool has_contact = schema.column("gdpr_audit", "contact_id") != nullptr;
+  if (has_contact) params.push_back(optional(contact_id));
   auto done = connection.execute(
-      fmt::format("INSERT INTO {} (at, actor, action, detail, matches) "
-                  "VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?)",
-                  schema.table("gdpr_audit")),
-      {std::string(actor), std::string(action), std::string(detail),
-       matches ? db::Param(*matches) : db::Param(nullptr)});
+      fmt::format("INSERT INTO {} (at, actor, action, detail, matches{}) "
+                  "VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?{})",
+                  schema.table("gdpr_audit"), has_contact ? ", contact_id" : "",
+                  has_contact ? ", ?" : ""),
+      params);
   if (!done) return done.error();
   return {};
+}
+
+Result<std::vector<AuditEntry>> read_audit(db::Connection& connection, const Schema& schema,
+                                           std::optional<int64_t> before_id,
+                                           std::optional<int64_t> contact_id, int limit) {
+  const bool has_contact = schema.column("gdpr_audit", "contact_id") != nullptr;
+  std::vector<std::string> conditions = {"TRUE"};
+  std::vector<db::Param> params;
+  if (before_id) {
+    conditions.emplace_back("id < ?");
+    params.emplace_back(*before_id);
+  }
+  if (contact_id) {
+    if (!has_contact) return std::vector<AuditEntry>{};
+    conditions.emplace_back("contact_id = ?");
+    params.emplace_back(*contact_id);
+  }
+  params.emplace_back(int64_t(limit));
+  MGDPR_ASSIGN_OR_RETURN(
+      auto rows,
+      connection.query(fmt::format("SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor, "
+                                   "action, detail, matches, {} FROM {} WHERE {} ORDER BY id "
+                                   "DESC LIMIT ?",
+                                   has_contact ? "contact_id" : "NULL", schema.table("gdpr_audit"),
+                                   db::join(conditions, " AND ")),
+                       params));
+  std::vector<AuditEntry> entries;
+  for (auto& row : rows.rows) {
+    entries.push_back({db::cell_to_int(row[0]).value_or(0), row[1].value_or(""),
+                       row[2].value_or(""), row[3].value_or(""), row[4].value_or(""),
+                       db::cell_to_int(row[5]), db::cell_to_int(row[6])});
+  }
+  return entries;
 }
 
 }  // namespace mgdpr::mautic

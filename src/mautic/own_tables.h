@@ -13,7 +13,7 @@
 
 namespace mgdpr::mautic {
 
-inline constexpr int kOwnSchemaVersion = 5;
+inline constexpr int kOwnSchemaVersion = 6;
 
 // Creates or upgrades the tables. Safe to call on every run.
 Status ensure_own_tables(db::Connection& connection, const Schema& schema);
@@ -31,9 +31,28 @@ Status write_meta(db::Connection& connection, const Schema& schema, std::string_
 Status verify_key(db::Connection& connection, const Schema& schema, const HashKey& key,
                   bool record_if_missing);
 
-// One row in {prefix}gdpr_audit. detail must never hold a clear-text personal value.
+// One row of {prefix}gdpr_audit as the audit page shows it.
+struct AuditEntry {
+  int64_t id = 0;
+  std::string at;  // UTC, "YYYY-MM-DD HH:MM:SS"
+  std::string actor;
+  std::string action;
+  std::string detail;
+  std::optional<int64_t> matches;
+  std::optional<int64_t> contact_id;
+};
+
+// The newest audit rows, newest first: older than `before_id` when set, only those about
+// `contact_id` when set, at most `limit`.
+Result<std::vector<AuditEntry>> read_audit(db::Connection& connection, const Schema& schema,
+                                           std::optional<int64_t> before_id,
+                                           std::optional<int64_t> contact_id, int limit);
+
+// One row in {prefix}gdpr_audit. detail must never hold a clear-text personal value;
+// contact_id is the contact the act was about, when it names one (export, erase).
 Status write_audit(db::Connection& connection, const Schema& schema, std::string_view actor,
                    std::string_view action, std::string_view detail,
-                   std::optional<int64_t> matches = std::nullopt);
+                   std::optional<int64_t> matches = std::nullopt,
+                   std::optional<int64_t> contact_id = std::nullopt);
 
 }  // namespace mgdpr::mautic

@@ -42,6 +42,11 @@ const ContactField* Schema::contact_field(std::string_view alias) const {
   return nullptr;
 }
 
+std::string Schema::field_label(std::string_view alias) const {
+  const ContactField* field = contact_field(alias);
+  return field != nullptr && !field->label.empty() ? field->label : std::string(alias);
+}
+
 Schema Schema::from_tables(std::string prefix, std::vector<TableSpec> tables,
                            std::vector<ContactField> contact_fields, std::string database) {
   Schema schema;
@@ -135,8 +140,9 @@ Result<Schema> load_schema(db::Connection& connection, const std::string& prefix
   }
 
   auto field_rows = connection.query(
-      fmt::format("SELECT alias, type FROM {} WHERE object = 'lead' ORDER BY field_order, id",
-                  schema.table("lead_fields")),
+      fmt::format(
+          "SELECT alias, type, label FROM {} WHERE object = 'lead' ORDER BY field_order, id",
+          schema.table("lead_fields")),
       {});
   if (!field_rows) return field_rows.error();
   for (auto& row : field_rows->rows) {
@@ -144,6 +150,7 @@ Result<Schema> load_schema(db::Connection& connection, const std::string& prefix
     ContactField field;
     field.alias = *row[0];
     field.type = *row[1];
+    field.label = row[2].value_or(field.alias);
     if (const ColumnInfo* column = schema.column("leads", field.alias)) field.column = *column;
     schema.contact_fields_.push_back(std::move(field));
   }

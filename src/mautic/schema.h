@@ -30,6 +30,7 @@ struct ColumnInfo {
 struct ContactField {
   std::string alias;  // lead_fields.alias, also the column name in leads
   std::string type;   // lead_fields.type: text, email, tel, number, date, boolean, ...
+  std::string label;  // lead_fields.label, what Mautic shows (exports and pages show it too)
   std::optional<ColumnInfo> column;  // nullopt when Mautic has not created the column
 };
 
@@ -59,6 +60,8 @@ class Schema {
 
   const std::vector<ContactField>& contact_fields() const { return contact_fields_; }
   const ContactField* contact_field(std::string_view alias) const;
+  // What Mautic shows for a field (lead_fields.label); the alias when it has none.
+  std::string field_label(std::string_view alias) const;
 
   // Unprefixed names of every table under the prefix.
   const std::set<std::string, std::less<>>& tables() const { return tables_; }

@@ -52,22 +52,20 @@ Status RelatedScrubber::apply_to_keys(const LocationPlan& plan, const std::strin
 Status RelatedScrubber::apply_email_match(const LocationPlan& plan, const std::string& table,
                                           std::span<const ContactIdentity> contacts,
                                           TableCounts& changed) {
-  std::vector<Param> emails;
-  std::vector<std::string> conditions;
-  const std::string column = quote_identifier(plan.location->link_column);
+  std::vector<std::string> emails;
   for (const auto& contact : contacts) {
-    if (!contact.email || contact.email->find('@') == std::string::npos) continue;
-    emails.emplace_back(*contact.email);
-    conditions.push_back(fmt::format("LOCATE(?, {}) > 0", column));
+    if (contact.email && contact.email->find('@') != std::string::npos) {
+      emails.push_back(*contact.email);
+    }
   }
   if (emails.empty()) return {};
+  const RowSelection rows = rows_naming(*plan.location, table, schema_, emails);
   const std::string statement =
       plan.action == RowAction::kDelete
-          ? fmt::format("DELETE FROM {} WHERE {}", schema_.table(table),
-                        db::join(conditions, " OR "))
-          : fmt::format("UPDATE {} SET {} = NULL WHERE {}", schema_.table(table), column,
-                        db::join(conditions, " OR "));
-  MGDPR_ASSIGN_OR_RETURN(auto done, connection_.execute(statement, emails));
+          ? fmt::format("DELETE t FROM {} WHERE {}", rows.from, rows.where)
+          : fmt::format("UPDATE {} SET t.{} = NULL WHERE {}", rows.from,
+                        quote_identifier(plan.location->link_column), rows.where);
+  MGDPR_ASSIGN_OR_RETURN(auto done, connection_.execute(statement, rows.params));
   changed[table] += done;
   return {};
 }

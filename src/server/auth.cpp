@@ -73,7 +73,7 @@ std::string SessionStore::create(const std::string& user, Clock::time_point now)
   std::lock_guard lock(mutex_);
   drop_expired(now);
   std::string id = random_token();
-  sessions_[id] = WebSession{user, random_token(), now, now};
+  sessions_[id] = WebSession{user, random_token(), now, now, {}};
   return id;
 }
 
@@ -93,6 +93,13 @@ std::optional<WebSession> SessionStore::find(std::string_view id, Clock::time_po
 void SessionStore::end(std::string_view id) {
   std::lock_guard lock(mutex_);
   if (auto found = sessions_.find(id); found != sessions_.end()) sessions_.erase(found);
+}
+
+void SessionStore::remember_found(std::string_view id, std::vector<int64_t> contacts) {
+  std::lock_guard lock(mutex_);
+  if (auto found = sessions_.find(id); found != sessions_.end()) {
+    found->second.found = std::move(contacts);
+  }
 }
 
 size_t SessionStore::size() {

@@ -52,6 +52,9 @@ struct WebSession {
   std::string csrf;  // the token every form of this session carries
   Clock::time_point created;
   Clock::time_point last_seen;
+  // The contacts this session's last lookup found: the only ones its export and erase forms
+  // may name (a contact id typed into a form reaches nobody the user did not look up).
+  std::vector<int64_t> found;
 };
 
 // Page sessions by random id. A session ends after `idle` without a request, and in any case
@@ -65,6 +68,8 @@ class SessionStore {
   // The live session with this id (refreshing its idle timer), or nothing.
   std::optional<WebSession> find(std::string_view id, Clock::time_point now = Clock::now());
   void end(std::string_view id);
+  // Records what the session's lookup found (replacing the previous lookup's contacts).
+  void remember_found(std::string_view id, std::vector<int64_t> contacts);
   size_t size();
 
  private:

@@ -105,6 +105,19 @@ th { color: var(--muted); font-weight: 600; }
 .swatch-manual { --swatch: #7c8aa0; }
 .swatch-other { --swatch: #a855f7; }
 .login { max-width: 24rem; margin: 2rem auto; }
+.result.live { border-left-color: var(--accent); }
+form.inline { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .75rem; margin: .75rem 0 0; }
+form.inline label { font-weight: 600; }
+form.inline select, form.inline input { width: auto; }
+button.action, button.danger {
+  padding: .45rem .9rem; font: inherit; font-weight: 600; border-radius: 6px; cursor: pointer;
+}
+button.action { color: #fff; background: var(--accent); border: 0; }
+button.danger { color: var(--bad); background: #fff; border: 1px solid var(--bad); }
+button.danger.primary { color: #fff; background: var(--bad); }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-start; }
+td.detail { overflow-wrap: anywhere; }
+.table-scroll { overflow-x: auto; }
 )css";
 
 // Bar colours per reason; the legend's CSS classes use the same ones.
@@ -128,7 +141,8 @@ std::string layout(std::string_view title, std::string_view active, std::string_
       return fmt::format("<a href=\"{}\"{}>{}</a>", href,
                          href == active ? " aria-current=\"page\"" : "", label);
     };
-    header += "<nav>" + link("/lookup", "Lookup") + link("/status", "Status") + "</nav>";
+    header += "<nav>" + link("/lookup", "Lookup") + link("/status", "Status") +
+              link("/audit", "Audit") + "</nav>";
     header += fmt::format(
         "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" "
         "value=\"{}\"><button type=\"submit\">Log out ({})</button></form>",
@@ -170,55 +184,107 @@ std::string age(const std::optional<std::string>& when, std::string_view otherwi
   return duration_text(seconds) + " ago";
 }
 
-std::string match_html(const mautic::LookupMatch& match) {
+// A contact id, as a link into Mautic when [server] mautic_url is set.
+std::string contact_link(int64_t id, std::string_view mautic_url) {
+  if (mautic_url.empty()) return std::to_string(id);
+  return fmt::format("<a href=\"{}/s/contacts/view/{}\" rel=\"noreferrer\">{}</a>",
+                     html_escape(mautic_url), id, id);
+}
+
+// The forms a user with the roles gets for a contact the lookup found: POST bodies only, the
+// session's token, and the contact's id (which the server checks against the lookup).
+std::string person_actions(const PageUser& user, int64_t id, bool live) {
+  std::string forms;
+  if (user.may_export) {
+    forms += fmt::format(
+        "<form class=\"inline\" method=\"post\" action=\"/export\">"
+        "<input type=\"hidden\" name=\"csrf\" value=\"{0}\">"
+        "<input type=\"hidden\" name=\"contact_id\" value=\"{1}\">"
+        "<label for=\"format-{1}\">Export as</label>"
+        "<select id=\"format-{1}\" name=\"format\"><option value=\"html\">a page for the "
+        "person (HTML)</option><option value=\"json\">JSON</option></select>"
+        "<button class=\"action\" type=\"submit\">Download export</button></form>",
+        html_escape(user.csrf), id);
+  }
+  if (user.may_erase && live) {
+    forms += fmt::format(
+        "<form class=\"inline\" method=\"post\" action=\"/erase\">"
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">"
+        "<input type=\"hidden\" name=\"contact_id\" value=\"{}\">"
+        "<button class=\"danger\" type=\"submit\">Erase…</button></form>",
+        html_escape(user.csrf), id);
+  }
+  return forms.empty() ? "" : "<div class=\"actions\">" + forms + "</div>";
+}
+
+std::string label_of(const LookupView& view, const std::string& column) {
+  auto found = view.labels.find(column);
+  return found != view.labels.end() ? found->second : column;
+}
+
+std::string match_html(const mautic::LookupMatch& match, const LookupView& view,
+                       const PageUser& user) {
   std::string rows;
   auto row = [&rows](std::string_view term, const std::string& detail) {
     rows += fmt::format("<dt>{}</dt><dd>{}</dd>", term, detail);
   };
   std::string kept;
   for (const auto& [column, value] : match.kept) {
-    kept += fmt::format("<dt>{}</dt><dd>{}</dd>", html_escape(column), or_dash(value));
+    kept += fmt::format("<dt>{}</dt><dd>{}</dd>", html_escape(label_of(view, column)),
+                        or_dash(value));
   }
-  row("Contact id", std::to_string(match.contact_id));
+  row("Contact id", contact_link(match.contact_id, view.mautic_url));
   row("Processed",
       utc(match.processed_at) + (match.processed_by == "mautic-gdpr"
                                      ? ""
                                      : " (by the " + html_escape(match.processed_by) + ")"));
-  row("Why", fmt::format("{} (channel {})", or_dash(match.reason), or_dash(match.channel)));
+  row("Why", fmt::format("{} (channel {}){}", or_dash(match.reason), or_dash(match.channel),
+                         match.source == "request" ? ", on an erasure request" : ""));
   row("On do-not-contact since", utc(match.dnc_date));
+  if (match.returned_at) row("Came back", utc(match.returned_at) + " (by choice)");
   std::string html = "<div class=\"record\"><dl>" + rows + "</dl>";
   if (!kept.empty()) html += "<h3>Values kept by the policy</h3><dl>" + kept + "</dl>";
-  return html + "</div>";
+  return html + person_actions(user, match.contact_id, false) + "</div>";
+}
+
+// "Email (email), Mobile (mobile)" for the profile items with this action.
+std::string fields_with(const mautic::ErasureReport& report, std::string_view action) {
+  std::string fields;
+  for (const mautic::ErasureItem* item : report.profile_with(action)) {
+    fields += (fields.empty() ? "" : ", ") + html_escape(item->label);
+  }
+  return fields;
+}
+
+// What an erasure changes (or would), as a table.
+std::string erasure_table(const mautic::ErasureReport& report) {
+  std::string rows;
+  if (!report.channels_added.empty()) {
+    std::string channels;
+    for (const auto& channel : report.channels_added) {
+      channels += (channels.empty() ? "" : ", ") + html_escape(channel);
+    }
+    rows += fmt::format("<tr><td>Do not contact</td><td>put on it for {} (manual, comment "
+                        "&quot;{}&quot;)</td></tr>",
+                        channels, html_escape(report.comment));
+  }
+  for (auto [action, words] : {std::pair{"hash", "replaced by keyed hashes"},
+                               {"delete", "deleted"},
+                               {"keep", "kept (the policy keeps them)"}}) {
+    const std::string fields = fields_with(report, action);
+    if (!fields.empty()) rows += fmt::format("<tr><td>Profile: {}</td><td>{}</td></tr>", words, fields);
+  }
+  for (const auto& item : report.items) {
+    if (item.place == "profile") continue;
+    rows += fmt::format("<tr><td>{}</td><td>{} row{}: {}</td></tr>", html_escape(item.place),
+                        item.count, item.count == 1 ? "" : "s",
+                        html_escape(mautic::describe_row_action(item.action)));
+  }
+  return "<div class=\"table-scroll\"><table><tr><th>where</th><th>what</th></tr>" + rows +
+         "</table></div>";
 }
 
 }  // namespace
-
-std::string html_escape(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&#39;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
 
 std::string_view stylesheet() { return kStylesheet; }
 
@@ -270,19 +336,38 @@ std::string lookup_page(const PageUser& user, const LookupView& view) {
                         html_escape(view.message));
   } else if (view.matches) {
     const auto field = html_escape(view.selected_field);
-    if (view.matches->empty()) {
+    if (view.matches->empty() && view.live.empty()) {
       body += fmt::format(
           "<section class=\"card result not-found\" aria-live=\"polite\"><h2>Not found</h2>"
-          "<p>No processed contact matches this {}. The person may never have been in Mautic, "
-          "may still be contactable, or may be waiting for the next sweep.</p></section>",
+          "<p>Neither a processed record nor a contact in Mautic matches this {}. The person "
+          "may never have been in Mautic, or gave a different value (check it letter by "
+          "letter).</p></section>",
           field);
-    } else {
+    }
+    if (!view.matches->empty()) {
       body += fmt::format(
           "<section class=\"card result found\" aria-live=\"polite\"><h2>Processed: {} "
           "record{} match{} this {}</h2>",
           view.matches->size(), view.matches->size() == 1 ? "" : "s",
           view.matches->size() == 1 ? "es" : "", field);
-      for (const auto& match : *view.matches) body += match_html(match);
+      for (const auto& match : *view.matches) body += match_html(match, view, user);
+      body += "</section>";
+    }
+    if (!view.live.empty()) {
+      body += fmt::format(
+          "<section class=\"card result live\" aria-live=\"polite\"><h2>In Mautic: {} live "
+          "contact{} match{} this {}</h2><p>Not processed: what Mautic stores about this "
+          "person is there in clear.</p>",
+          view.live.size(), view.live.size() == 1 ? "" : "s", view.live.size() == 1 ? "es" : "",
+          field);
+      for (int64_t id : view.live) {
+        body += fmt::format("<div class=\"record\"><dl><dt>Contact id</dt><dd>{}</dd></dl>{}</div>",
+                            contact_link(id, view.mautic_url), person_actions(user, id, true));
+      }
+      if (!user.may_export && !user.may_erase) {
+        body += "<p class=\"muted\">An export or an erasure of this person is done by a user "
+                "with the export or erase role.</p>";
+      }
       body += "</section>";
     }
   }
@@ -472,6 +557,107 @@ std::string status_page(const PageUser& user, const StatusView& view) {
       "<p class=\"muted\">The same numbers for monitoring: <code>/metrics</code> "
       "(Prometheus) and <code>/healthz</code>.</p>";
   return layout("Status", "/status", body, user);
+}
+
+std::string erase_confirm_page(const PageUser& user, const mautic::ErasureReport& preview,
+                               std::string_view mautic_url) {
+  const std::string contact = contact_link(preview.contact_id, mautic_url);
+  if (preview.processed_before) {
+    return layout("Nothing to erase", "/lookup",
+                  fmt::format("<h1>Nothing to erase</h1><div class=\"card\">Contact {} was "
+                              "processed on {} UTC; nothing personal is left to erase. A lookup "
+                              "shows its record.</div><p><a href=\"/lookup\">Back to the "
+                              "lookup</a></p>",
+                              contact, html_escape(*preview.processed_before)),
+                  user);
+  }
+  std::string body = fmt::format(
+      "<h1>Erase contact {}?</h1><div class=\"card notice\" role=\"alert\">This cannot be "
+      "undone. The contact is put on do-not-contact and its personal data is deleted or "
+      "replaced by keyed hashes now, as the policy says, in Mautic's tables too. The record "
+      "that stays lets a lookup prove the erasure, and keeps the address from being imported "
+      "again.</div><section class=\"card\"><h2>What goes</h2>{}",
+      contact, erasure_table(preview));
+  if (!preview.email_hashed) {
+    body += "<p class=\"muted\">The policy does not hash email: no lookup will find this "
+            "record afterwards.</p>";
+  }
+  body += fmt::format(
+      "</section><form class=\"card\" method=\"post\" action=\"/erase\">"
+      "<input type=\"hidden\" name=\"csrf\" value=\"{}\">"
+      "<input type=\"hidden\" name=\"contact_id\" value=\"{}\">"
+      "<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+      "<div class=\"actions\"><button class=\"danger primary\" type=\"submit\">Erase contact "
+      "{} now</button><a href=\"/lookup\">Cancel</a></div></form>",
+      html_escape(user.csrf), preview.contact_id, preview.contact_id);
+  return layout("Erase contact", "/lookup", body, user);
+}
+
+std::string erase_done_page(const PageUser& user, const mautic::ErasureReport& report,
+                            std::string_view mautic_url) {
+  if (report.processed_before) return erase_confirm_page(user, report, mautic_url);
+  std::string changed;
+  for (const auto& [table, rows] : report.rows_changed) {
+    if (rows == 0) continue;
+    changed += fmt::format("{}{} {}", changed.empty() ? "" : ", ", html_escape(table), rows);
+  }
+  std::string body = fmt::format(
+      "<h1>Contact {} was erased</h1><section class=\"card result found\" "
+      "aria-live=\"polite\"><h2>Erased on request</h2>{}<p>Rows changed: {}.</p>",
+      contact_link(report.contact_id, mautic_url), erasure_table(report),
+      changed.empty() ? "none" : changed);
+  body += report.email_hashed
+              ? "<p>A lookup of the address finds the record (when, and that it was a request); "
+                "if the address is imported again, it is put back on do-not-contact and erased "
+                "again.</p>"
+              : "<p class=\"muted\">The policy does not hash email: no lookup will find this "
+                "record.</p>";
+  body += "</section><p><a href=\"/lookup\">Back to the lookup</a> · <a href=\"/audit\">"
+          "Audit</a></p>";
+  return layout("Erased", "/lookup", body, user);
+}
+
+std::string audit_page(const PageUser& user, const AuditView& view) {
+  std::string body =
+      "<h1>Audit</h1><p class=\"hint\">Every lookup, export and erasure on the pages and the "
+      "command line, and every re-import guard event: who, when and what, newest first. No "
+      "value a person gave is ever recorded.</p>";
+  body += fmt::format(
+      "<form class=\"card inline\" method=\"get\" action=\"/audit\">"
+      "<label for=\"contact\">Contact id</label><input id=\"contact\" name=\"contact\" "
+      "inputmode=\"numeric\" pattern=\"[0-9]*\" value=\"{}\">"
+      "<button class=\"action\" type=\"submit\">Show its history</button>{}</form>",
+      view.contact ? std::to_string(*view.contact) : "",
+      view.contact ? "<a href=\"/audit\">All entries</a>" : "");
+  if (!view.message.empty()) {
+    body += fmt::format("<div class=\"card notice\" role=\"alert\">{}</div>",
+                        html_escape(view.message));
+    return layout("Audit", "/audit", body, user);
+  }
+  body += "<section class=\"card\"><div class=\"table-scroll\"><table><tr><th>when (UTC)</th>"
+          "<th>who</th><th>what</th><th>contact</th><th>detail</th><th>matches</th></tr>";
+  if (view.entries.empty()) {
+    body += "<tr><td colspan=\"6\" class=\"muted\">No entries.</td></tr>";
+  }
+  for (const auto& entry : view.entries) {
+    body += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"detail\">{}</td>"
+        "<td>{}</td></tr>",
+        html_escape(entry.at), html_escape(entry.actor), html_escape(entry.action),
+        entry.contact_id ? fmt::format("{} <a href=\"/audit?contact={}\" title=\"this contact's "
+                                       "history\">history</a>",
+                                       contact_link(*entry.contact_id, view.mautic_url),
+                                       *entry.contact_id)
+                         : "—",
+        html_escape(entry.detail), entry.matches ? std::to_string(*entry.matches) : "—");
+  }
+  body += "</table></div>";
+  if (view.older) {
+    body += fmt::format("<p><a href=\"/audit?before={}{}\">Older entries</a></p>", *view.older,
+                        view.contact ? fmt::format("&amp;contact={}", *view.contact) : "");
+  }
+  body += "</section>";
+  return layout("Audit", "/audit", body, user);
 }
 
 std::string message_page(std::string_view title, std::string_view message,

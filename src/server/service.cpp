@@ -14,6 +14,7 @@
 #include <thread>
 #include <tuple>
 
+#include "app/export_document.h"
 #include "app/secrets.h"
 #include "app/session.h"
 #include "core/json.h"
@@ -73,7 +74,8 @@ std::string json_text(const nlohmann::json& json) {
 // anything a client typed).
 std::string route_label(const std::string& path) {
   for (std::string_view known : {"/", "/mautic/webhook", "/login", "/logout", "/lookup", "/status",
-                                 "/metrics", "/healthz", "/static/style.css", "/favicon.ico"}) {
+                                 "/metrics", "/healthz", "/static/style.css", "/favicon.ico",
+                                 "/export", "/erase", "/audit"}) {
     if (path == known) return path;
   }
   return "other";
@@ -284,6 +286,11 @@ class Service {
   void lookup(const httplib::Request& request, const std::string& body,
               httplib::Response& response);
   void status(const httplib::Request& request, httplib::Response& response);
+  void export_person(const httplib::Request& request, const std::string& body,
+                     httplib::Response& response);
+  void erase_person(const httplib::Request& request, const std::string& body,
+                    httplib::Response& response);
+  void audit(const httplib::Request& request, httplib::Response& response);
   void metrics(const httplib::Request& request, httplib::Response& response);
   void healthz(const httplib::Request& request, httplib::Response& response);
 
@@ -295,6 +302,19 @@ class Service {
                                                                   httplib::Response& response);
   void show_login(httplib::Response& response, int status, std::string_view message);
   LookupView lookup_view(const app::Session& session, const std::string& user);
+  PageUser page_user(const WebSession& session) const;
+  // An export or erase form: logged in, with the role, the session's token, and a contact the
+  // session's last lookup found. Answers the request itself (and returns nothing) otherwise.
+  struct PersonForm {
+    PageUser user;
+    int64_t contact_id = 0;
+    std::map<std::string, std::string> form;
+  };
+  std::optional<PersonForm> person_form(const httplib::Request& request, const std::string& body,
+                                        httplib::Response& response, Role role);
+  // Counts one export or erasure of the user against [server] lookups_per_hour; answers 429 on
+  // the page (and returns false) when the user is at the limit.
+  bool within_limit(const PageUser& user, std::string_view what, httplib::Response& response);
   std::pair<std::optional<DatabaseNumbers>, std::string> database_numbers();
 
   Config config_;
@@ -518,7 +538,7 @@ void Service::logout(const httplib::Request& request, const std::string& body,
   if (!equal_in_constant_time(form_value(form, "csrf"), login->second.csrf)) {
     return send_html(response, 403,
                      message_page("Not logged out", "The form expired; reload the page.",
-                                  PageUser{login->second.user, login->second.csrf}));
+                                  page_user(login->second)));
   }
   sessions_.end(login->first);
   response.set_header("Set-Cookie", cookie(kSessionCookie, "", true));
@@ -538,13 +558,22 @@ LookupView Service::lookup_view(const app::Session& session, const std::string& 
   }
   view.lookups_per_hour = config_.server.lookups_per_hour;
   view.lookups_left = lookup_limiter_.remaining("lookup:" + user);
+  view.mautic_url = config_.server.mautic_url;
+  for (const auto& field : session.schema.contact_fields()) {
+    view.labels[field.alias] = session.schema.field_label(field.alias);
+  }
   return view;
+}
+
+PageUser Service::page_user(const WebSession& session) const {
+  return {session.user, session.csrf, config_.server.may(session.user, Role::kExport),
+          config_.server.may(session.user, Role::kErase)};
 }
 
 void Service::lookup_form(const httplib::Request& request, httplib::Response& response) {
   auto login = require_login(request, response);
   if (!login) return;
-  const PageUser user{login->second.user, login->second.csrf};
+  const PageUser user = page_user(login->second);
   send_html(response, 200, lookup_page(user, lookup_view(*session(), user.name)));
 }
 
@@ -552,7 +581,7 @@ void Service::lookup(const httplib::Request& request, const std::string& body,
                      httplib::Response& response) {
   auto login = require_login(request, response);
   if (!login) return;
-  const PageUser user{login->second.user, login->second.csrf};
+  const PageUser user = page_user(login->second);
   const auto form = parse_form(body);
   if (!equal_in_constant_time(form_value(form, "csrf"), user.csrf)) {
     add_log_detail("problem", "form token");
@@ -611,10 +640,179 @@ void Service::lookup(const httplib::Request& request, const std::string& body,
     view.message = "The lookup failed: " + matches.error().message;
     return send_html(response, 500, lookup_page(user, view));
   }
-  metrics_.lookup(!matches->empty());
-  add_log_detail("matches", int64_t(matches->size()));
-  view.matches = std::move(*matches);
+  metrics_.lookup(!matches->processed.empty());
+  add_log_detail("matches", int64_t(matches->processed.size()));
+  add_log_detail("live", int64_t(matches->live.size()));
+  // The contacts an export or erase form of this session may name from now on.
+  std::vector<int64_t> found = matches->live;
+  for (const auto& match : matches->processed) found.push_back(match.contact_id);
+  sessions_.remember_found(login->first, std::move(found));
+  view.live = std::move(matches->live);
+  view.matches = std::move(matches->processed);
   send_html(response, 200, lookup_page(user, view));
+}
+
+std::optional<Service::PersonForm> Service::person_form(const httplib::Request& request,
+                                                         const std::string& body,
+                                                         httplib::Response& response, Role role) {
+  auto login = require_login(request, response);
+  if (!login) return std::nullopt;
+  PersonForm person{page_user(login->second), 0, parse_form(body)};
+  const std::string_view what = role_name(role);
+  if (!config_.server.may(person.user.name, role)) {
+    add_log_detail("problem", fmt::format("no {} role", what));
+    send_html(response, 403,
+              message_page("Not allowed",
+                           fmt::format("Your account may not {} a person's data; an "
+                                       "administrator grants it under [server.roles], e.g. "
+                                       "{} = [\"lookup\", \"{}\"].",
+                                       what, person.user.name, what),
+                           person.user));
+    return std::nullopt;
+  }
+  if (!equal_in_constant_time(form_value(person.form, "csrf"), person.user.csrf)) {
+    add_log_detail("problem", "form token");
+    send_html(response, 403,
+              message_page("Form expired",
+                           "The form expired or did not come from this page; look the person "
+                           "up again.",
+                           person.user));
+    return std::nullopt;
+  }
+  const std::string id = form_value(person.form, "contact_id");
+  const bool digits = !id.empty() && id.size() < 19 &&
+                      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) person.contact_id = std::stoll(id);
+  const auto& found = login->second.found;
+  if (!digits || std::find(found.begin(), found.end(), person.contact_id) == found.end()) {
+    add_log_detail("problem", "contact not looked up");
+    send_html(response, 403,
+              message_page("Look the person up first",
+                           fmt::format("An {} acts on a contact your last lookup found; look the "
+                                       "person up again.",
+                                       what),
+                           person.user));
+    return std::nullopt;
+  }
+  add_log_detail("contact", person.contact_id);
+  return person;
+}
+
+bool Service::within_limit(const PageUser& user, std::string_view what,
+                           httplib::Response& response) {
+  std::chrono::seconds retry_after{0};
+  if (lookup_limiter_.allow(fmt::format("{}:{}", what, user.name), &retry_after)) return true;
+  add_log_detail("problem", fmt::format("{} rate limit", what));
+  response.set_header("Retry-After", std::to_string(retry_after.count()));
+  send_html(response, 429,
+            message_page("Too many requests",
+                         fmt::format("You have made {} {}s in the last hour, the limit ([server] "
+                                     "lookups_per_hour). Try again in {} minute(s).",
+                                     config_.server.lookups_per_hour, what,
+                                     (retry_after.count() + 59) / 60),
+                         user));
+  return false;
+}
+
+// The people the pages name an export or erasure by: the contact a lookup found.
+constexpr std::string_view kNamedOnThePage = "a lookup on the page";
+
+void Service::export_person(const httplib::Request& request, const std::string& body,
+                            httplib::Response& response) {
+  auto person = person_form(request, body, response, Role::kExport);
+  if (!person || !within_limit(person->user, "export", response)) return;
+  auto lease = pool_.acquire();
+  if (!lease) {
+    metrics_.error("export", lease.error().message);
+    return send_html(response, 503,
+                     message_page("Database not available", lease.error().message, person->user));
+  }
+  const auto shared = session();
+  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
+                        *shared->key, "web:" + person->user.name);
+  app::ExportDocument document(app::utc_now());
+  const int64_t ids[] = {person->contact_id};
+  auto summary = engine.export_contacts(ids, kNamedOnThePage, document.sink());
+  if (!summary) {
+    if (summary.error().kind == ErrorKind::kDatabase) lease->discard();
+    metrics_.error("export", summary.error().message);
+    add_log_detail("problem", summary.error().message);
+    return send_html(response, 500,
+                     message_page("Export failed", summary.error().message, person->user));
+  }
+  document.set_states(*summary);
+  add_log_detail("rows", summary->contacts.empty() ? 0 : summary->contacts[0].rows);
+  const bool json = form_value(person->form, "format") == "json";
+  response.set_header("Content-Disposition",
+                      fmt::format("attachment; filename=\"mautic-contact-{}-export.{}\"",
+                                  person->contact_id, json ? "json" : "html"));
+  response.set_content(json ? document.json() : document.html(),
+                       json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
+}
+
+void Service::erase_person(const httplib::Request& request, const std::string& body,
+                           httplib::Response& response) {
+  auto person = person_form(request, body, response, Role::kErase);
+  if (!person) return;
+  // The first POST shows what would go; only the confirmation form erases.
+  const bool confirmed = form_value(person->form, "confirm") == "yes";
+  if (confirmed && !within_limit(person->user, "erasure", response)) return;
+  auto lease = pool_.acquire();
+  if (!lease) {
+    metrics_.error("erase", lease.error().message);
+    return send_html(response, 503,
+                     message_page("Database not available", lease.error().message, person->user));
+  }
+  const auto shared = session();
+  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
+                        *shared->key, "web:" + person->user.name);
+  auto report = engine.erase_contact(person->contact_id, kNamedOnThePage, !confirmed);
+  if (!report) {
+    if (report.error().kind == ErrorKind::kDatabase) lease->discard();
+    metrics_.error("erase", report.error().message);
+    add_log_detail("problem", report.error().message);
+    return send_html(response, 500,
+                     message_page("Erasure failed", report.error().message + "; nothing was changed",
+                                  person->user));
+  }
+  add_log_detail("erased", confirmed && !report->processed_before ? 1 : 0);
+  send_html(response, 200,
+            confirmed ? erase_done_page(person->user, *report, config_.server.mautic_url)
+                      : erase_confirm_page(person->user, *report, config_.server.mautic_url));
+}
+
+void Service::audit(const httplib::Request& request, httplib::Response& response) {
+  auto login = require_login(request, response);
+  if (!login) return;
+  AuditView view;
+  view.mautic_url = config_.server.mautic_url;
+  // Only ids travel in this URL (a contact's, an audit row's), never a value.
+  auto number = [&](const char* name) -> std::optional<int64_t> {
+    const std::string text = request.get_param_value(name);
+    if (text.empty() || text.size() > 18 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    return std::stoll(text);
+  };
+  view.contact = number("contact");
+  const auto before = number("before");
+  constexpr int kPage = 100;
+  auto lease = pool_.acquire();
+  if (!lease) {
+    view.message = "The database is not available: " + lease.error().message;
+    return send_html(response, 503, audit_page(page_user(login->second), view));
+  }
+  const auto shared = session();
+  auto entries = mautic::read_audit(**lease, shared->schema, before, view.contact, kPage);
+  if (!entries) {
+    if (entries.error().kind == ErrorKind::kDatabase) lease->discard();
+    view.message = "The audit table could not be read: " + entries.error().message;
+    return send_html(response, 500, audit_page(page_user(login->second), view));
+  }
+  view.entries = std::move(*entries);
+  if (view.entries.size() == size_t(kPage)) view.older = view.entries.back().id;
+  send_html(response, 200, audit_page(page_user(login->second), view));
 }
 
 std::pair<std::optional<DatabaseNumbers>, std::string> Service::database_numbers() {
@@ -648,7 +846,7 @@ void Service::status(const httplib::Request& request, httplib::Response& respons
   std::tie(view.numbers, view.database_error) = database_numbers();
   view.counters = metrics_.snapshot();
   view.sweep_interval_minutes = session()->config.sweep.interval_minutes;
-  send_html(response, 200, status_page(PageUser{login->second.user, login->second.csrf}, view));
+  send_html(response, 200, status_page(page_user(login->second), view));
 }
 
 void Service::metrics(const httplib::Request&, httplib::Response& response) {
@@ -681,7 +879,8 @@ std::optional<BodyLimit> Service::body_limit_for(const std::string& path) const 
   if (path == "/mautic/webhook") {
     return BodyLimit{size_t(config_.server.max_body_bytes), "[server] max_body_bytes"};
   }
-  if (path == "/login" || path == "/logout" || path == "/lookup") {
+  if (path == "/login" || path == "/logout" || path == "/lookup" || path == "/export" ||
+      path == "/erase") {
     return BodyLimit{kFormBodyBytes, "the limit for a form"};
   }
   return std::nullopt;
@@ -781,6 +980,8 @@ void Service::install_routes(httplib::Server& http) {
   post("/login", &Service::login);
   post("/logout", &Service::logout);
   post("/lookup", &Service::lookup);
+  post("/export", &Service::export_person);
+  post("/erase", &Service::erase_person);
   // Any other address with a body: answered without reading it.
   const auto no_body_here = [this](const Request& request, Response& response,
                                    const httplib::ContentReader&) {
@@ -804,6 +1005,7 @@ void Service::install_routes(httplib::Server& http) {
   http.Get("/login", bind(&Service::login_form));
   http.Get("/lookup", bind(&Service::lookup_form));
   http.Get("/status", bind(&Service::status));
+  http.Get("/audit", bind(&Service::audit));
   http.Get("/metrics", bind(&Service::metrics));
   http.Get("/healthz", bind(&Service::healthz));
   http.Get("/favicon.ico", [](const Request&, Response& response) { response.status = 204; });

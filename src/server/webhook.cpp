@@ -162,12 +162,23 @@ EventHandler reimport_guard_handler() {
     }
     outcome.ignored += int64_t(events.size() - suppressed.size());
     if (suppressed.empty()) return {};
-    auto processed = context.engine.process_contacts(suppressed, "webhook");
-    if (!processed) return processed.error();
-    outcome.unhandled.insert(outcome.unhandled.end(), processed->unhandled.begin(),
-                             processed->unhandled.end());
-    outcome.processed.insert(outcome.processed.end(), processed->processed.begin(),
-                             processed->processed.end());
+    // A person who asked to be erased is processed whatever [trigger] says, as the sweep does.
+    const auto on_request_ids = report->suppressed_on_request();
+    const std::set<int64_t> returned(on_request_ids.begin(), on_request_ids.end());
+    for (const bool on_request : {false, true}) {
+      std::vector<int64_t> batch;
+      for (int64_t id : suppressed) {
+        if (returned.contains(id) == on_request) batch.push_back(id);
+      }
+      if (batch.empty()) continue;
+      auto processed = context.engine.process_contacts(
+          batch, "webhook", on_request ? mautic::Trigger::kRequest : mautic::Trigger::kConfigured);
+      if (!processed) return processed.error();
+      outcome.unhandled.insert(outcome.unhandled.end(), processed->unhandled.begin(),
+                               processed->unhandled.end());
+      outcome.processed.insert(outcome.processed.end(), processed->processed.begin(),
+                               processed->processed.end());
+    }
     return {};
   };
   return handler;

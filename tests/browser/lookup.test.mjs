@@ -3,14 +3,16 @@
 // playwright-core. Run by tests/browser/run.sh, which starts `mautic-gdpr serve` on a synthetic
 // Mautic and passes what this script needs in the environment:
 //   MGDPR_BASE_URL         e.g. http://127.0.0.1:41234
-//   MGDPR_USER, MGDPR_PASSWORD
+//   MGDPR_USER, MGDPR_PASSWORD  a user with every role (lookup, export, erase)
+//   MGDPR_LOOKUP_ONLY_USER     a user with the same password and the lookup role only
 //   MGDPR_PROCESSED_EMAIL  the address of a contact the sweep processed
 //   MGDPR_KEPT_VALUE       a value the policy kept for that contact (e.g. its city)
+//   MGDPR_LIVE_EMAIL, MGDPR_LIVE_ID  a contactable contact: exported, then erased on request
 //   MGDPR_SCREENSHOT_DIR   where the screenshots go
 //   MGDPR_CHROMIUM         the browser (default /usr/bin/chromium)
 // Exits non-zero, naming the step, when something is not as expected.
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,6 +27,9 @@ const user = env('MGDPR_USER');
 const password = env('MGDPR_PASSWORD');
 const processedEmail = env('MGDPR_PROCESSED_EMAIL');
 const keptValue = env('MGDPR_KEPT_VALUE');
+const lookupOnlyUser = env('MGDPR_LOOKUP_ONLY_USER');
+const liveEmail = env('MGDPR_LIVE_EMAIL');
+const liveId = env('MGDPR_LIVE_ID');
 const shots = env('MGDPR_SCREENSHOT_DIR');
 mkdirSync(shots, { recursive: true });
 
@@ -37,6 +42,7 @@ const context = await chromium.launchPersistentContext(profile, {
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
   ],
   viewport: { width: 1024, height: 800 },
+  acceptDownloads: true,
 });
 
 let step = 'start';
@@ -92,7 +98,107 @@ try {
     await page.screenshot({ path: join(shots, 'lookup-found.png'), fullPage: true });
   });
 
+  await check('look up a live contact: the page says so and offers export and erase', async () => {
+    await page.selectOption('#field', 'email');
+    await page.fill('#value', liveEmail);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    const result = page.locator('section.result.live');
+    await result.waitFor();
+    assert.match(await result.innerText(), /In Mautic: 1 live contact matches/);
+    assert.equal(await page.getByRole('heading', { name: 'Not found' }).count(), 0);
+    const link = result.locator(`a[href="https://mautic.example.org/s/contacts/view/${liveId}"]`);
+    assert.equal(await link.count(), 1, 'the contact id does not link to Mautic');
+    await result.getByRole('button', { name: 'Download export' }).waitFor();
+    await result.getByRole('button', { name: 'Erase…' }).waitFor();
+    assert.ok(!(await page.content()).toLowerCase().includes(liveEmail.toLowerCase()), 'the looked-up value is echoed');
+    await page.screenshot({ path: join(shots, 'lookup-live.png'), fullPage: true });
+  });
+
+  await check('download the export of the live contact (a page for the person, then JSON)', async () => {
+    const result = page.locator('section.result.live');
+    await result.locator('select[name="format"]').selectOption('html');
+    const [htmlDownload] = await Promise.all([
+      page.waitForEvent('download'),
+      result.getByRole('button', { name: 'Download export' }).click(),
+    ]);
+    assert.equal(htmlDownload.suggestedFilename(), `mautic-contact-${liveId}-export.html`);
+    const htmlPath = join(profile, 'export.html');
+    await htmlDownload.saveAs(htmlPath);
+    const html = readFileSync(htmlPath, 'utf8');
+    assert.match(html, /Personal data export/);
+    assert.ok(html.includes(liveEmail), 'the export does not hold the person\'s address');
+    // The downloaded page is readable on its own: open it and take its picture.
+    const reader = await context.newPage();
+    await reader.goto(`file://${htmlPath}`);
+    await reader.getByRole('heading', { name: 'Personal data export' }).waitFor();
+    await reader.screenshot({ path: join(shots, 'export-page.png'), fullPage: true });
+    await reader.close();
+
+    await result.locator('select[name="format"]').selectOption('json');
+    const [jsonDownload] = await Promise.all([
+      page.waitForEvent('download'),
+      result.getByRole('button', { name: 'Download export' }).click(),
+    ]);
+    assert.equal(jsonDownload.suggestedFilename(), `mautic-contact-${liveId}-export.json`);
+    const jsonPath = join(profile, 'export.json');
+    await jsonDownload.saveAs(jsonPath);
+    const exported = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    assert.equal(exported.contacts[0].contact_id, Number(liveId));
+    assert.equal(exported.contacts[0].state, 'live');
+    assert.ok(statSync(jsonPath).size > 0);
+  });
+
+  await check('erase the live contact after a confirmation; the lookup then proves it', async () => {
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.locator('section.result.live').getByRole('button', { name: 'Erase…' }).click(),
+    ]);
+    await page.getByRole('heading', { name: `Erase contact ${liveId}?` }).waitFor();
+    assert.match(await page.locator('main').innerText(), /This cannot be undone/);
+    await page.screenshot({ path: join(shots, 'erase-confirm.png'), fullPage: true });
+    // Cancel first: nothing happens.
+    await Promise.all([page.waitForURL(`${base}/lookup`), page.getByRole('link', { name: 'Cancel' }).click()]);
+    await page.fill('#value', liveEmail);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    await page.locator('section.result.live').waitFor();
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.locator('section.result.live').getByRole('button', { name: 'Erase…' }).click(),
+    ]);
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.getByRole('button', { name: `Erase contact ${liveId} now` }).click(),
+    ]);
+    await page.getByRole('heading', { name: `Contact ${liveId} was erased` }).waitFor();
+    await page.screenshot({ path: join(shots, 'erase-done.png'), fullPage: true });
+    await page.click('nav >> text=Lookup');
+    await page.fill('#value', liveEmail);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    const proof = await page.locator('section.result.found').innerText();
+    assert.match(proof, /Processed: 1 record/);
+    assert.match(proof, /on an erasure request/);
+    assert.equal(await page.locator('section.result.live').count(), 0, 'the erased contact is still live');
+  });
+
+  await check('the audit page shows who looked up, exported and erased, never a value', async () => {
+    await page.click('nav >> text=Audit');
+    await page.waitForURL(`${base}/audit`);
+    const table = await page.locator('table').innerText();
+    for (const action of ['lookup', 'export', 'erase-dry-run', 'erase']) {
+      assert.match(table, new RegExp(`web:${user}\\s+${action}\\s`), `no ${action} row of ${user}`);
+    }
+    const html = await page.content();
+    assert.ok(!html.includes('@'), 'the audit page shows an address');
+    // A contact's history, from its link.
+    await Promise.all([page.waitForLoadState('load'), page.locator(`a[href="/audit?contact=${liveId}"]`).first().click()]);
+    const history = await page.locator('table').innerText();
+    assert.match(history, /erase/);
+    assert.doesNotMatch(history, new RegExp(`web:${user}\\s+lookup\\s`), 'a lookup names no contact');
+    await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
+  });
+
   await check('look up an unknown address and see "not found"', async () => {
+    await page.click('nav >> text=Lookup');
     await page.fill('#value', `nobody-${Date.now()}@example.org`);
     await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
     await page.getByRole('heading', { name: 'Not found' }).waitFor();
@@ -147,6 +253,28 @@ try {
     await page.waitForURL(`${base}/login`);
     await page.goto(`${base}/lookup`);
     assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  await check('a lookup-only user sees neither button and is refused by the forms', async () => {
+    await page.fill('#user', lookupOnlyUser);
+    await page.fill('#password', password);
+    await Promise.all([page.waitForURL(`${base}/lookup`), page.click('form[action="/login"] button')]);
+    await page.fill('#value', processedEmail);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/lookup"] button')]);
+    await page.locator('section.result.found').waitFor();
+    assert.equal(await page.locator('form[action="/export"]').count(), 0, 'an export button is shown');
+    assert.equal(await page.locator('form[action="/erase"]').count(), 0, 'an erase button is shown');
+    // A hand-made form is refused too.
+    const csrf = await page.locator('input[name="csrf"]').first().inputValue();
+    const response = await page.request.post(`${base}/export`, {
+      form: { csrf, contact_id: liveId, format: 'json' },
+    });
+    assert.equal(response.status(), 403);
+    await page.click('nav >> text=Audit');
+    await page.waitForURL(`${base}/audit`);
+    await page.screenshot({ path: join(shots, 'lookup-only-audit.png'), fullPage: true });
+    await page.click('form[action="/logout"] button');
+    await page.waitForURL(`${base}/login`);
   });
 
   await check('a fresh browser without a session cannot reach the lookup', async () => {

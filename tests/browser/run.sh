@@ -4,11 +4,12 @@
 #   bash tests/browser/run.sh BUILD_DIR MARIADB_SOCKET [SCREENSHOT_DIR]
 #
 # Creates a synthetic Mautic in a new database on the given (private, test) MariaDB server,
-# sweeps it, starts `mautic-gdpr serve` on a free loopback port with one user, and runs
-# lookup.test.mjs in headless Chromium (/usr/bin/chromium, driven by playwright-core from
+# sweeps it, starts `mautic-gdpr serve` on a free loopback port with two users (`support` with
+# every role, `helpdesk` with lookup only), and runs lookup.test.mjs in headless Chromium (/usr/bin/chromium, driven by playwright-core from
 # package-lock.json via `npm ci`). Screenshots go to SCREENSHOT_DIR (default
 # BUILD_DIR/screenshots). Afterwards the server is stopped with SIGTERM (it must exit 0), its log
-# is checked for the looked-up address (it must not be there), and the database is dropped.
+# is checked for the looked-up addresses (they must not be there), the erased contact is
+# checked in the database (processed on request, its address gone), and the database is dropped.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -52,12 +53,16 @@ log "synthetic Mautic in database $DB"
 # Contact 10 is unsubscribed (every 10th contact); remember what the sweep will pseudonymize.
 email=$(sql -N -B "$DB" -e 'SELECT email FROM leads WHERE id = 10')
 city=$(sql -N -B "$DB" -e 'SELECT city FROM leads WHERE id = 10')
+# Contact 33 is contactable: the page finds it live, exports it and erases it on request.
+live_id=33
+live_email=$(sql -N -B "$DB" -e "SELECT email FROM leads WHERE id = $live_id")
 
 "$MGDPR" keygen --out "$WORK/hmac.key" >/dev/null
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/webhook-secret"
 chmod 600 "$WORK/webhook-secret"
 password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user_line=$(printf '%s\n' "$password" | "$MGDPR" passwd --user support)
+helpdesk_line=$(printf '%s\n' "$password" | "$MGDPR" passwd --user helpdesk)
 cat >"$WORK/config.toml" <<EOF
 [database]
 socket = "$SOCKET"
@@ -80,8 +85,15 @@ city = "keep"
 listen = "127.0.0.1:0"
 secret_file = "$WORK/webhook-secret"
 
+mautic_url = "https://mautic.example.org"
+
 [server.users]
 $user_line
+$helpdesk_line
+
+[server.roles]
+support = ["lookup", "export", "erase"]
+# helpdesk is not listed: lookup only
 EOF
 "$MGDPR" sweep -q --config "$WORK/config.toml"
 
@@ -103,7 +115,8 @@ log "serve listening on 127.0.0.1:$port"
 
 status=0
 MGDPR_BASE_URL="http://127.0.0.1:$port" MGDPR_USER=support MGDPR_PASSWORD="$password" \
-  MGDPR_PROCESSED_EMAIL="$email" MGDPR_KEPT_VALUE="$city" MGDPR_SCREENSHOT_DIR="$SHOTS" \
+  MGDPR_LOOKUP_ONLY_USER=helpdesk MGDPR_PROCESSED_EMAIL="$email" MGDPR_KEPT_VALUE="$city" \
+  MGDPR_LIVE_EMAIL="$live_email" MGDPR_LIVE_ID="$live_id" MGDPR_SCREENSHOT_DIR="$SHOTS" \
   node "$HERE/lookup.test.mjs" || status=1
 
 kill -TERM "$serve_pid"
@@ -114,8 +127,15 @@ if ((serve_status != 0)); then
   log "serve exited with $serve_status after SIGTERM (expected 0)"
   status=1
 fi
-if grep -qiF -- "$email" "$WORK/serve.log" || grep -qF -- "$password" "$WORK/serve.log"; then
-  log "the server log contains the looked-up address or the password"
+if grep -qiF -- "$email" "$WORK/serve.log" || grep -qiF -- "$live_email" "$WORK/serve.log" ||
+  grep -qF -- "$password" "$WORK/serve.log"; then
+  log "the server log contains a looked-up address or the password"
+  status=1
+fi
+erased=$(sql -N -B "$DB" -e "SELECT CONCAT(g.source, ' ', l.email = '$live_email') FROM gdpr_contacts g
+  JOIN leads l ON l.id = g.contact_id WHERE g.contact_id = $live_id")
+if [[ "$erased" != "request 0" ]]; then
+  log "contact $live_id is not erased on request (source and address still there: '$erased')"
   status=1
 fi
 if ((status != 0)); then

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/php_serialize.h"
@@ -227,6 +228,7 @@ class Related : public MauticTest {
       auto markers = seed(contact, fmt::format("MK{}x", contact), row);
       auto& list = (contact == 10 || contact == 11) ? processed_markers : kept_markers;
       list.insert(list.end(), markers.begin(), markers.end());
+      markers_of[contact] = std::move(markers);
     }
     // One IP shared by processed contact 10 and unprocessed contact 13.
     ASSERT_TRUE(connection
@@ -261,6 +263,7 @@ class Related : public MauticTest {
 
   std::vector<std::string> processed_markers;
   std::vector<std::string> kept_markers;
+  std::map<int64_t, std::vector<std::string>> markers_of;  // each seeded contact's own
 };
 
 // Statistical rows whose default action is scrub: their counts must not change.
@@ -440,6 +443,170 @@ TEST_P(Related, LocationSwitchedFromKeepCatchesUpOnOldRows) {
   EXPECT_NE(after.find("MK13xstataddr"), std::string::npos) << "an unprocessed contact's row";
   EXPECT_EQ(rows_in("email_stats"), 6);  // scrubbed, not deleted
   EXPECT_EQ(tool({"verify"}).exit_code, 0);
+}
+
+// The two requests a person sends besides unsubscribing, one after the other. Access: the
+// export of a live person holds their marker from every location (payloads decompressed, notes
+// found by the address) and nothing of anyone else; a processed person's export says when and
+// why, and holds none of what processing cleared. Erasure: afterwards a full dump holds none of
+// the person's markers, `lookup` finds the record (on request), and the address imported again
+// is caught by the re-import guard and erased again.
+TEST_P(Related, AccessAndErasureRequestsOfOnePerson) {
+  const std::string email = synthetic_email(13, contact_set.seed);
+  const auto json_path = dir / "export-13.json";
+  const auto html_path = dir / "export-13.html";
+  auto exported = tool({"export", "--email", email, "--json", "--out", json_path.string(),
+                        "--html", html_path.string()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(exported.out + exported.err, "");  // --json: the document is the file
+  for (const auto& path : {json_path, html_path}) {
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  std::ifstream json_in(json_path), html_in(html_path);
+  const std::string json_text((std::istreambuf_iterator<char>(json_in)), {});
+  const std::string html((std::istreambuf_iterator<char>(html_in)), {});
+  auto expected = markers_of[13];
+  expected.insert(expected.end(), {"198.51.100.77", "MK13xqueued@x.org", "echo: " + email});
+  for (const auto& marker : expected) {
+    EXPECT_NE(json_text.find(marker), std::string::npos) << "export lacks " << marker;
+    EXPECT_NE(html.find(marker), std::string::npos) << "HTML lacks " << marker;
+  }
+  for (int64_t other : {10, 11, 12}) {
+    for (const auto& marker : markers_of[other]) {
+      EXPECT_EQ(json_text.find(marker), std::string::npos) << "another person's " << marker;
+      EXPECT_EQ(html.find(marker), std::string::npos) << "another person's " << marker;
+    }
+  }
+  const auto json = nlohmann::json::parse(json_text);
+  ASSERT_EQ(json["contacts"].size(), 1u);
+  EXPECT_EQ(json["contacts"][0]["state"], "live");
+  std::set<std::string> sections;
+  for (const auto& section : json["contacts"][0]["sections"]) sections.insert(section["name"]);
+  for (const char* name : {"contact", "profile", "email_stats", "form_results_1_contactform",
+                           "webhook_queue", "webhook_logs", "audit_log", "ip_addresses"}) {
+    EXPECT_TRUE(sections.contains(name)) << name;
+  }
+  EXPECT_EQ(json["contacts"][0]["sections"][1]["rows"][0]["label"], "First Name");
+
+  // Never over an existing file; the value is in no audit row.
+  auto again = tool({"export", "--email", email, "--out", json_path.string()});
+  EXPECT_EQ(again.exit_code, 64);
+  EXPECT_NE(again.err.find("never overwrites"), std::string::npos) << again.err;
+  auto audit = connection->query(
+      fmt::format("SELECT detail, contact_id FROM {} WHERE action = 'export'", quoted("gdpr_audit")));
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ(audit->rows[0][0]->find('@'), std::string::npos) << *audit->rows[0][0];
+  EXPECT_EQ(audit->rows[0][1], std::optional<std::string>("13"));
+
+  // Processed: what was kept, when and why; none of what processing cleared.
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  auto processed = tool({"export", "--email", synthetic_email(10, contact_set.seed), "--json"});
+  ASSERT_EQ(processed.exit_code, 0) << processed.err;
+  const auto record = nlohmann::json::parse(processed.out)["contacts"][0];
+  EXPECT_EQ(record["state"], "processed");
+  bool explained = false;
+  for (const auto& section : record["sections"]) {
+    if (section["name"] != "processing") continue;
+    EXPECT_EQ(section["rows"][0]["reason"], "unsubscribed");
+    EXPECT_EQ(section["rows"][0]["processed_by"], "sweep");
+    explained = true;
+  }
+  EXPECT_TRUE(explained) << processed.out;
+  for (const auto& marker : markers_of[10]) {
+    EXPECT_EQ(processed.out.find(marker), std::string::npos) << "left in the export: " << marker;
+  }
+  EXPECT_EQ(tool({"export", "--email", "nobody@example.org"}).exit_code, 1);
+
+  // --- Erasure ---
+  const auto before = table_rows(*connection, table("leads"), "id = 13");
+  auto dry = tool({"erase", "--email", email, "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const auto plan = nlohmann::json::parse(dry.out)["contacts"][0];
+  EXPECT_TRUE(plan["dry_run"]);
+  EXPECT_EQ(plan["do_not_contact"]["channels"], nlohmann::json::array({"email"}));
+  bool stats = false;
+  for (const auto& item : plan["items"]) {
+    stats = stats || (item["place"] == "email_stats" && item["action"] == "scrub");
+  }
+  EXPECT_TRUE(stats) << dry.out;
+  // Without --yes and without a terminal to ask on, nothing happens.
+  EXPECT_EQ(tool({"erase", "--email", email}).exit_code, 64);
+  EXPECT_EQ(before, table_rows(*connection, table("leads"), "id = 13"));
+
+  auto erased = tool({"erase", "--email", email, "--yes"});
+  ASSERT_EQ(erased.exit_code, 0) << erased.err;
+  EXPECT_NE(erased.out.find("erased on request"), std::string::npos) << erased.out;
+  const std::string after = dump();
+  for (const auto& marker : markers_of[13]) {
+    EXPECT_EQ(after.find(marker), std::string::npos) << "left behind: " << marker;
+  }
+  for (const auto& marker : markers_of[12]) {
+    EXPECT_NE(after.find(marker), std::string::npos) << "lost: " << marker;
+  }
+  EXPECT_EQ(connection
+                ->query_value(fmt::format("SELECT CONCAT(reason, '/', source) FROM {} WHERE "
+                                          "contact_id = 13",
+                                          quoted("gdpr_contacts")))
+                ->value_or(""),
+            "manual/request");
+  EXPECT_EQ(connection
+                ->query_value(fmt::format("SELECT CONCAT(reason, '|', comments) FROM {} WHERE "
+                                          "lead_id = 13",
+                                          quoted("lead_donotcontact")))
+                ->value_or("")
+                .substr(0, 36),
+            "3|mautic-gdpr: erasure request of 20");
+
+  auto found = tool({"lookup", "--json", "--email", email});
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  const auto match = nlohmann::json::parse(found.out)["matches"][0];
+  EXPECT_EQ(match["contact_id"], 13);
+  EXPECT_EQ(match["source"], "request");
+  // A second request finds nothing left to erase.
+  auto twice = tool({"erase", "--email", email, "--yes"});
+  EXPECT_EQ(twice.exit_code, 0);
+  EXPECT_NE(twice.out.find("nothing is left to erase"), std::string::npos) << twice.out;
+
+  // The address comes back with an import: the guard puts it on do-not-contact and the same
+  // sweep erases it again, although [trigger] does not count manual entries.
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("INSERT INTO {} (id, is_published, date_added, "
+                                        "date_identified, points, email, firstname) VALUES "
+                                        "(5013, 1, UTC_TIMESTAMP(), UTC_TIMESTAMP(), 0, ?, "
+                                        "'MKBACKfirstname')",
+                                        quoted("leads")),
+                            {email})
+                  .ok());
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("INSERT INTO {} (lead_id, bundle, object, action, "
+                                        "object_id, date_added, properties) VALUES (5013, "
+                                        "'lead', 'import', 'inserted', 1, UTC_TIMESTAMP(), '{{}}')",
+                                        quoted("lead_event_log")))
+                  .ok());
+  auto sweep = tool({"sweep", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  const auto guard = nlohmann::json::parse(sweep.out)["guard"];
+  ASSERT_EQ(guard["events"].size(), 1u) << sweep.out;
+  EXPECT_EQ(guard["events"][0]["contact_id"], 5013);
+  EXPECT_EQ(guard["events"][0]["action"], "suppressed");
+  EXPECT_EQ(connection
+                ->query_value(fmt::format("SELECT source FROM {} WHERE contact_id = 5013",
+                                          quoted("gdpr_contacts")))
+                ->value_or(""),
+            "request");
+  EXPECT_EQ(dump().find("MKBACKfirstname"), std::string::npos);
+
+  for (const auto& row : table_rows(*connection, table("gdpr_audit"))) {
+    EXPECT_EQ(row.find('@'), std::string::npos) << row;
+  }
+  EXPECT_EQ(connection
+                ->query_value(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'erase' AND "
+                                          "contact_id = 13",
+                                          quoted("gdpr_audit")))
+                ->value_or(""),
+            "2");
 }
 
 INSTANTIATE_TEST_SUITE_P(Prefixes, Related, ::testing::Values("", "mt_"), prefix_name);

@@ -375,13 +375,13 @@ class Serve : public MauticTest {
                     .ok());
   }
 
-  // Logs in as alice; returns the session cookie ("" on failure).
-  std::string log_in() {
+  // Logs in (as alice unless told); returns the session cookie ("" on failure).
+  std::string log_in(const std::string& user = "alice") {
     auto form = client->Get("/login");
     if (!form || form->status != 200) return "";
     const std::string login_cookie = cookie_value_of(set_cookies(form)["mgdpr_login"]);
     auto posted = client->Post("/login", {{"Cookie", "mgdpr_login=" + login_cookie}},
-                               "csrf=" + csrf_in(form->body) + "&user=alice&password=" +
+                               "csrf=" + csrf_in(form->body) + "&user=" + user + "&password=" +
                                    httplib::detail::encode_query_param(kPassword),
                                "application/x-www-form-urlencoded");
     if (!posted || posted->status != 303) return "";
@@ -781,6 +781,110 @@ TEST_P(Serve, PagesNeedALoginAndLookupsAreAuditedWithTheUser) {
   EXPECT_EQ(log.find(kPassword), std::string::npos) << log;
   EXPECT_EQ(log.find(session), std::string::npos) << log;
   EXPECT_NE(log.find("user=alice field=email matches=1"), std::string::npos) << log;
+}
+
+// Roles: a lookup-only user sees a live contact but neither button and is refused by the
+// forms; a user with export and erase downloads the export and erases after a confirmation,
+// only for a contact their own lookup found; the audit page shows who did what, never a value.
+TEST_P(Serve, RolesExportEraseAndTheAuditPage) {
+  write_config(fmt::format(
+      "{}\n[server]\nlisten = \"127.0.0.1:0\"\nsecret_file = \"{}\"\nthreads = 4\n"
+      "lookups_per_hour = 5\nmautic_url = \"https://mautic.example.org/\"\n\n"
+      "[server.users]\nalice = \"{}\"\nbob = \"{}\"\n\n[server.roles]\n"
+      "alice = [\"lookup\", \"export\", \"erase\"]\n",
+      kDefaultPolicy, secret_path.string(), password_hash, password_hash));
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  const int64_t contact = 33;  // contactable: live
+  const std::string email = synthetic_email(contact, contact_set.seed);
+  auto form = [&](const std::string& session, const std::string& path, const std::string& body) {
+    return client->Post(path, {{"Cookie", "mgdpr_session=" + session}}, body,
+                        "application/x-www-form-urlencoded");
+  };
+
+  const std::string bob = log_in("bob");
+  ASSERT_FALSE(bob.empty());
+  const std::string bob_csrf =
+      csrf_in(client->Get("/lookup", {{"Cookie", "mgdpr_session=" + bob}})->body);
+  auto seen = post_lookup(bob, bob_csrf, "email", email);
+  ASSERT_EQ(seen->status, 200);
+  EXPECT_NE(seen->body.find("In Mautic: 1 live contact matches"), std::string::npos) << seen->body;
+  EXPECT_EQ(seen->body.find("action=\"/export\""), std::string::npos);
+  EXPECT_EQ(seen->body.find("action=\"/erase\""), std::string::npos);
+  const std::string contact_form = fmt::format("&contact_id={}", contact);
+  auto refused = form(bob, "/export", "csrf=" + bob_csrf + contact_form + "&format=html");
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(refused->body.find("may not export"), std::string::npos);
+  EXPECT_EQ(form(bob, "/erase", "csrf=" + bob_csrf + contact_form + "&confirm=yes")->status, 403);
+
+  const std::string alice = log_in();
+  ASSERT_FALSE(alice.empty());
+  const std::string csrf =
+      csrf_in(client->Get("/lookup", {{"Cookie", "mgdpr_session=" + alice}})->body);
+  // Only a contact this session's lookup found can be named.
+  auto unlooked = form(alice, "/export", "csrf=" + csrf + contact_form + "&format=html");
+  EXPECT_EQ(unlooked->status, 403);
+  EXPECT_NE(unlooked->body.find("Look the person up first"), std::string::npos);
+  auto found = post_lookup(alice, csrf, "email", email);
+  ASSERT_EQ(found->status, 200);
+  EXPECT_NE(found->body.find("action=\"/export\""), std::string::npos);
+  EXPECT_NE(found->body.find("action=\"/erase\""), std::string::npos);
+  EXPECT_NE(found->body.find("href=\"https://mautic.example.org/s/contacts/view/33\""),
+            std::string::npos);
+  EXPECT_EQ(found->body.find(email), std::string::npos);
+
+  auto html = form(alice, "/export", "csrf=" + csrf + contact_form + "&format=html");
+  ASSERT_EQ(html->status, 200) << html->body;
+  EXPECT_EQ(html->get_header_value("Content-Disposition"),
+            "attachment; filename=\"mautic-contact-33-export.html\"");
+  EXPECT_EQ(html->get_header_value("Cache-Control"), "no-store");
+  EXPECT_NE(html->body.find("Personal data export"), std::string::npos);
+  EXPECT_NE(html->body.find(email), std::string::npos);
+  auto json = form(alice, "/export", "csrf=" + csrf + contact_form + "&format=json");
+  ASSERT_EQ(json->status, 200);
+  const auto exported = nlohmann::json::parse(json->body);
+  EXPECT_EQ(exported["contacts"][0]["contact_id"], contact);
+  EXPECT_EQ(exported["contacts"][0]["state"], "live");
+  EXPECT_EQ(form(alice, "/export", "csrf=" + std::string(64, '0') + contact_form)->status, 403);
+
+  // Erase: the first form only shows what would go; the confirmation erases.
+  auto confirm = form(alice, "/erase", "csrf=" + csrf + contact_form);
+  ASSERT_EQ(confirm->status, 200) << confirm->body;
+  EXPECT_NE(confirm->body.find("Erase contact"), std::string::npos);
+  EXPECT_NE(confirm->body.find("name=\"confirm\" value=\"yes\""), std::string::npos);
+  EXPECT_EQ(processed_count(), 0);
+  auto erased = form(alice, "/erase", "csrf=" + csrf + contact_form + "&confirm=yes");
+  ASSERT_EQ(erased->status, 200) << erased->body;
+  EXPECT_NE(erased->body.find("was erased"), std::string::npos);
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT CONCAT(reason, '/', source) FROM {} WHERE "
+                                          "contact_id = {}",
+                                          quoted("gdpr_contacts"), contact)),
+            "manual/request");
+  auto proof = post_lookup(alice, csrf, "email", email);
+  EXPECT_NE(proof->body.find("Processed: 1 record"), std::string::npos);
+  EXPECT_NE(proof->body.find("on an erasure request"), std::string::npos);
+
+  // lookups_per_hour = 5 bounds exports too: two were made, three more, then 429.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(form(alice, "/export", "csrf=" + csrf + contact_form + "&format=json")->status,
+              200);
+  }
+  EXPECT_EQ(form(alice, "/export", "csrf=" + csrf + contact_form + "&format=json")->status, 429);
+
+  auto audit = client->Get("/audit", {{"Cookie", "mgdpr_session=" + bob}});
+  ASSERT_EQ(audit->status, 200);
+  for (const char* expected : {"web:alice", "web:bob", ">export<", ">erase<", ">erase-dry-run<",
+                               ">lookup<", "view/33\""}) {
+    EXPECT_NE(audit->body.find(expected), std::string::npos) << expected;
+  }
+  EXPECT_EQ(audit->body.find('@'), std::string::npos);
+  auto history = client->Get("/audit?contact=33", {{"Cookie", "mgdpr_session=" + alice}});
+  ASSERT_EQ(history->status, 200);
+  EXPECT_EQ(history->body.find(">lookup<"), std::string::npos);  // lookups name no contact
+  EXPECT_NE(history->body.find(">erase<"), std::string::npos);
+  EXPECT_EQ(client->Get("/audit")->status, 303);  // no session
+
+  EXPECT_EQ(process->stop(), 0);
+  EXPECT_EQ(process->log().find('@'), std::string::npos) << process->log();
 }
 
 TEST_P(Serve, LoginAttemptsAreRateLimitedPerClient) {

@@ -19,12 +19,13 @@ TEST(Commands, NamesAreUniqueAndFindable) {
   EXPECT_EQ(find_command("sweeep"), nullptr);
 }
 
-TEST(Commands, OnlyTheCommandsThatChangeTheDatabaseOpenAWritingSession) {
-  // Read-only commands must never create mautic-gdpr's tables or record a key; sweep and queue
-  // (its triggers) change the database.
+TEST(Commands, OnlyCommandsThatWriteOpenAWritingSession) {
+  // Read-only commands must never create mautic-gdpr's tables or record a key. Sweep and queue
+  // (its triggers) change the database; export and erase write their audit rows (and erase
+  // processes), so they need the tables.
+  const std::set<std::string_view> writing = {"sweep", "queue", "export", "erase"};
   for (const Command& command : commands()) {
-    EXPECT_EQ(command.needs == Needs::kWriteSession,
-              command.name == "sweep" || command.name == "queue")
+    EXPECT_EQ(command.needs == Needs::kWriteSession, writing.contains(command.name))
         << command.name;
   }
   // status needs no hash key: a monitoring user can run it.
@@ -49,6 +50,24 @@ TEST(Commands, ArgumentsAreCheckedBeforeAnythingIsOpened) {
   EXPECT_EQ(lookup->check_args(args), kExitUsage);  // not ALIAS=VALUE
   args.fields = {"phone=+4930123"};
   EXPECT_EQ(lookup->check_args(args), std::nullopt);
+
+  // Export and erase name a person by values or by contact id; never over an existing file.
+  for (const char* name : {"export", "erase"}) {
+    const Command* command = find_command(name);
+    ASSERT_NE(command->check_args, nullptr) << name;
+    CommandArgs person;
+    EXPECT_EQ(command->check_args(person), kExitUsage) << name;
+    person.contact_id = 42;
+    EXPECT_EQ(command->check_args(person), std::nullopt) << name;
+    person.fields = {"email"};
+    EXPECT_EQ(command->check_args(person), kExitUsage) << name;
+  }
+  CommandArgs export_args;
+  export_args.email = "someone@example.org";
+  export_args.html = "/";  // exists
+  EXPECT_EQ(find_command("export")->check_args(export_args), kExitUsage);
+  export_args.html = export_args.out = "/tmp/mgdpr-never-created-by-this-test.html";
+  EXPECT_EQ(find_command("export")->check_args(export_args), kExitUsage);
 
   const Command* guard = find_command("guard");
   CommandArgs guard_args;

@@ -789,6 +789,43 @@ TEST(ServerConfigErrorTest, RangesAndUnknownKeys) {
                       "behind_proxy must be true or false"));
 }
 
+TEST(ServerConfigTest, RolesDefaultToLookupOnly) {
+  // A config written before roles existed keeps working: its users may look people up only.
+  const Config old = parsed(fmt::format("[server.users]\nalice = \"{}\"\n", kAliceHash));
+  EXPECT_TRUE(old.server.may("alice", Role::kLookup));
+  EXPECT_FALSE(old.server.may("alice", Role::kExport));
+  EXPECT_FALSE(old.server.may("alice", Role::kErase));
+  const Config config = parsed(fmt::format(
+      "[server]\nmautic_url = \"https://mautic.example.org/\"\n\n[server.roles]\n"
+      "alice = [\"lookup\", \"export\", \"erase\"]\nbob = [\"lookup\", \"export\"]\n\n"
+      "[server.users]\nalice = \"{0}\"\nbob = \"{0}\"\ncarol = \"{0}\"\n",
+      kAliceHash));
+  EXPECT_TRUE(config.server.may("alice", Role::kErase));
+  EXPECT_TRUE(config.server.may("bob", Role::kExport));
+  EXPECT_FALSE(config.server.may("bob", Role::kErase));
+  EXPECT_TRUE(config.server.may("carol", Role::kLookup));
+  EXPECT_FALSE(config.server.may("carol", Role::kExport));
+  EXPECT_FALSE(config.server.may("nobody", Role::kExport));
+  EXPECT_EQ(config.server.mautic_url, "https://mautic.example.org");
+}
+
+TEST(ServerConfigErrorTest, RolesNameKnownRolesOfKnownUsers) {
+  const std::string users = fmt::format("[server.users]\nalice = \"{}\"\n", kAliceHash);
+  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = [\"lookup\", \"eraze\"]\n" + users,
+                                      2),
+                      "unknown role \"eraze\"; did you mean \"erase\"?"));
+  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = [\"export\"]\n" + users, 2),
+                      "so alice needs \"lookup\" too"));
+  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalicia = [\"lookup\"]\n" + users, 2),
+                      "`alicia`, who is not in [server.users]; did you mean `alice`?"));
+  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = []\n" + users, 2),
+                      "alice is empty"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nmautic_url = \"mautic.example.org\"\n", 2),
+                      "mautic_url is not a web address"));
+  EXPECT_TRUE(HasPart(single_error_at("[server]\nmautic_url = \"https://x/\\\"><b>\"\n", 2),
+                      "mautic_url is not a web address"));
+}
+
 }  // namespace
 }  // namespace mgdpr
 

@@ -81,6 +81,18 @@ TEST(LocationRows, PayloadAndTextRowsCannotBeSelectedBySql) {
       "FALSE");
 }
 
+TEST(LocationRows, TextRowsAreFoundByTheExactAddress) {
+  const std::string addresses[] = {"a@example.org", "b@example.org"};
+  auto rows = rows_naming(*find_location("webhook_logs"), "webhook_logs", small_schema(),
+                          addresses);
+  EXPECT_EQ(rows.from, "`mt_webhook_logs` t");
+  EXPECT_EQ(rows.where, "(LOCATE(?, t.`note`) > 0 OR LOCATE(?, t.`note`) > 0)");
+  ASSERT_EQ(rows.params.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(rows.params[1]), "b@example.org");
+  EXPECT_EQ(rows_naming(*find_location("webhook_logs"), "webhook_logs", small_schema(), {}).where,
+            "FALSE");
+}
+
 TEST(LocationRows, TableToLocationIsTheInverse) {
   EXPECT_EQ(location_of_table("page_hits"), find_location("page_hits"));
   EXPECT_EQ(location_of_table("form_results_3_contact"), find_location("form_results"));

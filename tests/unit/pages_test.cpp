@@ -55,5 +55,81 @@ TEST(StatusPage, TheChartIsDrawnForAPhoneWidth) {
   EXPECT_NE(svg.find("font-size=\"13\""), std::string::npos);
 }
 
+TEST(LookupPage, ButtonsFollowTheRoles) {
+  LookupView view;
+  view.fields = {{"email", "email"}};
+  view.matches = std::vector<mautic::LookupMatch>{};
+  view.live = {42};
+  const std::string lookup_only = lookup_page({"bob", "tok"}, view);
+  EXPECT_NE(lookup_only.find("In Mautic: 1 live contact matches"), std::string::npos);
+  EXPECT_EQ(lookup_only.find("action=\"/export\""), std::string::npos);
+  EXPECT_EQ(lookup_only.find("action=\"/erase\""), std::string::npos);
+  const std::string exporter = lookup_page({"alice", "tok", true, false}, view);
+  EXPECT_NE(exporter.find("action=\"/export\""), std::string::npos);
+  EXPECT_EQ(exporter.find("action=\"/erase\""), std::string::npos);
+  view.mautic_url = "https://m.example.org\"><script>";
+  const std::string everything = lookup_page({"alice", "tok", true, true}, view);
+  EXPECT_NE(everything.find("action=\"/erase\""), std::string::npos);
+  EXPECT_EQ(everything.find("<script>"), std::string::npos);
+  EXPECT_NE(everything.find("https://m.example.org&quot;&gt;&lt;script&gt;/s/contacts/view/42"),
+            std::string::npos);
+}
+
+TEST(LookupPage, KeptValuesUnderMauticsLabels) {
+  LookupView view;
+  view.fields = {{"email", "email"}};
+  mautic::LookupMatch match;
+  match.contact_id = 7;
+  match.source = "request";
+  match.kept = {{"city", "Berlin"}, {"custom_x", std::nullopt}};
+  view.matches = std::vector<mautic::LookupMatch>{match};
+  view.labels = {{"city", "City <of residence>"}};
+  const std::string page = lookup_page({"alice", "tok", true, true}, view);
+  EXPECT_NE(page.find("<dt>City &lt;of residence&gt;</dt><dd>Berlin</dd>"), std::string::npos);
+  EXPECT_NE(page.find("<dt>custom_x</dt>"), std::string::npos);  // no label: the alias
+  EXPECT_NE(page.find("on an erasure request"), std::string::npos);
+  // A processed record can be exported, never erased again.
+  EXPECT_NE(page.find("action=\"/export\""), std::string::npos);
+  EXPECT_EQ(page.find("action=\"/erase\""), std::string::npos);
+}
+
+TEST(ErasePages, TheConfirmationErasesOnlyWithConfirmYes) {
+  mautic::ErasureReport preview;
+  preview.contact_id = 42;
+  preview.dry_run = true;
+  preview.comment = "mautic-gdpr: erasure request of 2026-11-30";
+  preview.channels_added = {"email"};
+  preview.items = {{"profile", "email", "Email", "hash", 1},
+                   {"email_stats", "", "", "scrub", 3}};
+  preview.email_hashed = true;
+  const std::string page = erase_confirm_page({"alice", "tok", true, true}, preview, "");
+  EXPECT_NE(page.find("<h1>Erase contact 42?</h1>"), std::string::npos);
+  EXPECT_NE(page.find("name=\"confirm\" value=\"yes\""), std::string::npos);
+  EXPECT_NE(page.find("name=\"csrf\" value=\"tok\""), std::string::npos);
+  EXPECT_NE(page.find("3 rows: personal columns cleared"), std::string::npos);
+  EXPECT_NE(page.find("Profile: replaced by keyed hashes</td><td>Email"), std::string::npos);
+
+  preview.processed_before = "2026-01-02 03:04:05";
+  const std::string done = erase_confirm_page({"alice", "tok", true, true}, preview, "");
+  EXPECT_NE(done.find("Nothing to erase"), std::string::npos);
+  EXPECT_EQ(done.find("confirm"), std::string::npos);
+}
+
+TEST(AuditPage, EntriesWithHistoryLinksAndPaging) {
+  AuditView view;
+  view.mautic_url = "https://m.example.org";
+  view.entries = {{12, "2026-11-30 10:00:00", "web:<bob>", "erase", "by a lookup on the page", 1, 42},
+                  {11, "2026-11-30 09:59:00", "cli:root", "lookup", "fields: email", 1, std::nullopt}};
+  view.older = 11;
+  const std::string page = audit_page({"alice", "tok"}, view);
+  EXPECT_NE(page.find("web:&lt;bob&gt;"), std::string::npos);
+  EXPECT_NE(page.find("href=\"https://m.example.org/s/contacts/view/42\""), std::string::npos);
+  EXPECT_NE(page.find("href=\"/audit?contact=42\""), std::string::npos);
+  EXPECT_NE(page.find("href=\"/audit?before=11\""), std::string::npos);
+  view.contact = 42;
+  EXPECT_NE(audit_page({"alice", "tok"}, view).find("href=\"/audit?before=11&amp;contact=42\""),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mgdpr::server
