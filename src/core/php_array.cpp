@@ -297,7 +297,7 @@ class Parser {
       } else {
         key = std::to_string(next_index++);
       }
-      value.items.emplace_back(std::move(key), std::move(first));
+      value.items.push_back({std::move(key), std::move(first)});
       if (is_punct(",")) {
         MGDPR_TRY(advance());
       } else if (!is_punct(close)) {

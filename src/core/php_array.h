@@ -17,24 +17,32 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "core/result.h"
 
 namespace mgdpr {
 
+struct PhpArrayItem;
+
 struct PhpValue {
   enum class Kind { kNull, kBool, kInt, kFloat, kString, kArray, kCode };
   Kind kind = Kind::kNull;
   std::string text;  // kString: the value; kInt, kFloat: the literal; kBool: "true"/"false"
-  std::vector<std::pair<std::string, PhpValue>> items;  // kArray, in file order
+  // kArray, in file order. Not a vector of std::pair: a pair of a type still being defined
+  // does not compile with clang (the fuzz build).
+  std::vector<PhpArrayItem> items;
   int line = 0;      // where the value starts (1-based)
 
   // The element with this key, or nullptr (kArray only).
   const PhpValue* find(std::string_view key) const;
   // The value as text where PHP would print it as text (string, int, float, bool); "" for null.
   bool is_scalar() const { return kind != Kind::kArray && kind != Kind::kCode; }
+};
+
+struct PhpArrayItem {
+  std::string key;
+  PhpValue value;
 };
 
 // Finds `$<variable> = <array literal>;` in the PHP source and reads the array. `path` names

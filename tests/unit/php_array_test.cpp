@@ -37,9 +37,9 @@ $parameters = array(
   EXPECT_EQ(value->find("escaped")->text, "tab\there AA \xE2\x98\xBA $x");
   const PhpValue* list = value->find("list");
   ASSERT_EQ(list->items.size(), 4u);
-  EXPECT_EQ(list->items[0].first, "0");
-  EXPECT_EQ(list->items[2].first, "7");
-  EXPECT_EQ(list->items[3].first, "8");  // after 7, as PHP numbers them
+  EXPECT_EQ(list->items[0].key, "0");
+  EXPECT_EQ(list->items[2].key, "7");
+  EXPECT_EQ(list->items[3].key, "8");  // after 7, as PHP numbers them
   EXPECT_EQ(value->find("missing"), nullptr);
 }
 
