@@ -882,8 +882,9 @@ void no_options(CLI::App&, CommandArgs&) {}
 void verify_options(CLI::App& command, CommandArgs&) {
   command.footer(
       "Exit code 0 when clean, 1 when some row still holds personal data (the sweep repairs\n"
-      "it). A contact whose do-not-contact entry was removed in Mautic came back by choice:\n"
-      "its new data is its own and is not checked.");
+      "it) or a queued webhook payload cannot be read (whose it is cannot be told; named by\n"
+      "table and id). A contact whose do-not-contact entry was removed in Mautic came back by\n"
+      "choice: its new data is its own and is not checked.");
 }
 
 void queue_options(CLI::App& command, CommandArgs& args) {
@@ -914,13 +915,16 @@ void sweep_options(CLI::App& command, CommandArgs& args) {
                      "Contacts per transaction (default: [sweep] batch_size, 500)")
       ->check(CLI::Range(1, 10000));
   command.add_flag("-q,--quiet", args.quiet,
-                   "Print only real errors: no progress, no summary, and nothing when another\n"
-                   "sweep holds the lock (exit 5). For the timer and cron; the outcome of every\n"
-                   "sweep is in `status`");
+                   "Print only real errors, repairs and rows that could not be handled: no\n"
+                   "progress, no summary, and nothing when another sweep holds the lock (exit 5).\n"
+                   "For the timer and cron; the outcome of every sweep is in `status`");
   command.footer(
       "Progress goes to stderr: on a terminal a line with percent, rate and time left, otherwise\n"
       "a line every 10 s. Every sweep's start, end, count and result are recorded for `status`,\n"
-      "the status page and /metrics.");
+      "the status page and /metrics.\n"
+      "A row that cannot be handled stops nothing: a value that cannot be read is cleared, a\n"
+      "queued webhook that cannot be read is left, a contact the database refuses stays pending\n"
+      "and is retried; each is named by table and id (never its value), here and in `status`.");
 }
 
 void lookup_options(CLI::App& command, CommandArgs& args) {
@@ -1064,7 +1068,8 @@ const Command kCommands[] = {
      .check_args = check_guard_args},
     {.name = "status",
      .summary = "Counts: processed contacts by reason, pending contacts and the oldest one's age,\n"
-                "the last sweep and the last successful one. Needs no hash key (a monitoring user).",
+                "the last sweep and the last successful one, rows sweeps could not handle (the\n"
+                "latest 20 by table and id). Needs no hash key (a monitoring user).",
      .needs = kMonitorSession,
      .add_options = no_options,
      .run = run_status},
