@@ -1316,13 +1316,15 @@ int run(const Options& options) {
           must(session->engine->lookup({{"email", testing::synthetic_email(id, options.seed)}}),
                "lookup");
       hit_ms.push_back(seconds_since(start) * 1000);
-      if (hit.size() != 1 || hit[0].contact_id != id) fail("a lookup hit was not found");
+      if (hit.processed.size() != 1 || hit.processed[0].contact_id != id) {
+        fail("a lookup hit was not found");
+      }
       start = Clock::now();
       auto miss =
           must(session->engine->lookup({{"email", fmt::format("nobody.{}@example.invalid", i)}}),
                "lookup");
       miss_ms.push_back(seconds_since(start) * 1000);
-      if (!miss.empty()) fail("a lookup miss matched");
+      if (!miss.processed.empty() || !miss.live.empty()) fail("a lookup miss matched");
     }
     const auto hits = summarize(hit_ms);
     const auto misses = summarize(miss_ms);
