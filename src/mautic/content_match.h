@@ -16,8 +16,9 @@
 
 namespace mgdpr::mautic {
 
-// The keyed digest of an address as the profile's email column stores it.
-using EmailDigest = std::function<std::string(std::string_view)>;
+// The keyed digests of an address as the profile's email column stores it: one per key of the
+// ring (the active key's first), so addresses processed before a key rotation are found too.
+using EmailDigest = std::function<std::vector<std::string>(std::string_view)>;
 
 // Keys (id) of the rows of a payload table within `range` whose payload names one of the
 // contacts. Payloads that do not parse name no one.
