@@ -43,7 +43,9 @@ constexpr ExitCodeRow kExitCodes[] = {
      "database error: cannot connect, or a statement failed (the batch in progress was rolled "
      "back)",
      ErrorKind::kDatabase},
-    {kExitKeyMismatch, "the hash key is not the key this database was processed with",
+    {kExitKeyMismatch,
+     "the hash key is not one this database knows, was retired by a rotation, or the keyring "
+     "lacks a key the database still holds digests of",
      ErrorKind::kKeyMismatch},
     {kExitBusy, "another sweep is running on this database (with --quiet: silent)",
      ErrorKind::kBusy},
@@ -941,9 +943,9 @@ const Command kCommands[] = {
      .run = run_init_config},
     {.name = "check",
      .summary = "Prove the config before a sweep needs it: every contact field with its type, column\n"
-                "and action; the database privileges each command needs (each missing one with the\n"
-                "GRANT that fixes it); [server] (secret, TLS files, users). Problems as\n"
-                "file:line: problem; fix.",
+                "and action (generalizers too); grace, retention and the hash keys; the database\n"
+                "privileges each command needs (each missing one with the GRANT that fixes it);\n"
+                "[server] (secret, TLS files, users). Problems as file:line: problem; fix.",
      .needs = kConfig,
      .add_options = no_options,
      .run = run_check},
