@@ -233,7 +233,7 @@ std::optional<std::string> digest_of(const app::Session& session, const mautic::
                                      const db::Cell& cell) {
   if (!cell || trim(*cell).empty()) return std::nullopt;
   if (looks_like_digest(*cell)) return *cell;
-  return session.key->hmac_hex(normalize(plan.kind, *cell));
+  return session.keys->active().key.hmac_hex(normalize(plan.kind, *cell));
 }
 
 std::string reason_case_sql(std::string_view column) {

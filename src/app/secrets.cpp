@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/key_rotation.h"
 #include "core/normalize.h"
 
 namespace mgdpr::app {
@@ -61,9 +62,11 @@ Result<Config> load_config_file(const std::string& path) {
   return config;
 }
 
-Result<HashKey> load_hash_key(const Config& config) {
-  const std::string& path = config.key_file;
-  const std::string where = config.where("hashing.key_file");
+namespace {
+
+// A key file: a regular file only its owner can read, hex text (as keygen writes it) or raw
+// bytes. `where` is the config line that names it.
+Result<HashKey> read_key_file(const std::string& path, const std::string& where) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     return make_error(ErrorKind::kConfig,
@@ -86,8 +89,41 @@ Result<HashKey> load_hash_key(const Config& config) {
   std::string_view text = trim(*content);
   std::string bytes = is_hex(text) ? from_hex(text) : *content;
   auto key = HashKey::from_bytes(bytes);
+  sodium_memzero(bytes.data(), bytes.size());
   if (!key) return Error{where + ": " + key.error().message, ErrorKind::kConfig};
   return key;
+}
+
+}  // namespace
+
+Result<HashKey> load_hash_key(const Config& config) {
+  return read_key_file(config.key_file, config.where("hashing.key_file"));
+}
+
+Result<KeyRing> load_key_ring(const Config& config) {
+  MGDPR_ASSIGN_OR_RETURN(HashKey active, load_hash_key(config));
+  KeyRing ring(std::move(active));
+  for (const KeyringEntry& entry : config.keyring) {
+    const std::string where = config.where("hashing.keyring." + entry.fingerprint);
+    MGDPR_ASSIGN_OR_RETURN(HashKey key, read_key_file(entry.file, where));
+    const std::string fingerprint = key.fingerprint();
+    if (fingerprint == ring.active().fingerprint) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: `{}` is the active key ([hashing] key_file), not an older one; "
+                        "remove this line",
+                        where, entry.file);
+    }
+    if (!fingerprint.starts_with(entry.fingerprint)) {
+      return make_error(ErrorKind::kConfig,
+                        "{}: the key in `{}` has the fingerprint {}..., not {}...: the line "
+                        "names another key than its file holds; write {} = \"{}\" if this "
+                        "file is the key you mean",
+                        where, entry.file, fingerprint.substr(0, 16), entry.fingerprint,
+                        fingerprint.substr(0, 16), entry.file);
+    }
+    ring.add_older(std::move(key));
+  }
+  return ring;
 }
 
 Result<std::optional<std::string>> load_secret(const Config& config, const SecretSource& source) {
@@ -165,6 +201,75 @@ Status write_new_key(const std::string& path) {
                                   "another path");
   sodium_memzero(hex.data(), hex.size());
   return written;
+}
+
+}  // namespace mgdpr::app
+
+namespace mgdpr::app {
+
+namespace {
+
+// Replaces the file with `text` in one rename: a crash leaves the old or the new file, never
+// half of one. The new file gets the old one's mode and (where allowed) owner.
+Status replace_file(const std::string& path, std::string_view text) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return make_error("cannot read `{}`: {}", path, std::strerror(errno));
+  }
+  const std::string temporary = path + ".mautic-gdpr-new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        info.st_mode & 07777);
+  if (fd < 0) {
+    return make_error("cannot create `{}` next to the config: {}", temporary,
+                      std::strerror(errno));
+  }
+  ::fchmod(fd, info.st_mode & 07777);
+  (void)::fchown(fd, info.st_uid, info.st_gid);  // only root may; the mode is what matters
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) break;
+    written += size_t(n);
+  }
+  const bool complete = written == text.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!complete || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    return make_error("cannot replace `{}`: {}", path, reason);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<KeyRotation> rotate_key(const std::string& config_path, const std::string& new_key_path) {
+  MGDPR_ASSIGN_OR_RETURN(Config config, load_config_file(config_path));
+  // The current key must be at hand (and every older one sound): a rotation never loses one.
+  MGDPR_ASSIGN_OR_RETURN(KeyRing ring, load_key_ring(config));
+  std::ifstream in(config_path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  KeyRotation rotation;
+  rotation.old_fingerprint = ring.active().fingerprint;
+  rotation.old_key_file = config.key_file;
+  // The new config text is made (and checked) before anything is written.
+  MGDPR_ASSIGN_OR_RETURN(std::string rotated,
+                         config_with_rotated_key(content.str(), config, new_key_path,
+                                                 rotation.old_fingerprint, config.key_file));
+  MGDPR_TRY(write_new_key(new_key_path));
+  Config written_config = config;
+  written_config.key_file = new_key_path;
+  MGDPR_ASSIGN_OR_RETURN(HashKey new_key, load_hash_key(written_config));
+  rotation.new_fingerprint = new_key.fingerprint();
+  if (Status replaced = replace_file(config_path, rotated); !replaced) {
+    return make_error(
+        "{}; the new key is in `{}`: edit the config by hand, key_file = \"{}\" under "
+        "[hashing], and {} = \"{}\" under [hashing.keyring]",
+        replaced.error().message, new_key_path, new_key_path,
+        rotation.old_fingerprint.substr(0, kKeyringFingerprintDigits), config.key_file);
+  }
+  return rotation;
 }
 
 }  // namespace mgdpr::app

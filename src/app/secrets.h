@@ -18,6 +18,10 @@ Result<Config> load_config_file(const std::string& path);
 // 32 bytes, in a regular file no one but the owner can read.
 Result<HashKey> load_hash_key(const Config& config);
 
+// The active key (key_file) and the older ones of [hashing.keyring], each checked the same way
+// and against the fingerprint its line names.
+Result<KeyRing> load_key_ring(const Config& config);
+
 // Where the config says a secret is: an environment variable or a file (keys as in
 // Config::where, e.g. "server.secret_env").
 struct SecretSource {
@@ -43,5 +47,17 @@ Status write_new_file(const std::string& path, std::string_view content, unsigne
 // Writes a new random key as hex text with mode 0600. Refuses to overwrite an existing file:
 // losing a key makes every earlier hash unfindable.
 Status write_new_key(const std::string& path);
+
+struct KeyRotation {
+  std::string new_fingerprint;
+  std::string old_fingerprint;
+  std::string old_key_file;
+};
+
+// `keygen --rotate`: checks the config and its keys, writes a new key to new_key_path (never
+// over a file), and rewrites the config file (atomically, same mode and owner) so that
+// key_file names the new key and the old one is listed under [hashing.keyring]. The database
+// learns of the new key on the next sweep or serve start (mautic::match_key_ring).
+Result<KeyRotation> rotate_key(const std::string& config_path, const std::string& new_key_path);
 
 }  // namespace mgdpr::app

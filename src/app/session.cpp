@@ -29,7 +29,7 @@ Result<std::unique_ptr<db::Connection>> connect(const Config& config) {
 }
 
 namespace {
-Result<std::unique_ptr<Session>> open_with(Config config, std::optional<HashKey> key,
+Result<std::unique_ptr<Session>> open_with(Config config, std::optional<KeyRing> keys,
                                            Access access, std::string actor);
 }  // namespace
 
@@ -40,25 +40,25 @@ Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Ac
   if (access == Access::kMonitor) {
     return open_with(std::move(*config), std::nullopt, access, std::move(actor));
   }
-  // The key comes before the database: a readable key file is refused before anything else.
-  auto key = load_hash_key(*config);
-  if (!key) return key.error();
-  return open_session(std::move(*config), std::move(*key), access, std::move(actor));
+  // The keys come before the database: a readable key file is refused before anything else.
+  auto keys = load_key_ring(*config);
+  if (!keys) return keys.error();
+  return open_session(std::move(*config), std::move(*keys), access, std::move(actor));
 }
 
-Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access access,
+Result<std::unique_ptr<Session>> open_session(Config config, KeyRing keys, Access access,
                                               std::string actor) {
-  return open_with(std::move(config), std::optional<HashKey>(std::move(key)), access,
+  return open_with(std::move(config), std::optional<KeyRing>(std::move(keys)), access,
                    std::move(actor));
 }
 
 namespace {
 
-Result<std::unique_ptr<Session>> open_with(Config config, std::optional<HashKey> key,
+Result<std::unique_ptr<Session>> open_with(Config config, std::optional<KeyRing> keys,
                                            Access access, std::string actor) {
   auto session = std::make_unique<Session>();
   session->config = std::move(config);
-  session->key = std::move(key);
+  session->keys = std::move(keys);
 
   auto connection = connect(session->config);
   if (!connection) return connection.error();
@@ -86,13 +86,13 @@ Result<std::unique_ptr<Session>> open_with(Config config, std::optional<HashKey>
     return Error{joined, ErrorKind::kConfig};
   }
 
-  if (!session->key) return session;  // Access::kMonitor: counts only
-  MGDPR_TRY(mautic::verify_key(*session->connection, session->schema, *session->key,
-                               access == Access::kWrite));
+  if (!session->keys) return session;  // Access::kMonitor: counts only
+  MGDPR_TRY(mautic::match_key_ring(*session->connection, session->schema, *session->keys,
+                                   access == Access::kWrite));
 
   session->engine = std::make_unique<mautic::Engine>(*session->connection, session->config,
                                                      session->schema, session->policy,
-                                                     session->related, *session->key,
+                                                     session->related, *session->keys,
                                                      std::move(actor));
   return session;
 }

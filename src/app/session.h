@@ -32,7 +32,9 @@ struct Session {
   mautic::Schema schema;
   mautic::ContactPolicy policy;
   mautic::RelatedPlan related;
-  std::optional<HashKey> key;               // not with Access::kMonitor
+  // The active key and the older ones of [hashing.keyring], matched with the database's keys;
+  // not with Access::kMonitor.
+  std::optional<KeyRing> keys;
   std::unique_ptr<mautic::Engine> engine;  // not with Access::kMonitor
 };
 
@@ -41,15 +43,15 @@ std::string cli_actor();
 
 Result<std::unique_ptr<db::Connection>> connect(const Config& config);
 
-// Loads the config, reads the key (not for kMonitor), connects, reads the schema, resolves the
-// policy, checks the key against the database, and (kWrite) creates or upgrades the gdpr
-// tables.
+// Loads the config, reads the keys (not for kMonitor), connects, reads the schema, resolves the
+// policy, matches the keys with the database's, and (kWrite) creates or upgrades the gdpr
+// tables and records a new key (the first one, or the new active key after a rotation).
 Result<std::unique_ptr<Session>> open_session(const std::string& config_path, Access access,
                                               std::string actor);
 
-// The same with a config and key already loaded: `serve` opens a new session with them when
+// The same with a config and keys already loaded: `serve` opens a new session with them when
 // Mautic's schema changes under it (a new custom field must not be missed by a webhook).
-Result<std::unique_ptr<Session>> open_session(Config config, HashKey key, Access access,
+Result<std::unique_ptr<Session>> open_session(Config config, KeyRing keys, Access access,
                                               std::string actor);
 
 }  // namespace mgdpr::app

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `mautic-gdpr check`: everything a later command needs, proven before it is needed. The config
-// against the live schema (fields, locations, guard), the key against the database, the
+// against the live schema (fields, locations, guard), the keys against the database, the
 // privileges of the database user (tried, changing nothing), and [server]. Every problem is
 // collected, so one run names all of them, each with its fix.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "app/secrets.h"
 #include "app/session.h"
@@ -30,6 +33,25 @@ Error privilege_problem(const mautic::PrivilegeReport& report,
                     report.account, missing.privilege, where, missing.needed_for, missing.grant);
 }
 
+// "unsubscribed 7d, bounced 3d" for the trigger's reasons (and any other one named), or
+// `none` when no reason has a span.
+std::string describe_spans(const ReasonDurations& spans, const std::vector<DncReason>& reasons,
+                           std::string_view none) {
+  std::vector<DncReason> shown = reasons;
+  for (const auto& [reason, span] : spans.by_reason) {
+    if (std::find(shown.begin(), shown.end(), reason) == shown.end()) shown.push_back(reason);
+  }
+  std::string text;
+  bool any = false;
+  for (DncReason reason : shown) {
+    const auto span = spans.for_reason(reason);
+    any |= span && !span->is_zero();
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", reason_name(reason),
+                        span ? span->text() : std::string(none == "0" ? "0" : "never"));
+  }
+  return any ? text : std::string(none);
+}
+
 // Problems as strings (the policy's, the related plan's) are configuration problems.
 void add_config_problems(std::vector<Error>& problems, const std::vector<std::string>& lines) {
   for (const auto& line : lines) problems.push_back(Error{line, ErrorKind::kConfig});
@@ -45,8 +67,8 @@ int run_check(CommandContext& context) {
   std::vector<Error> problems;
   std::vector<std::string> warnings;
 
-  auto key = app::load_hash_key(config);
-  if (!key) problems.push_back(key.error());
+  auto keys = app::load_key_ring(config);
+  if (!keys) problems.push_back(keys.error());
   auto connection = app::connect(config);
   if (!connection) {
     // One error (one JSON document with --json) that names the key's problem too.
@@ -71,12 +93,20 @@ int run_check(CommandContext& context) {
   add_config_problems(problems, policy.problems);
   add_config_problems(problems, related.problems);
   add_config_problems(problems, mautic::guard_problems(config, policy));
-  if (key) {
-    if (auto verified = mautic::verify_key(**connection, *schema, *key, false); !verified) {
+  if (keys) {
+    if (auto verified = mautic::match_key_ring(**connection, *schema, *keys, false); !verified) {
       problems.push_back(verified.error());
     }
   }
   warnings = policy.warnings;
+  const std::string grace = describe_spans(config.grace, config.reasons, "0");
+  const std::string forget_after = describe_spans(config.forget_after, config.reasons, "never");
+  std::vector<std::string> older_keys;
+  if (keys) {
+    for (const auto& entry : keys->entries().subspan(1)) {
+      older_keys.push_back(entry.fingerprint.substr(0, 16));
+    }
+  }
 
   auto privileges = mautic::check_privileges(**connection, *schema, related);
   if (!privileges) return fail(args, privileges.error());
@@ -117,7 +147,7 @@ int run_check(CommandContext& context) {
                                {"field_type", plan.field_type.empty() ? nullptr
                                                                       : nlohmann::json(plan.field_type)},
                                {"column_type", plan.sql_type},
-                               {"action", action_name(plan.action)},
+                               {"action", plan.action_text()},
                                {"because", plan.origin}});
     }
     out["locations"] = nlohmann::json::array();
@@ -129,6 +159,11 @@ int run_check(CommandContext& context) {
     }
     out["missing_locations"] = related.missing;
     out["guard"] = guard;
+    out["grace"] = grace;
+    out["forget_after"] = forget_after;
+    out["keys"] = keys ? nlohmann::json{{"active", keys->active().fingerprint.substr(0, 16)},
+                                        {"older", older_keys}}
+                       : nlohmann::json(nullptr);
     nlohmann::json missing = nlohmann::json::array();
     for (const auto& privilege : privileges->missing) {
       std::vector<std::string> tables;
@@ -156,24 +191,43 @@ int run_check(CommandContext& context) {
              schema->database(), (*connection)->server_version(), schema->prefix(),
              schema->mautic_generation());
   fmt::print("\nContact fields and what a sweep does with them:\n");
-  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "column", "field type", "column type",
+  fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", "column", "field type", "column type",
              "action", "because");
   for (const auto& plan : policy.columns) {
-    fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", plan.column,
-               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type,
-               action_name(plan.action), plan.origin);
+    fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", plan.column,
+               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type, plan.action_text(),
+               plan.origin);
   }
   for (const auto& field : schema->contact_fields()) {
     if (!field.column) {
-      fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", field.alias, field.type, "(no column)", "-",
-                 "Mautic has not created the column");
+      fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", field.alias, field.type, "(no column)",
+                 "-", "Mautic has not created the column");
     }
   }
-  fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", "lead_donotcontact.comments", "-", "longtext",
-             "delete", "bounce text can quote the address; the DNC row itself stays");
+  fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", "lead_donotcontact.comments", "-",
+             "longtext", "delete", "bounce text can quote the address; the DNC row itself stays");
+  fmt::print("\nGeneralized values (year, month, prefix:N, bucket:N, domain) are kept in that "
+             "coarser form; a value\nthat cannot be generalized (empty or malformed) is "
+             "deleted.\n");
   fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
   print_locations(related);
   fmt::print("\nRe-import guard ([guard]): {}\n", guard);
+  fmt::print("Grace period ([trigger] grace): {}\n",
+             grace == "0" ? "none: a contact is processed as soon as it is on do-not-contact"
+                          : grace + " (a contact is processed once its do-not-contact entry is "
+                                    "that old)");
+  fmt::print("Retention ([retention] forget_after): {}\n",
+             forget_after == "never"
+                 ? "records are kept forever"
+                 : forget_after + " (a processed record that old is deleted completely)");
+  if (keys) {
+    fmt::print("Hash keys: active {}... ([hashing] key_file){}\n",
+               keys->active().fingerprint.substr(0, 16),
+               older_keys.empty()
+                   ? ""
+                   : fmt::format("; older {}... ([hashing.keyring], lookups and the guard only)",
+                                 fmt::join(older_keys, "..., ")));
+  }
   fmt::print("\nDatabase privileges of {} ({} tried, nothing changed): {}\n", privileges->account,
              privileges->probes,
              privileges->missing.empty()

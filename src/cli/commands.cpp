@@ -46,7 +46,9 @@ constexpr ExitCodeRow kExitCodes[] = {
      "database error: cannot connect, or a statement failed (the batch in progress was rolled "
      "back)",
      ErrorKind::kDatabase},
-    {kExitKeyMismatch, "the hash key is not the key this database was processed with",
+    {kExitKeyMismatch,
+     "the hash key is not one this database knows, was retired by a rotation, or the keyring "
+     "lacks a key the database still holds digests of",
      ErrorKind::kKeyMismatch},
     {kExitBusy, "another sweep is running on this database (with --quiet: silent)",
      ErrorKind::kBusy},
@@ -259,11 +261,34 @@ void print_guard(const mautic::GuardReport& report) {
 
 int run_keygen(CommandContext& context) {
   const CommandArgs& args = context.args;
+  if (args.rotate) {
+    auto rotated = app::rotate_key(args.config_path, args.key_out);
+    if (!rotated) return fail(args, rotated.error());
+    if (args.json) {
+      print_json({{"key_file", args.key_out},
+                  {"mode", "0600"},
+                  {"rotated", {{"config", args.config_path},
+                               {"fingerprint", rotated->new_fingerprint.substr(0, 16)},
+                               {"old_key_file", rotated->old_key_file},
+                               {"old_fingerprint", rotated->old_fingerprint.substr(0, 16)}}}});
+      return kExitOk;
+    }
+    fmt::print(
+        "Wrote a new 256-bit key to {} (mode 0600, fingerprint {}...); it is the active key now.\n"
+        "{}: key_file names it, and the old key {} (fingerprint {}...) is listed under\n"
+        "[hashing.keyring]: lookups and the re-import guard still use it, new digests never do.\n"
+        "The next sweep records the rotation in the database. If `mautic-gdpr serve` runs,\n"
+        "reload it (systemctl reload mautic-gdpr) so that it hashes with the new key. Back up\n"
+        "the new key, and keep the old one: records processed before can only be found with it.\n",
+        args.key_out, rotated->new_fingerprint.substr(0, 16), args.config_path,
+        rotated->old_key_file, rotated->old_fingerprint.substr(0, 16));
+    return kExitOk;
+  }
   if (auto written = app::write_new_key(args.key_out); !written) {
     return fail(args, written.error());
   }
   if (args.json) {
-    print_json({{"key_file", args.key_out}, {"mode", "0600"}});
+    print_json({{"key_file", args.key_out}, {"mode", "0600"}, {"rotated", nullptr}});
     return kExitOk;
   }
   fmt::print(
@@ -280,6 +305,8 @@ int run_plan(CommandContext& context) {
   if (context.args.json) {
     nlohmann::json out;
     out["pending"] = plan->pending;
+    out["waiting"] = plan->waiting;
+    out["records_to_forget"] = plan->forgettable;
     out["changes"] = nlohmann::json::array();
     out["locations"] = nlohmann::json::object();
     for (const auto& location : plan->related->locations) {
@@ -289,7 +316,7 @@ int run_plan(CommandContext& context) {
     for (const auto& line : plan->lines) {
       out["changes"].push_back({{"table", line.table},
                                 {"column", line.column},
-                                {"action", action_name(line.action)},
+                                {"action", line.action_text},
                                 {"values", line.values}});
     }
     print_json(out);
@@ -297,11 +324,21 @@ int run_plan(CommandContext& context) {
   }
   fmt::print("A sweep would process {} contact(s) and change (nothing is written now):\n",
              plan->pending);
-  fmt::print("  {:<40} {:<7} {:>10}\n", "table.column", "action", "values");
+  fmt::print("  {:<40} {:<10} {:>10}\n", "table.column", "action", "values");
   for (const auto& line : plan->lines) {
     if (line.values == 0) continue;
-    fmt::print("  {:<40} {:<7} {:>10}\n", line.table + "." + line.column,
-               action_name(line.action), line.values);
+    fmt::print("  {:<40} {:<10} {:>10}\n", line.table + "." + line.column, line.action_text,
+               line.values);
+  }
+  if (plan->waiting > 0) {
+    fmt::print("\n{} more contact(s) are on do-not-contact but within their grace period "
+               "([trigger] grace): left alone for now.\n",
+               plan->waiting);
+  }
+  if (plan->forgettable > 0) {
+    fmt::print("\n{} processed record(s) are past [retention] forget_after: a sweep deletes them "
+               "completely, the contacts included.\n",
+               plan->forgettable);
   }
   fmt::print("\nand, for the same contacts, in the other tables that hold their data:\n");
   print_locations(*plan->related);
@@ -342,6 +379,10 @@ int run_sweep(CommandContext& context) {
     out["unhandled"] = unhandled_json(report->unhandled);
     out["seconds"] = report->seconds;
     out["queue"] = {{"used", report->queue_used}, {"contacts", report->queued_contacts}};
+    out["waiting"] = report->waiting;
+    out["forget"] = {{"forgotten", report->forget.forgotten},
+                     {"by_reason", report->forget.by_reason},
+                     {"blocked", report->forget.blocked}};
     out["guard"] = guard_json(report->guard);
     print_json(out);
     return kExitOk;
@@ -354,6 +395,15 @@ int run_sweep(CommandContext& context) {
     }
     return tables;
   };
+  if (!report->forget.blocked.empty()) {
+    std::vector<std::string> ids;
+    for (int64_t id : report->forget.blocked) ids.push_back(std::to_string(id));
+    fmt::print(stderr,
+               "mautic-gdpr: warning: forget: contact(s) {} cannot be deleted: a table outside "
+               "Mautic's schema refers to them with a foreign key that has no ON DELETE "
+               "action; their records stay until that table lets go (MariaDB error 1451)\n",
+               fmt::join(ids, ", "));
+  }
   // Repairs are news even under --quiet: something wrote personal data about people who left.
   const std::string repaired = joined_counts(report->repaired);
   if (!repaired.empty()) {
@@ -372,6 +422,14 @@ int run_sweep(CommandContext& context) {
   fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
              report->contacts_processed, report->pending_before, report->seconds,
              changed.empty() ? "" : " (rows changed: " + changed + ")");
+  if (report->waiting > 0) {
+    fmt::print("sweep: {} contact(s) wait out their grace period ([trigger] grace)\n",
+               report->waiting);
+  }
+  if (report->forget.forgotten > 0) {
+    fmt::print("forget: {} processed record(s) past [retention] forget_after deleted completely\n",
+               report->forget.forgotten);
+  }
   if (report->returned > 0) {
     fmt::print("sweep: {} processed contact(s) came back (their do-not-contact entry was "
                "removed in Mautic); recorded, and their new data is left alone\n",
@@ -533,7 +591,8 @@ int run_lookup(CommandContext& context) {
                                 {"channel", match.channel},
                                 {"dnc_date", time_json(match.dnc_date)},
                                 {"source", match.source},
-                                {"kept", kept}});
+                                {"kept", kept},
+                                {"generalized", match.generalized}});
     }
     out["live"] = found->live;
     print_json(out);
@@ -556,7 +615,11 @@ int run_lookup(CommandContext& context) {
                  exit.processed_at, exit.reason, exit.channel, exit.returned_at);
     }
     for (const auto& [column, value] : match.kept) {
-      fmt::print("  {:<16} {}\n", context.session->schema.field_label(column), or_dash(value));
+      const auto generalized = match.generalized.find(column);
+      fmt::print("  {:<16} {}{}\n", context.session->schema.field_label(column), or_dash(value),
+                 generalized == match.generalized.end()
+                     ? ""
+                     : fmt::format(" (generalized: {})", generalized->second));
     }
   }
   if (!found->live.empty()) {
@@ -613,8 +676,12 @@ std::string sweep_run_text(const std::optional<mautic::SweepRun>& run) {
 
 int run_status(CommandContext& context) {
   const app::Session& session = *context.session;
+  // The config's keys, when this user may read them: each key of the database then says
+  // whether the config still names it. A monitoring user without them gets the counts.
+  auto loaded = app::load_key_ring(session.config);
+  const KeyRing* keys = session.keys ? &*session.keys : loaded ? &*loaded : nullptr;
   auto status = mautic::read_status(*session.connection, session.config, session.schema,
-                                    session.related);
+                                    session.related, keys);
   if (!status) return fail(context.args, status.error());
   int64_t total = 0;
   for (const auto& [reason, count] : status->processed_by_reason) total += count;
@@ -649,6 +716,19 @@ int run_status(CommandContext& context) {
       row["last_seen"] = time_json(entry.last_seen);
       out["unhandled_latest"].push_back(std::move(row));
     }
+    out["waiting"] = status->waiting;
+    out["next_due_at"] = time_json(status->next_due_at);
+    out["keys"] = nlohmann::json::array();
+    for (const auto& key : status->keys) {
+      out["keys"].push_back({{"id", key.id},
+                             {"fingerprint", key.fingerprint.substr(0, 16)},
+                             {"added_at", time_json(key.added_at)},
+                             {"retired_at", time_json(key.retired_at)},
+                             {"active", !key.retired_at.has_value()},
+                             {"records", key.records},
+                             {"digests", key.digests},
+                             {"in_config", keys ? nlohmann::json(key.in_config) : nullptr}});
+    }
     out["locations_cleaned_at"] = nlohmann::json::object();
     for (const auto& location : status->locations) {
       out["locations_cleaned_at"][location.table] = time_json(location.cleaned_at);
@@ -669,6 +749,10 @@ int run_status(CommandContext& context) {
                  ? fmt::format(", the oldest for {}",
                                duration_text(*status->oldest_pending_age_seconds))
                  : "");
+  if (status->waiting > 0) {
+    fmt::print("waiting out their grace period: {} (the next is due {} UTC)\n", status->waiting,
+               or_dash(status->next_due_at));
+  }
   fmt::print("last sweep: {}\n", sweep_run_text(status->last_sweep));
   fmt::print("last successful sweep: {}\n", sweep_run_text(status->last_successful_sweep));
   if (overdue) {
@@ -689,6 +773,14 @@ int run_status(CommandContext& context) {
       fmt::print("  {} {} {} ({}): {}\n", entry.last_seen, entry.row.table, entry.row.key,
                  entry.row.outcome, entry.row.problem);
     }
+  }
+  if (!status->keys.empty()) fmt::print("hash keys (digests made by each):\n");
+  for (const auto& key : status->keys) {
+    fmt::print("  {}... {:<8} {} record(s), {} digest(s), added {}{}{}\n",
+               key.fingerprint.substr(0, 16), key.retired_at ? "older" : "active", key.records,
+               key.digests, or_dash(key.added_at),
+               key.retired_at ? ", retired " + *key.retired_at : "",
+               !keys || key.in_config ? "" : "; not in the config");
   }
   if (!status->locations.empty()) {
     fmt::print("rows of processed contacts, last checked clean (UTC):\n");
@@ -720,7 +812,7 @@ int run_guard(CommandContext& context) {
 
   app::Session& session = *context.session;
   mautic::Guard guard(*session.connection, session.config, session.schema, session.policy,
-                      *session.key, app::cli_actor());
+                      *session.keys, app::cli_actor());
   auto check = guard.check_csv(text, args.delimiter[0]);
   if (!check) return fail(args, check.error());
 
@@ -872,9 +964,17 @@ void add_config_option(CLI::App& command, CommandArgs& args) {
 void keygen_options(CLI::App& command, CommandArgs& args) {
   command.add_option("--out", args.key_out, "Where to write the key, e.g. /etc/mautic-gdpr/hmac.key")
       ->required();
+  command.add_flag("--rotate", args.rotate,
+                   "Replace the active key (a key may have leaked): the config's key_file then\n"
+                   "names the new key and the old one moves to [hashing.keyring], for lookups\n"
+                   "and the re-import guard only. The config file is rewritten in place");
+  command.add_option("-c,--config", args.config_path, "The TOML config file (with --rotate)")
+      ->capture_default_str();
   command.footer(
-      "Keep a backup of the key: without it no hashed value can be looked up again, and a\n"
-      "different key is refused by a database that was processed with this one.");
+      "Keep a backup of every key: without it no value hashed with it can be looked up again,\n"
+      "and a key the database does not know is refused. After --rotate, the next sweep records\n"
+      "the new key in the database; reload `mautic-gdpr serve` (SIGHUP) so that it uses it.\n"
+      "Example: mautic-gdpr keygen --rotate --out /etc/mautic-gdpr/hmac-2027.key");
 }
 
 void no_options(CLI::App&, CommandArgs&) {}
@@ -979,7 +1079,8 @@ using enum Needs;
 
 const Command kCommands[] = {
     {.name = "keygen",
-     .summary = "Create a new random hash key (32 bytes, hex, mode 0600). Never overwrites.",
+     .summary = "Create a new random hash key (32 bytes, hex, mode 0600). Never overwrites. With\n"
+                "--rotate it replaces the active key of a config (the old one stays for lookups).",
      .needs = kNothing,
      .add_options = keygen_options,
      .run = run_keygen},
@@ -991,9 +1092,9 @@ const Command kCommands[] = {
      .run = run_init_config},
     {.name = "check",
      .summary = "Prove the config before a sweep needs it: every contact field with its type, column\n"
-                "and action; the database privileges each command needs (each missing one with the\n"
-                "GRANT that fixes it); [server] (secret, TLS files, users). Problems as\n"
-                "file:line: problem; fix.",
+                "and action (generalizers too); grace, retention and the hash keys; the database\n"
+                "privileges each command needs (each missing one with the GRANT that fixes it);\n"
+                "[server] (secret, TLS files, users). Problems as file:line: problem; fix.",
      .needs = kConfig,
      .add_options = no_options,
      .run = run_check},
@@ -1006,8 +1107,10 @@ const Command kCommands[] = {
     {.name = "sweep",
      .summary =
          "Pseudonymize every contact on do-not-contact for a configured reason and channel that\n"
-         "is not processed yet. One transaction per batch: a contact is fully processed or\n"
-         "untouched, and a killed sweep is completed by the next one. The timer runs it every 10 min.",
+         "is not processed yet (once its [trigger] grace period is over), and delete the records\n"
+         "past [retention] forget_after completely. One transaction per batch: a contact is fully\n"
+         "processed or untouched, and a killed sweep is completed by the next one. The timer runs\n"
+         "it every 10 min.",
      .needs = kWriteSession,
      .add_options = sweep_options,
      .run = run_sweep},
@@ -1068,8 +1171,9 @@ const Command kCommands[] = {
      .check_args = check_guard_args},
     {.name = "status",
      .summary = "Counts: processed contacts by reason, pending contacts and the oldest one's age,\n"
-                "the last sweep and the last successful one, rows sweeps could not handle (the\n"
-                "latest 20 by table and id). Needs no hash key (a monitoring user).",
+                "those waiting out their grace period, the last sweep and the last successful one,\n"
+                "rows sweeps could not handle (the latest 20 by table and id), and the digests\n"
+                "made by each hash key. Needs no hash key (a monitoring user).",
      .needs = kMonitorSession,
      .add_options = no_options,
      .run = run_status},

@@ -85,6 +85,7 @@ struct CommandArgs {
   std::string delimiter = ",";
   // keygen
   std::string key_out;
+  bool rotate = false;  // --rotate: the new key becomes the active one (config rewritten)
   // init-config
   std::optional<std::string> from_mautic;  // the Mautic directory (or its local.php)
   std::optional<std::string> config_out;   // write the config here instead of stdout

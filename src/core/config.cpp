@@ -226,17 +226,22 @@ std::vector<T> parse_list(const toml::node& value, KeyContext& context, std::str
   return items;
 }
 
-std::vector<std::string> action_names() { return {"delete", "hash", "keep"}; }
-
+// field_actions: the words of [policy.fields], where the generalizers are actions too.
 std::optional<Action> parse_action_or_report(std::string_view word, KeyContext& context,
-                                             std::string_view subject) {
+                                             std::string_view subject, bool field_actions) {
   if (auto action = parse_action(word)) return action;
+  std::vector<std::string> names = {"delete", "hash", "keep"};
+  std::string_view listed = "delete, hash, keep";
+  if (field_actions) {
+    names.insert(names.end(), {"year", "month", "prefix:N", "bucket:N", "domain"});
+    listed = "delete, hash, keep, year, month, prefix:N, bucket:N, domain";
+  }
   std::string fix;
-  if (auto suggestion = did_you_mean(word, action_names())) {
-    fix = fmt::format("did you mean {} = \"{}\"? The actions are delete, hash, keep", context.key,
-                      *suggestion);
+  if (auto suggestion = did_you_mean(word, names)) {
+    fix = fmt::format("did you mean {} = \"{}\"? The actions are {}", context.key, *suggestion,
+                      listed);
   } else {
-    fix = fmt::format("write one of delete, hash, keep, e.g. {} = \"hash\"", context.key);
+    fix = fmt::format("write one of {}, e.g. {} = \"hash\"", listed, context.key);
   }
   context.problems.add(context.line,
                        fmt::format("unknown action {} (the value is not shown); {}", subject, fix));
@@ -326,6 +331,37 @@ void check_database(const toml::table& table, int, KeyContext& context) {
 // ---------------------------------------------------------------------------------------------
 // [hashing]
 
+// [hashing.keyring]: older keys after a rotation, each under the start of its fingerprint
+// (`mautic-gdpr keygen --rotate` writes these lines; `status` and `check` show fingerprints).
+constexpr size_t kMinFingerprintPrefix = 16;
+
+const KeySpec kKeyringEntry = {
+    "", ValueType::kString, "{key} = \"/etc/mautic-gdpr/hmac-2025.key\"",
+    [](const toml::node& value, KeyContext& context) {
+      const std::string_view fingerprint = context.key;
+      if (!is_hex(fingerprint) || fingerprint.size() < kMinFingerprintPrefix ||
+          fingerprint.size() > 64) {
+        context.problems.add(
+            context.line,
+            fmt::format("{:?} is not a key fingerprint; write the first {} or more hex digits of "
+                        "the old key's fingerprint, then its file, e.g. 3f2a9c1b4d5e6f70 = "
+                        "\"/etc/mautic-gdpr/hmac-2025.key\" (`mautic-gdpr keygen --rotate` "
+                        "writes this line)",
+                        fingerprint, kMinFingerprintPrefix));
+        return;
+      }
+      std::string file;
+      set_nonempty_string(value, context, file,
+                          "3f2a9c1b4d5e6f70 = \"/etc/mautic-gdpr/hmac-2025.key\"");
+      if (file.empty()) return;
+      std::string lower(fingerprint);
+      for (char& c : lower) c = (c >= 'A' && c <= 'F') ? char(c - 'A' + 'a') : c;
+      context.config.key_lines["hashing.keyring." + lower] = context.line;
+      context.config.keyring.push_back({std::move(lower), std::move(file)});
+    }};
+
+const SectionSpec kKeyringSection = {"hashing.keyring", {}, &kKeyringEntry};
+
 const KeySpec kHashingKeys[] = {
     {"key_file", ValueType::kString, "key_file = \"/etc/mautic-gdpr/hmac.key\"",
      [](const toml::node& value, KeyContext& context) {
@@ -333,7 +369,70 @@ const KeySpec kHashingKeys[] = {
                            "key_file = \"/etc/mautic-gdpr/hmac.key\" (made by `mautic-gdpr "
                            "keygen --out PATH`)");
      }},
+    {"keyring", ValueType::kTable,
+     "[hashing.keyring] on its own line, followed by lines like 3f2a9c1b4d5e6f70 = "
+     "\"/etc/mautic-gdpr/hmac-2025.key\"",
+     nullptr, true, &kKeyringSection},
 };
+
+// ---------------------------------------------------------------------------------------------
+// Spans of time per do-not-contact reason: [trigger] grace, [retention] forget_after
+
+std::string_view node_description(const toml::node& node);
+
+// `key = "7d"` for every reason, or per reason: `key.bounced = "3d"`, with `key.default` for
+// the reasons not named. allow_never: "never" is a value ([retention] only).
+void set_reason_durations(const toml::node& value, KeyContext& context, ReasonDurations& target,
+                          std::string_view section, bool allow_never, std::string_view example) {
+  auto read_one = [&](const toml::node& node, std::string_view name,
+                      int line) -> std::optional<std::optional<Duration>> {
+    if (!node.is_string()) {
+      context.problems.add(line, fmt::format("{} is {}; write a span of time in double quotes, "
+                                             "e.g. {}",
+                                             name, node_description(node), example));
+      return std::nullopt;
+    }
+    const std::string_view text = string_of(node);
+    if (allow_never && text == "never") return std::optional<Duration>();
+    auto duration = parse_duration(text, example);
+    if (!duration) {
+      context.problems.add(line, fmt::format("{}: {}", name, duration.error().message));
+      return std::nullopt;
+    }
+    return std::optional<Duration>(*duration);
+  };
+  if (!value.is_table()) {
+    if (auto read = read_one(value, context.key, context.line)) target.fallback = *read;
+    return;
+  }
+  const std::vector<std::string> names = {"default", "unsubscribed", "bounced", "manual"};
+  for (const auto& [key, node] : *value.as_table()) {
+    const std::string_view name = key.str();
+    const int line = line_of_key(key, node);
+    const std::string dotted = fmt::format("{}.{}", context.key, name);
+    context.config.key_lines[fmt::format("{}.{}", section, dotted)] = line;
+    const auto reason = parse_reason(name);
+    if (!reason && name != "default") {
+      const auto suggestion = did_you_mean(name, names);
+      context.problems.add(
+          line, fmt::format("{} names no do-not-contact reason; {}", dotted,
+                            suggestion ? fmt::format("did you mean {}.{}?", context.key,
+                                                     *suggestion)
+                                       : fmt::format("write {}.unsubscribed, {}.bounced, "
+                                                     "{}.manual or {}.default",
+                                                     context.key, context.key, context.key,
+                                                     context.key)));
+      continue;
+    }
+    const auto read = read_one(node, dotted, line);
+    if (!read) continue;
+    if (reason) {
+      target.by_reason[*reason] = *read;
+    } else {
+      target.fallback = *read;
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // [trigger]
@@ -370,7 +469,41 @@ const KeySpec kTriggerKeys[] = {
              return std::nullopt;
            });
      }},
+    // A string for every reason, or a table per reason: kAny, the setter tells them apart.
+    {"grace", ValueType::kAny, "grace = \"7d\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_reason_durations(value, context, context.config.grace, "trigger", false,
+                            "grace = \"7d\"");
+     }},
 };
+
+// ---------------------------------------------------------------------------------------------
+// [retention]
+
+const KeySpec kRetentionKeys[] = {
+    {"forget_after", ValueType::kAny, "forget_after = \"5y\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_reason_durations(value, context, context.config.forget_after, "retention", true,
+                            "forget_after = \"5y\"");
+     }},
+};
+
+// A record forgotten the moment it is made would leave no proof at all.
+void check_retention(const toml::table&, int section_line, KeyContext& context) {
+  const ReasonDurations& forget = context.config.forget_after;
+  auto refuse_zero = [&](const std::optional<Duration>& duration, std::string_view dotted) {
+    if (!duration || !duration->is_zero()) return;
+    const int line = context.config.line_of(fmt::format("retention.{}", dotted));
+    context.problems.add(line > 0 ? line : section_line,
+                         fmt::format("{} = \"0\" would delete every record the moment it is "
+                                     "made; write a span such as \"5y\", or \"never\"",
+                                     dotted));
+  };
+  refuse_zero(forget.fallback, forget.by_reason.empty() ? "forget_after" : "forget_after.default");
+  for (const auto& [reason, duration] : forget.by_reason) {
+    refuse_zero(duration, fmt::format("forget_after.{}", reason_name(reason)));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // [policy] and [policy.fields]
@@ -386,9 +519,21 @@ const KeySpec kFieldRule = {
                         shown_key(context.key)));
         return;
       }
+      const std::string_view word = string_of(value);
+      if (names_generalizer(word)) {
+        // Which field types it fits is checked later, against the live lead_fields.
+        auto generalizer = parse_generalizer(word, context.key);
+        if (!generalizer) {
+          context.problems.add(context.line, generalizer.error().message);
+          return;
+        }
+        context.config.fields.push_back(
+            {std::string(context.key), Action::kGeneralize, *generalizer});
+        return;
+      }
       const std::string subject = fmt::format("for field {}", context.key);
-      if (auto action = parse_action_or_report(string_of(value), context, subject)) {
-        context.config.fields.push_back({std::string(context.key), *action});
+      if (auto action = parse_action_or_report(word, context, subject, true)) {
+        context.config.fields.push_back({std::string(context.key), *action, std::nullopt});
       }
     }};
 
@@ -397,7 +542,17 @@ const SectionSpec kPolicyFieldsSection = {"policy.fields", {}, &kFieldRule};
 const KeySpec kPolicyKeys[] = {
     {"default", ValueType::kString, "default = \"delete\"",
      [](const toml::node& value, KeyContext& context) {
-       if (auto action = parse_action_or_report(string_of(value), context, "in default")) {
+       const std::string_view word = string_of(value);
+       if (names_generalizer(word)) {
+         context.problems.add(
+             context.line,
+             fmt::format("{:?} generalizes one field at a time and cannot be the default; write "
+                         "it under [policy.fields] for the fields it fits, e.g. birthday = "
+                         "\"year\", and keep default = \"delete\", \"hash\" or \"keep\"",
+                         word));
+         return;
+       }
+       if (auto action = parse_action_or_report(word, context, "in default", false)) {
          context.config.default_action = *action;
        }
      }},
@@ -815,6 +970,7 @@ const SectionSpec kSections[] = {
     {"sweep", kSweepKeys},
     {"related", {}, &kRelatedLocation},
     {"guard", kGuardKeys},
+    {"retention", kRetentionKeys, nullptr, nullptr, check_retention},
     {"server", kServerKeys, nullptr, nullptr, check_server},
 };
 
@@ -1151,6 +1307,26 @@ Action Config::action_for(std::string_view alias) const {
   return default_action;
 }
 
+const FieldRule* Config::rule_for(std::string_view alias) const {
+  for (const FieldRule& rule : fields) {
+    if (rule.alias == alias) return &rule;
+  }
+  return nullptr;
+}
+
+std::optional<Duration> ReasonDurations::for_reason(DncReason reason) const {
+  if (auto named = by_reason.find(reason); named != by_reason.end()) return named->second;
+  return fallback;
+}
+
+bool ReasonDurations::none() const {
+  if (fallback && !fallback->is_zero()) return false;
+  for (const auto& [reason, duration] : by_reason) {
+    if (duration && !duration->is_zero()) return false;
+  }
+  return true;
+}
+
 Result<Config> parse_config(std::string_view toml_text, std::string_view path) {
   Config config;
   config.path = std::string(path);
@@ -1182,6 +1358,11 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view path) {
                    [&](const FieldRule& a, const FieldRule& b) {
                      return config.line_of("policy.fields." + a.alias) <
                             config.line_of("policy.fields." + b.alias);
+                   });
+  std::stable_sort(config.keyring.begin(), config.keyring.end(),
+                   [&](const KeyringEntry& a, const KeyringEntry& b) {
+                     return config.line_of("hashing.keyring." + a.fingerprint) <
+                            config.line_of("hashing.keyring." + b.fingerprint);
                    });
   std::stable_sort(config.server.users.begin(), config.server.users.end(),
                    [&](const WebUser& a, const WebUser& b) {
@@ -1281,19 +1462,30 @@ std::string example_config(std::string_view database_section) {
 )" + std::string(database_section) + R"(
 [hashing]
 key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`
+# After `mautic-gdpr keygen --rotate --out NEW`: key_file names the new key, and the old ones
+# stay here, by the start of their fingerprint, for lookups and the re-import guard only.
+# [hashing.keyring]
+# 3f2a9c1b4d5e6f70 = "/etc/mautic-gdpr/hmac-2025.key"
 
 [trigger]
 # Contacts with a DoNotContact entry for one of these reasons and channels are pseudonymized.
 reasons = ["unsubscribed", "bounced"]    # any of unsubscribed, bounced, manual
 channels = ["email"]
+# Wait until the entry is this old (an unsubscribe undone, a full mailbox): units s, min, h,
+# d, w, mo, y. Per reason: grace.bounced = "3d" (grace.default for the others).
+# grace = "0"
 
 [policy]
 default = "delete"          # action for every contact field not named below
 
 [policy.fields]
-# Field alias (as in Mautic's Custom Fields) = delete, hash or keep.
+# Field alias (as in Mautic's Custom Fields) = delete, hash or keep, or a coarser value:
+# year, month (date fields), prefix:N (text: the first N characters), bucket:N (numbers:
+# rounded down to a multiple of N), domain (email fields: the part after the @).
 email = "hash"
 country = "keep"
+# birthday = "year"
+# zipcode = "prefix:2"
 
 # Only if the LeadEngine GDPR plugin pseudonymized contacts before: its salt (copy it from the
 # plugin's settings) and the hidden contact field it wrote md5(salt + email + salt) into.
@@ -1314,6 +1506,12 @@ country = "keep"
 # origins = ["import", "api", "integration"]   # any of import, api, integration, form
 # fields = ["email"]                           # hashed fields to compare
 # reasons = ["unsubscribed", "bounced"]        # default: the [trigger] reasons
+
+# An end to keeping: a processed record this old (since it was processed) is deleted
+# completely, the contact included, its digests too. Default: kept forever. Per reason:
+# forget_after.bounced = "10y" (a suppression list may keep its own), "never" allowed.
+# [retention]
+# forget_after = "5y"
 
 # `mautic-gdpr serve`: Mautic's webhook (processes a contact the moment it leaves) and the
 # lookup and status pages for support staff. Keep the sweep timer: it is the safety net.

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/duration.h"
+#include "core/generalize.h"
 #include "core/policy.h"
 #include "core/result.h"
 
@@ -36,6 +38,26 @@ struct DatabaseConfig {
 struct FieldRule {
   std::string alias;  // Mautic's lead_fields.alias
   Action action = Action::kDelete;
+  std::optional<Generalizer> generalizer;  // set when action is kGeneralize
+};
+
+// An older hash key kept for lookups and the re-import guard after a rotation
+// ([hashing.keyring]: fingerprint = "file"). New digests are always made with key_file.
+struct KeyringEntry {
+  std::string fingerprint;  // the start of the key's fingerprint, lowercase hex
+  std::string file;
+};
+
+// A span of time per do-not-contact reason: `grace = "7d"` for every reason, or
+// `grace.bounced = "3d"` (and `grace.default = ...` for the reasons not named).
+struct ReasonDurations {
+  std::optional<Duration> fallback;  // every reason not named
+  // nullopt: never (only [retention] forget_after accepts "never")
+  std::map<DncReason, std::optional<Duration>> by_reason;
+
+  std::optional<Duration> for_reason(DncReason reason) const;
+  // True when no reason has a (non-zero) span.
+  bool none() const;
 };
 
 struct LegacyConfig {
@@ -130,6 +152,11 @@ struct Config {
   std::string key_file = "/etc/mautic-gdpr/hmac.key";
   std::vector<DncReason> reasons = {DncReason::kUnsubscribed, DncReason::kBounced};
   std::vector<std::string> channels = {"email"};
+  // [trigger] grace: a contact is pending only once its do-not-contact entry is this old.
+  ReasonDurations grace;
+  // [retention] forget_after: a processed record this old is deleted completely; none: never.
+  ReasonDurations forget_after;
+  std::vector<KeyringEntry> keyring;  // [hashing.keyring], in file order
   Action default_action = Action::kDelete;
   std::vector<FieldRule> fields;  // [policy.fields], in file order
   std::optional<LegacyConfig> legacy;
@@ -147,6 +174,8 @@ struct Config {
 
   // The action for a field alias: its rule, or the default.
   Action action_for(std::string_view alias) const;
+  // The rule written for a field alias, or nullptr.
+  const FieldRule* rule_for(std::string_view alias) const;
 
   std::map<std::string, int, std::less<>> key_lines;
 };

@@ -64,6 +64,26 @@ std::string HashKey::hmac_hex(std::string_view data) const { return hmac_sha256_
 
 std::string HashKey::fingerprint() const { return hmac_hex("mautic-gdpr key fingerprint v1"); }
 
+KeyRing::KeyRing(HashKey active) {
+  std::string fingerprint = active.fingerprint();
+  entries_.push_back({std::move(active), std::move(fingerprint), 0});
+}
+
+void KeyRing::add_older(HashKey key) {
+  std::string fingerprint = key.fingerprint();
+  for (const Entry& entry : entries_) {
+    if (entry.fingerprint == fingerprint) return;
+  }
+  entries_.push_back({std::move(key), std::move(fingerprint), 0});
+}
+
+std::vector<std::string> KeyRing::digests(std::string_view normalized) const {
+  std::vector<std::string> digests;
+  digests.reserve(entries_.size());
+  for (const Entry& entry : entries_) digests.push_back(entry.key.hmac_hex(normalized));
+  return digests;
+}
+
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;

@@ -2,6 +2,8 @@
 // Keyed one-way hashes: HMAC-SHA256 with a secret key that never enters the database.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,34 @@ class HashKey {
  private:
   explicit HashKey(std::string bytes) : bytes_(std::move(bytes)) {}
   std::string bytes_;
+};
+
+// The keys a database's digests are made with. The active key makes every new digest; older
+// keys (after a rotation) stay for lookups and the re-import guard only, since a digest cannot
+// be made again without the value it came from. `id` is the number the database knows a key
+// by (gdpr_keys.id, recorded with each digest); 0 until a session has matched the ring with
+// the database.
+class KeyRing {
+ public:
+  struct Entry {
+    HashKey key;
+    std::string fingerprint;
+    int64_t id = 0;
+  };
+
+  explicit KeyRing(HashKey active);
+  // An older key; a key already in the ring is not added twice.
+  void add_older(HashKey key);
+  void set_id(size_t index, int64_t id) { entries_[index].id = id; }
+
+  const Entry& active() const { return entries_.front(); }
+  // The active key first, then the older ones in the order they were added.
+  std::span<const Entry> entries() const { return entries_; }
+  // The digest of a normalized value under every key, the active key's first.
+  std::vector<std::string> digests(std::string_view normalized) const;
+
+ private:
+  std::vector<Entry> entries_;
 };
 
 // Lowercase hex HMAC-SHA256 with any key, even a short one. HashKey uses it after checking the

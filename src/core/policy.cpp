@@ -8,6 +8,7 @@ std::string_view action_name(Action action) {
     case Action::kDelete: return "delete";
     case Action::kHash: return "hash";
     case Action::kKeep: return "keep";
+    case Action::kGeneralize: return "generalize";
   }
   return "?";
 }

@@ -13,6 +13,7 @@ enum class Action {
   kDelete,  // set to NULL
   kHash,    // replace by the keyed one-way hash of the normalized value
   kKeep,    // leave as it is (non-personal statistics)
+  kGeneralize,  // replace by a coarser value (core/generalize.h: year, prefix:N, ...)
 };
 
 std::string_view action_name(Action action);

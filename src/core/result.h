@@ -46,6 +46,7 @@ struct Error {
 // MariaDB error numbers the library reacts to.
 inline constexpr unsigned kLockWaitTimeout = 1205;  // ER_LOCK_WAIT_TIMEOUT
 inline constexpr unsigned kDeadlock = 1213;         // ER_LOCK_DEADLOCK
+inline constexpr unsigned kRowIsReferenced = 1451;  // ER_ROW_IS_REFERENCED_2 (a foreign key)
 
 // A transaction that failed this way was rolled back by the server and may simply be retried.
 inline bool is_retryable(const Error& error) {

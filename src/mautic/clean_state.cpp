@@ -106,6 +106,41 @@ CleanCheck clean_check(const LocationPlan& plan, const std::string& table, const
   return check;
 }
 
+namespace {
+
+// True when a column `name` holds something the generalizer would change: the SQL form of
+// "generalize(value) != value" for the shapes src/core/generalize.cpp writes (a change there
+// needs one here). REGEXP reads DATE and DATETIME values as their 'YYYY-MM-DD[ HH:MM:SS]' text.
+std::string not_generalized_sql(const Generalizer& generalizer, const std::string& name) {
+  constexpr std::string_view kYear = "(?!0000)[0-9]{4}";
+  switch (generalizer.kind) {
+    case Generalization::kYear:
+      return fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '^{1}-01-01( 00:00:00)?$')", name,
+                         kYear);
+    case Generalization::kMonth:
+      return fmt::format(
+          "{0} IS NOT NULL AND NOT ({0} REGEXP '^{1}-(0[1-9]|1[0-2])-01( 00:00:00)?$')", name,
+          kYear);
+    case Generalization::kPrefix:
+      // Lengths, not <>: a PAD SPACE collation finds 'ab ' equal to 'ab'.
+      return fmt::format("{0} IS NOT NULL AND (CHAR_LENGTH({0}) > {1} OR CHAR_LENGTH(TRIM({0})) "
+                         "= 0 OR CHAR_LENGTH(TRIM({0})) <> CHAR_LENGTH({0}))",
+                         name, generalizer.n);
+    case Generalization::kBucket:
+      return fmt::format("{0} IS NOT NULL AND (NOT (CAST({0} AS CHAR) REGEXP '^-?[0-9]+$') OR "
+                         "MOD({0}, {1}) <> 0)",
+                         name, generalizer.n);
+    case Generalization::kDomain:
+      // (?-i): an upper-case letter is not what `domain` writes, whatever the collation says.
+      return fmt::format("{0} IS NOT NULL AND ({0} REGEXP '(?-i)[@A-Z[:space:]]' OR NOT ({0} "
+                         "REGEXP '^[^.]+([.][^.]+)+$'))",
+                         name);
+  }
+  return name + " IS NOT NULL";
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPolicy& policy) {
   std::vector<std::pair<std::string, std::string>> conditions;
   for (const ColumnPlan& plan : policy.columns) {
@@ -115,6 +150,9 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
         break;
       case Action::kDelete:
         conditions.emplace_back(plan.column, name + " IS NOT NULL");
+        break;
+      case Action::kGeneralize:
+        conditions.emplace_back(plan.column, not_generalized_sql(*plan.generalizer, name));
         break;
       case Action::kHash:
         // (?-i): digests are lowercase hex; the column's collation would ignore case.

@@ -62,7 +62,7 @@ CleanCheck clean_check(const LocationPlan& plan, const std::string& table, const
 
 // The profile: one condition per column the policy changes, on the leads row `l`, each true
 // when the column holds what the policy would change (a clear value where a digest belongs,
-// anything where the policy deletes).
+// anything where the policy deletes, a value not in its generalized form).
 std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPolicy& policy);
 
 // The do-not-contact row `d` of a processed contact still holds free text (bounce messages quote

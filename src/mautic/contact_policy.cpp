@@ -45,6 +45,20 @@ bool field_type_is_hashable(std::string_view mautic_type) {
          std::end(kNotHashable);
 }
 
+std::string ColumnPlan::action_text() const {
+  return generalizer ? generalizer->name() : std::string(action_name(action));
+}
+
+std::vector<const ColumnPlan*> ContactPolicy::computed() const {
+  std::vector<const ColumnPlan*> matching;
+  for (const auto& plan : columns) {
+    if (plan.action == Action::kHash || plan.action == Action::kGeneralize) {
+      matching.push_back(&plan);
+    }
+  }
+  return matching;
+}
+
 std::vector<const ColumnPlan*> ContactPolicy::with_action(Action action) const {
   std::vector<const ColumnPlan*> matching;
   for (const auto& plan : columns) {
@@ -80,6 +94,17 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
                      : "run `mautic-gdpr check` to list the fields"));
       continue;
     }
+    if (rule.generalizer && !accepts_field_type(rule.generalizer->kind, field->type)) {
+      const std::string fitting = generalizers_for_field_type(field->type);
+      problems.push_back(fmt::format(
+          "{}: `{}` is a {} field and {} applies to {}; {}", where, rule.alias, field->type,
+          rule.generalizer->name(), accepted_field_types(rule.generalizer->kind),
+          fitting.empty()
+              ? fmt::format("no generalizer fits a {} field: write {} = \"delete\" or \"keep\"",
+                            field->type, rule.alias)
+              : fmt::format("for a {} field write {} = {}", field->type, rule.alias, fitting)));
+      continue;
+    }
     if (rule.action == Action::kHash && !field_type_is_hashable(field->type)) {
       problems.push_back(fmt::format(
           "{}: `{}` is a {} field and cannot hold a hash; write {} = \"delete\" or \"keep\"",
@@ -102,6 +127,12 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
         fixed != nullptr && fixed->action != rule.action) {
       problems.push_back(fmt::format("{}: `{}` is always {} ({}); remove this line", where,
                                      rule.alias, action_name(fixed->action), fixed->why));
+    }
+    if (rule.generalizer && field->column && !field->column->nullable) {
+      problems.push_back(fmt::format(
+          "{}: column `{}`.`{}` is NOT NULL, and a value {} cannot generalize (malformed or "
+          "empty) must become NULL; write {} = \"keep\"",
+          where, schema.table_name("leads"), rule.alias, rule.generalizer->name(), rule.alias));
     }
   }
 
@@ -127,9 +158,9 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
       if (column.name == legacy_field) {
         plan.action = Action::kKeep;
         plan.origin = "legacy.md5_field: already a hash from the LeadEngine GDPR plugin";
-      } else if (std::any_of(config.fields.begin(), config.fields.end(),
-                             [&](const FieldRule& rule) { return rule.alias == column.name; })) {
-        plan.action = config.action_for(column.name);
+      } else if (const FieldRule* rule = config.rule_for(column.name)) {
+        plan.action = rule->action;
+        plan.generalizer = rule->generalizer;
         plan.origin = "policy.fields";
       } else {
         plan.action = config.default_action;
@@ -161,7 +192,7 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
   }
   std::string canonical;
   for (const auto& plan : policy.columns) {
-    canonical += fmt::format("{}={};", plan.column, action_name(plan.action));
+    canonical += fmt::format("{}={};", plan.column, plan.action_text());
   }
   policy.fingerprint = sha256_hex(canonical);
   return policy;

@@ -20,8 +20,12 @@ struct ColumnPlan {
   std::string field_type;  // Mautic field type; "" for columns that are not contact fields
   std::string sql_type;    // the live column type, e.g. "varchar(191)"
   Action action = Action::kDelete;
+  std::optional<Generalizer> generalizer;  // set when action is kGeneralize
   ValueKind kind = ValueKind::kText;  // normalization used when hashing
   std::string origin;  // why: "policy.fields", "policy.default", or a fixed rule's reason
+
+  // The action as the config writes it: "hash", "year", "prefix:3".
+  std::string action_text() const;
 };
 
 struct ContactPolicy {
@@ -34,11 +38,15 @@ struct ContactPolicy {
   std::vector<std::string> problems;
 
   std::vector<const ColumnPlan*> with_action(Action action) const;
+  // The columns whose new value is computed from the old one (hash, generalize), in plan
+  // order: what the engine reads before it rewrites a profile.
+  std::vector<const ColumnPlan*> computed() const;
   const ColumnPlan* find(std::string_view column) const;
 };
 
 // The plan with every problem found: unknown alias (did-you-mean), hash on a non-text field, a
-// column too short for a digest, delete on a column Mautic needs. `check` prints both.
+// column too short for a digest, a generalizer on a field type it does not fit, delete or a
+// generalizer on a column Mautic needs (NOT NULL). `check` prints both.
 ContactPolicy build_contact_policy(const Config& config, const Schema& schema);
 
 // The plan, or an error holding the problems, one per line.

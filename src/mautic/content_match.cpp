@@ -125,7 +125,7 @@ Result<std::vector<std::string>> rows_naming_processed_addresses(
   for (const auto& row : rows.rows) {
     if (!row[0] || !row[1]) continue;
     for (const std::string& word : email_shaped_words(*row[1])) {
-      rows_by_digest[digest(word)].push_back(*row[0]);
+      for (const std::string& made : digest(word)) rows_by_digest[made].push_back(*row[0]);
     }
   }
   if (rows_by_digest.empty()) return keys;

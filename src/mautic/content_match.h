@@ -17,8 +17,9 @@
 
 namespace mgdpr::mautic {
 
-// The keyed digest of an address as the profile's email column stores it.
-using EmailDigest = std::function<std::string(std::string_view)>;
+// The keyed digests of an address as the profile's email column stores it: one per key of the
+// ring (the active key's first), so addresses processed before a key rotation are found too.
+using EmailDigest = std::function<std::vector<std::string>(std::string_view)>;
 
 struct PayloadRows {
   std::vector<std::string> keys;  // rows whose payload names one of the contacts

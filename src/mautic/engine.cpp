@@ -28,24 +28,101 @@ void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
   for (int64_t id : ids) params.emplace_back(id);
 }
 
-// The one definition of "pending": on do-not-contact for a configured reason and channel, and
-// not yet recorded as processed. One row per DNC entry (a contact can have several), in
-// lead_id order so a LIMIT stops early on the (lead_id, channel, reason) index instead of
-// materialising every pending contact. Parameters: reasons, channels (then the cursor).
+// A piece of SQL with the values it binds, in order.
+struct SqlCondition {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// True for a do-not-contact row (alias `d`) whose reason's grace period is over at `now`, or
+// that mautic-gdpr wrote itself (the re-import guard's: that person left long ago). "1" when
+// no configured reason has a grace period.
+SqlCondition grace_over(const Config& config, UtcSeconds now) {
+  SqlCondition condition;
+  std::vector<std::string> anytime;  // reasons without a grace period
+  std::vector<std::string> parts;
+  for (DncReason reason : config.reasons) {
+    const auto grace = config.grace.for_reason(reason);
+    if (!grace || grace->is_zero()) {
+      anytime.push_back(std::to_string(int(reason)));
+      continue;
+    }
+    parts.push_back("(d.reason = ? AND d.date_added <= ?)");
+    condition.params.emplace_back(int64_t(reason));
+    condition.params.emplace_back(utc_text(grace->before(now)));
+  }
+  if (parts.empty()) {
+    condition.sql = "1";
+    return condition;
+  }
+  if (!anytime.empty()) parts.push_back(fmt::format("d.reason IN ({})", db::join(anytime, ", ")));
+  // The re-import guard's own entries: the person left long ago (ARCHITECTURE.md, grace).
+  parts.push_back("d.comments LIKE 'mautic-gdpr:%'");
+  condition.sql = "(" + db::join(parts, " OR ") + ")";
+  return condition;
+}
+
+// True for a processed record (alias `g`) past its reason's forget_after; empty sql when no
+// reason is ever forgotten.
+SqlCondition forget_due(const Config& config, UtcSeconds now) {
+  SqlCondition condition;
+  std::vector<std::string> parts;
+  std::vector<std::string> named;
+  std::vector<Param> params;
+  std::optional<UtcSeconds> latest;  // the youngest horizon: no record after it is due
+  auto horizon = [&](const Duration& after) {
+    const UtcSeconds cutoff = after.before(now);
+    if (!latest || cutoff > *latest) latest = cutoff;
+    params.emplace_back(utc_text(cutoff));
+  };
+  for (const auto& [reason, after] : config.forget_after.by_reason) {
+    named.emplace_back(reason_name(reason));
+    if (!after) continue;  // "never"
+    parts.push_back("(g.reason = ? AND g.processed_at < ?)");
+    params.emplace_back(std::string(reason_name(reason)));
+    horizon(*after);
+  }
+  if (const auto& after = config.forget_after.fallback) {
+    if (named.empty()) {
+      parts.push_back("g.processed_at < ?");
+    } else {
+      parts.push_back(fmt::format("(g.reason NOT IN ({}) AND g.processed_at < ?)",
+                                  db::placeholders(named.size())));
+      for (const auto& name : named) params.emplace_back(name);
+    }
+    horizon(*after);
+  }
+  if (parts.empty()) return condition;
+  // The bound first, so the processed_at index reads the old records only.
+  condition.sql = "g.processed_at < ? AND (" + db::join(parts, " OR ") + ")";
+  condition.params.emplace_back(utc_text(*latest));
+  condition.params.insert(condition.params.end(), params.begin(), params.end());
+  return condition;
+}
+
+// " AND NOT EXISTS (...)": the do-not-contact row `d` belongs to no processed record (one that
+// came back by choice does not count); "" before the gdpr tables exist.
+std::string not_processed_sql(const Schema& schema) {
+  if (!schema.has_table("gdpr_contacts")) return "";
+  // A contact that came back by choice and left again is processed again.
+  return fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
+                     schema.table("gdpr_contacts"), not_returned_sql(schema, "g"));
+}
+
+// The one definition of "pending": on do-not-contact for a configured reason and channel,
+// past the reason's grace period, and not yet recorded as processed. One row per DNC entry (a
+// contact can have several), in lead_id order so a LIMIT stops early on the (lead_id, channel,
+// reason) index instead of materialising every pending contact. Parameters:
+// pending_contacts_params (then the cursor).
 std::string pending_contacts_sql(const Config& config, const Schema& schema, bool with_cursor,
                                  std::string_view columns = "d.lead_id") {
   std::string sql = fmt::format(
       "SELECT {} FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
-      "d.channel IN ({})",
+      "d.channel IN ({}) AND {}",
       columns, schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
-      db::placeholders(config.channels.size()));
+      db::placeholders(config.channels.size()), grace_over(config, UtcSeconds{}).sql);
   if (with_cursor) sql += " AND d.lead_id > ?";
-  if (schema.has_table("gdpr_contacts")) {
-    // A contact that came back by choice and left again is processed again.
-    sql += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
-                       schema.table("gdpr_contacts"), not_returned_sql(schema, "g"));
-  }
-  return sql;
+  return sql + not_processed_sql(schema);
 }
 
 std::string pending_contact_set_sql(const Config& config, const Schema& schema) {
@@ -53,41 +130,120 @@ std::string pending_contact_set_sql(const Config& config, const Schema& schema) 
                      pending_contacts_sql(config, schema, false));
 }
 
-std::vector<Param> pending_contacts_params(const Config& config) {
+// Reasons, channels, then the grace cutoffs at `now`.
+std::vector<Param> pending_contacts_params(const Config& config, UtcSeconds now) {
   std::vector<Param> params;
   for (DncReason reason : config.reasons) params.emplace_back(int64_t(reason));
   for (const auto& channel : config.channels) params.emplace_back(channel);
+  for (auto& param : grace_over(config, now).params) params.push_back(std::move(param));
   return params;
 }
 
 Result<int64_t> count_pending(db::Connection& connection, const Config& config,
-                              const Schema& schema) {
+                              const Schema& schema, UtcSeconds now) {
   auto count = connection.query_value(
       fmt::format("SELECT COUNT(DISTINCT lead_id) FROM ({}) pending",
                   pending_contacts_sql(config, schema, false)),
-      pending_contacts_params(config));
+      pending_contacts_params(config, now));
   if (!count) return count.error();
   return db::cell_to_int(*count).value_or(0);
+}
+
+// Contacts on do-not-contact for a configured reason and channel, not processed, and not
+// pending yet because of the grace period (`pending` of them are).
+Result<int64_t> count_waiting(db::Connection& connection, const Config& config,
+                              const Schema& schema, int64_t pending) {
+  if (config.grace.none()) return 0;
+  // Everyone on do-not-contact for the trigger and not processed, less those already due.
+  std::vector<Param> params;
+  for (DncReason reason : config.reasons) params.emplace_back(int64_t(reason));
+  for (const auto& channel : config.channels) params.emplace_back(channel);
+  std::string sql = fmt::format(
+      "SELECT COUNT(DISTINCT d.lead_id) FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN "
+      "({}) AND d.channel IN ({})",
+      schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      db::placeholders(config.channels.size()));
+  sql += not_processed_sql(schema);
+  MGDPR_ASSIGN_OR_RETURN(auto all, connection.query_value(sql, params));
+  return std::max<int64_t>(0, db::cell_to_int(all).value_or(0) - pending);
+}
+
+// The lowest id among the entries still within their grace period; none when none is. An id,
+// not a time: what a sweep looks at again must not depend on the entries' dates.
+Result<std::optional<int64_t>> first_waiting_entry(db::Connection& connection,
+                                                   const Config& config, const Schema& schema,
+                                                   UtcSeconds now) {
+  if (config.grace.none()) return std::optional<int64_t>();
+  const SqlCondition over = grace_over(config, now);
+  std::vector<Param> params;
+  for (DncReason reason : config.reasons) params.emplace_back(int64_t(reason));
+  for (const auto& channel : config.channels) params.emplace_back(channel);
+  params.insert(params.end(), over.params.begin(), over.params.end());
+  std::string sql = fmt::format(
+      "SELECT MIN(d.id) FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
+      "d.channel IN ({}) AND ({}) IS NOT TRUE",
+      schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      db::placeholders(config.channels.size()), over.sql);
+  sql += not_processed_sql(schema);
+  MGDPR_ASSIGN_OR_RETURN(auto first, connection.query_value(sql, params));
+  return db::cell_to_int(first);
+}
+
+// True when an entry from first_id on has come out of its grace period and is pending.
+Result<bool> waiting_entry_due(db::Connection& connection, const Config& config,
+                               const Schema& schema, int64_t first_id, UtcSeconds now) {
+  auto params = pending_contacts_params(config, now);
+  params.emplace_back(first_id);
+  MGDPR_ASSIGN_OR_RETURN(
+      auto due,
+      connection.query_value(fmt::format("SELECT EXISTS({} AND d.id >= ?)",
+                                         pending_contacts_sql(config, schema, false)),
+                             params));
+  return due == std::optional<std::string>("1");
+}
+
+// When the earliest entry still within its grace period comes due; none when none is.
+Result<std::optional<UtcSeconds>> next_grace_due(db::Connection& connection, const Config& config,
+                                                 const Schema& schema, UtcSeconds now) {
+  std::optional<UtcSeconds> due;
+  for (DncReason reason : config.reasons) {
+    const auto grace = config.grace.for_reason(reason);
+    if (!grace || grace->is_zero()) continue;
+    std::vector<Param> params = {int64_t(reason)};
+    for (const auto& channel : config.channels) params.emplace_back(channel);
+    params.emplace_back(utc_text(grace->before(now)));
+    std::string sql = fmt::format(
+        "SELECT UNIX_TIMESTAMP(MIN(d.date_added)) FROM {} d WHERE d.lead_id IS NOT NULL AND "
+        "d.reason = ? AND d.channel IN ({}) AND d.date_added > ?",
+        schema.table("lead_donotcontact"), db::placeholders(config.channels.size()));
+    sql += not_processed_sql(schema);
+    MGDPR_ASSIGN_OR_RETURN(auto earliest, connection.query_value(sql, params));
+    const auto seconds = db::cell_to_int(earliest);
+    if (!seconds) continue;
+    const UtcSeconds comes_due = grace->after(UtcSeconds(std::chrono::seconds(*seconds)));
+    if (!due || comes_due < *due) due = comes_due;
+  }
+  return due;
 }
 
 }  // namespace
 
 Engine::Engine(db::Connection& connection, const Config& config, const Schema& schema,
-               const ContactPolicy& policy, const RelatedPlan& related, const HashKey& key,
+               const ContactPolicy& policy, const RelatedPlan& related, const KeyRing& keys,
                std::string actor)
     : connection_(connection),
       config_(config),
       schema_(schema),
       policy_(policy),
       related_(related),
-      key_(key),
+      keys_(keys),
       actor_(std::move(actor)) {}
 
 RelatedScrubber::EmailDigest Engine::email_digest() const {
   const ColumnPlan* email = policy_.find("email");
   if (email == nullptr || email->action != Action::kHash) return {};
   return [this](std::string_view address) {
-    return key_.hmac_hex(normalize(ValueKind::kEmail, address));
+    return keys_.digests(normalize(ValueKind::kEmail, address));
   };
 }
 
@@ -100,13 +256,17 @@ Result<std::string> Engine::dnc_signature() {
   std::string signature = fmt::format("{}:{}", rows->rows[0][0].value_or("0"),
                                       rows->rows[0][1].value_or("0"));
   // A changed trigger makes other contacts pending: it is part of the signature.
-  for (DncReason reason : config_.reasons) signature += fmt::format(":{}", int(reason));
+  for (DncReason reason : config_.reasons) {
+    const auto grace = config_.grace.for_reason(reason);
+    signature += fmt::format(":{}/{}", int(reason), grace ? grace->text() : "0");
+  }
   for (const auto& channel : config_.channels) signature += ":" + channel;
   return sha256_hex(signature);
 }
 
-Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t count) {
-  auto params = pending_contacts_params(config_);
+Result<std::vector<int64_t>> Engine::next_pending(int64_t after_id, int64_t count,
+                                                  UtcSeconds now) {
+  auto params = pending_contacts_params(config_, now);
   params.emplace_back(after_id);
   params.emplace_back(count);
   auto rows = connection_.query(
@@ -202,7 +362,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   // The re-import guard first: a returning contact it puts on do-not-contact is pending, so
   // this same sweep pseudonymizes it (intended: ARCHITECTURE.md, "Re-import guard").
   auto guarded =
-      Guard(connection_, config_, schema_, policy_, key_, actor_).run_pass(options.batch_size);
+      Guard(connection_, config_, schema_, policy_, keys_, actor_).run_pass(options.batch_size);
   if (!guarded) return guarded.error();
   report.guard = std::move(*guarded);
   // A person who asked to be erased and came back is erased again now, as the request was.
@@ -214,23 +374,31 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   }
   // An hourly full pass also rescans do-not-contact even when it looks unchanged (a reason
   // edited in place keeps the row's id) and every IP address for references.
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const UtcSeconds now_time = utc_now();
+  const int64_t now = now_time.time_since_epoch().count();
   MGDPR_ASSIGN_OR_RETURN(auto last_full_pass, read_meta(connection_, schema_, "full_pass_at"));
   const bool full_pass =
       options.full_pass || !last_full_pass.has_value() ||
       now - db::cell_to_int(last_full_pass).value_or(0) >= kFullPassIntervalSeconds;
 
+  // Records past [retention] forget_after go before anything new is processed.
+  MGDPR_ASSIGN_OR_RETURN(report.forget, forget_expired(now_time, options.batch_size));
+  for (const auto& [table, rows] : report.forget.rows_changed) report.rows_changed[table] += rows;
+
   // An idle sweep skips the do-not-contact scan: nothing was added or removed since the last
-  // complete one.
+  // complete one, and no entry has come out of its grace period since.
   MGDPR_ASSIGN_OR_RETURN(auto signature, dnc_signature());
   MGDPR_ASSIGN_OR_RETURN(auto scanned, read_meta(connection_, schema_, "dnc_signature"));
-  if (full_pass || scanned != std::optional<std::string>(signature)) {
+  bool grace_ended = false;
+  MGDPR_ASSIGN_OR_RETURN(auto first_waiting, read_meta(connection_, schema_, "grace_first_id"));
+  if (auto first = db::cell_to_int(first_waiting); first && !config_.grace.none()) {
+    MGDPR_ASSIGN_OR_RETURN(grace_ended, waiting_entry_due(connection_, config_, schema_, *first, now_time));
+  }
+  if (full_pass || grace_ended || scanned != std::optional<std::string>(signature)) {
     // Contacts whose do-not-contact entry Mautic removed came back by choice: recorded first,
     // so nothing below treats their new data as late writes.
     MGDPR_ASSIGN_OR_RETURN(report.returned, record_returns());
-    MGDPR_ASSIGN_OR_RETURN(report.pending_before, count_pending(connection_, config_, schema_));
+    MGDPR_ASSIGN_OR_RETURN(report.pending_before, count_pending(connection_, config_, schema_, now_time));
     const int64_t planned = options.limit ? std::min<int64_t>(*options.limit, report.pending_before)
                                           : report.pending_before;
     if (progress) progress(0, planned);
@@ -245,7 +413,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
         if (stopped_by_limit) break;
         want = std::min<int64_t>(want, *options.limit - report.contacts_processed);
       }
-      MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want));
+      MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want, now_time));
       if (batch.empty()) break;
       cursor = batch.back();
       auto processed = process_contacts(batch, "sweep");
@@ -267,7 +435,15 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
     if (!stopped_by_limit && !contact_left) {
       MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
+      // Entries still within their grace period: from the first of them on, each idle sweep
+      // looks (by id, an index range) whether one has come due ("": none waits).
+      MGDPR_ASSIGN_OR_RETURN(auto first, first_waiting_entry(connection_, config_, schema_, now_time));
+      MGDPR_TRY(write_meta(connection_, schema_, "grace_first_id",
+                           first ? std::to_string(*first) : ""));
     }
+    MGDPR_ASSIGN_OR_RETURN(
+        report.waiting,
+        count_waiting(connection_, config_, schema_, std::max<int64_t>(0, report.pending_before - report.contacts_processed)));
   }
 
   // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
@@ -393,12 +569,14 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
   if (!connection_.in_transaction()) {
     return make_error("process_in_transaction runs inside the caller's transaction; none is open");
   }
-  const auto hashed = policy_.with_action(Action::kHash);
+  const auto computed = policy_.computed();
 
   // Lock the contacts first, then re-check their state: a webhook and a sweep reaching the
   // same contact serialize on this row lock, and the second sees the first one's record.
   std::vector<std::string> selected = {"l.id", "l.`email`"};
-  for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
+  for (const ColumnPlan* plan : computed) {
+    selected.push_back("l." + quote_identifier(plan->column));
+  }
   std::vector<Param> id_params;
   append_ids(id_params, contact_ids);
   auto contacts = connection_.query(
@@ -417,21 +595,27 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
   std::set<int64_t> done;
   for (const auto& row : already->rows) done.insert(db::cell_to_int(row[0]).value_or(0));
 
-  // The do-not-contact entry that makes each contact pending; the earliest one names the
-  // reason and date recorded as proof. On request, any entry does.
-  std::vector<Param> dnc_params = id_params;
+  // The do-not-contact entry that makes each contact pending (a configured reason and
+  // channel, its grace period over); the earliest one names the reason and date recorded as
+  // proof. Entries still within their grace period only say the contact waits. On request, any
+  // entry does, at once.
+  const SqlCondition over =
+      trigger == Trigger::kConfigured ? grace_over(config_, utc_now()) : SqlCondition{"1", {}};
+  std::vector<Param> dnc_params = over.params;
+  dnc_params.insert(dnc_params.end(), id_params.begin(), id_params.end());
   std::string configured;
   if (trigger == Trigger::kConfigured) {
-    for (auto& param : pending_contacts_params(config_)) dnc_params.push_back(std::move(param));
-    configured = fmt::format(" AND reason IN ({}) AND channel IN ({})",
+    for (DncReason reason : config_.reasons) dnc_params.emplace_back(int64_t(reason));
+    for (const auto& channel : config_.channels) dnc_params.emplace_back(channel);
+    configured = fmt::format(" AND d.reason IN ({}) AND d.channel IN ({})",
                              db::placeholders(config_.reasons.size()),
                              db::placeholders(config_.channels.size()));
   }
   auto dnc_rows = connection_.query(
-      fmt::format("SELECT lead_id, reason, channel, date_added FROM {} WHERE lead_id IN ({}){} "
-                  "ORDER BY date_added, id",
-                  schema_.table("lead_donotcontact"), db::placeholders(contact_ids.size()),
-                  configured),
+      fmt::format("SELECT d.lead_id, d.reason, d.channel, d.date_added, {} FROM {} d WHERE "
+                  "d.lead_id IN ({}){} ORDER BY d.date_added, d.id",
+                  over.sql, schema_.table("lead_donotcontact"),
+                  db::placeholders(contact_ids.size()), configured),
       dnc_params);
   if (!dnc_rows) return dnc_rows.error();
   struct DncEntry {
@@ -440,8 +624,13 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
     std::optional<std::string> date;
   };
   std::map<int64_t, DncEntry> dnc_by_contact;
+  std::set<int64_t> in_grace;
   for (const auto& row : dnc_rows->rows) {
     int64_t id = db::cell_to_int(row[0]).value_or(0);
+    if (row[4] != std::optional<std::string>("1")) {
+      in_grace.insert(id);
+      continue;
+    }
     if (dnc_by_contact.contains(id)) continue;
     auto reason = reason_from_code(db::cell_to_int(row[1]).value_or(0));
     dnc_by_contact[id] = {std::string(reason ? reason_name(*reason) : "unknown"),
@@ -453,7 +642,11 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
   std::vector<const std::vector<db::Cell>*> target_rows;
   for (const auto& row : contacts->rows) {
     int64_t id = db::cell_to_int(row[0]).value_or(0);
-    if (done.contains(id) || !dnc_by_contact.contains(id)) continue;
+    if (done.contains(id)) continue;
+    if (!dnc_by_contact.contains(id)) {
+      if (in_grace.contains(id)) report.waiting.push_back(id);
+      continue;
+    }
     targets.push_back(id);
     identities.push_back({id, row[1]});
     target_rows.push_back(&row);
@@ -544,19 +737,30 @@ Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contac
 }
 
 Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
-                                size_t first_hashed, TableCounts& changed) {
+                                size_t first_computed, TableCounts& changed) {
   if (rows.empty()) return {};
-  const auto hashed = policy_.with_action(Action::kHash);
+  const auto computed = policy_.computed();
   const auto deleted = policy_.with_action(Action::kDelete);
-  std::vector<std::vector<std::pair<int64_t, std::string>>> digests(hashed.size());
-  std::vector<Param> hash_rows;  // (digest, field, contact) for the lookup table
+  const KeyRing::Entry& key = keys_.active();
+  if (key.id == 0) return make_error("the hash key is not recorded; the engine must be opened for writing");
+  // The new value of each computed column per contact; a contact without one gets NULL.
+  std::vector<std::vector<std::pair<int64_t, std::string>>> values(computed.size());
+  std::vector<Param> hash_rows;  // (digest, field, contact, key) for the lookup table
   std::vector<Param> ids;
   for (const auto* row : rows) {
     const int64_t id = db::cell_to_int((*row)[0]).value_or(0);
     ids.emplace_back(id);
-    for (size_t h = 0; h < hashed.size(); ++h) {
-      const auto& cell = (*row)[first_hashed + h];
+    for (size_t c = 0; c < computed.size(); ++c) {
+      const ColumnPlan& plan = *computed[c];
+      const auto& cell = (*row)[first_computed + c];
       if (!cell) continue;
+      if (plan.generalizer) {
+        // Idempotent: a value generalized before comes out the same; malformed ones go.
+        if (auto general = generalize(*plan.generalizer, *cell)) {
+          values[c].emplace_back(id, std::move(*general));
+        }
+        continue;
+      }
       // A value that is already a digest stays as it is: a hash is never hashed twice.
       std::string digest;
       if (looks_like_digest(*cell)) {
@@ -564,14 +768,15 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
       } else {
         // Nothing left after normalization ("n/a" as a phone number): deleted, not hashed, or
         // every such contact would share one digest and match each other's lookups.
-        const std::string normalized = normalize(hashed[h]->kind, *cell);
+        const std::string normalized = normalize(plan.kind, *cell);
         if (normalized.empty()) continue;
-        digest = key_.hmac_hex(normalized);
+        digest = key.key.hmac_hex(normalized);
       }
       hash_rows.emplace_back(digest);
-      hash_rows.emplace_back(hashed[h]->column);
+      hash_rows.emplace_back(plan.column);
       hash_rows.emplace_back(id);
-      digests[h].emplace_back(id, std::move(digest));
+      hash_rows.emplace_back(key.id);
+      values[c].emplace_back(id, std::move(digest));
     }
   }
 
@@ -580,19 +785,19 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   for (const ColumnPlan* plan : deleted) {
     assignments.push_back(quote_identifier(plan->column) + " = NULL");
   }
-  for (size_t h = 0; h < hashed.size(); ++h) {
-    const std::string column = quote_identifier(hashed[h]->column);
-    if (digests[h].empty()) {
+  for (size_t c = 0; c < computed.size(); ++c) {
+    const std::string column = quote_identifier(computed[c]->column);
+    if (values[c].empty()) {
       assignments.push_back(column + " = NULL");
       continue;
     }
     std::string expression = "CASE `id`";
-    for (auto& [id, digest] : digests[h]) {
+    for (auto& [id, value] : values[c]) {
       expression += " WHEN ? THEN ?";
       update_params.emplace_back(id);
-      update_params.emplace_back(digest);
+      update_params.emplace_back(value);
     }
-    expression += " ELSE NULL END";  // an empty value has nothing to hash
+    expression += " ELSE NULL END";  // nothing to hash, or nothing a generalizer can keep
     assignments.push_back(column + " = " + expression);
   }
   if (!assignments.empty()) {
@@ -605,9 +810,9 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
     changed["leads"] += *updated;
   }
   if (!hash_rows.empty()) {
-    std::vector<std::string> tuples(hash_rows.size() / 3, "(?, ?, ?)");
+    std::vector<std::string> tuples(hash_rows.size() / 4, "(?, ?, ?, ?)");
     auto inserted = connection_.execute(
-        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id) VALUES {}",
+        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id, key_id) VALUES {}",
                     schema_.table("gdpr_hashes"), db::join(tuples, ", ")),
         hash_rows);
     if (!inserted) return inserted.error();
@@ -619,9 +824,11 @@ Status Engine::repair_profiles(const ContactSet& contacts, TableCounts& repaired
                                int64_t& retries) {
   // Found without locks, in contact id order; each batch then locked and rewritten by the same
   // code as the first time (a digest stays as it is, never hashed twice).
-  const auto hashed = policy_.with_action(Action::kHash);
+  const auto computed = policy_.computed();
   std::vector<std::string> selected = {"l.id"};
-  for (const ColumnPlan* plan : hashed) selected.push_back("l." + quote_identifier(plan->column));
+  for (const ColumnPlan* plan : computed) {
+    selected.push_back("l." + quote_identifier(plan->column));
+  }
   const ContactSet& processed = contacts;
   std::vector<std::string> dirty;
   for (const auto& [column, condition] : profile_dirty(policy_)) dirty.push_back("(" + condition + ")");
@@ -746,16 +953,28 @@ Result<VerifyReport> Engine::verify() {
 Result<PlanReport> Engine::plan() {
   PlanReport report;
   report.related = &related_;
-  auto pending = count_pending(connection_, config_, schema_);
+  const UtcSeconds now = utc_now();
+  auto pending = count_pending(connection_, config_, schema_, now);
   if (!pending) return pending.error();
   report.pending = *pending;
+  MGDPR_ASSIGN_OR_RETURN(report.waiting, count_waiting(connection_, config_, schema_, *pending));
+  const SqlCondition expired = forget_due(config_, now);
+  if (!expired.sql.empty() && schema_.has_table("gdpr_contacts")) {
+    MGDPR_ASSIGN_OR_RETURN(
+        auto forgettable,
+        connection_.query_value(fmt::format("SELECT COUNT(*) FROM {} g WHERE {}",
+                                            schema_.table("gdpr_contacts"), expired.sql),
+                                expired.params));
+    report.forgettable = db::cell_to_int(forgettable).value_or(0);
+  }
 
   std::vector<const ColumnPlan*> changing;
   std::vector<std::string> sums;
   for (const auto& plan : policy_.columns) {
     if (plan.action == Action::kKeep) continue;
     const std::string column = "l." + quote_identifier(plan.column);
-    // Hashing changes non-empty values; deleting changes every value that is not NULL yet.
+    // Hashing changes non-empty values; deleting and generalizing change every value that is
+    // not NULL yet.
     sums.push_back(plan.action == Action::kHash
                        ? fmt::format("SUM({0} IS NOT NULL AND {0} <> '')", column)
                        : fmt::format("SUM({} IS NOT NULL)", column));
@@ -765,21 +984,22 @@ Result<PlanReport> Engine::plan() {
     auto rows = connection_.query(
         fmt::format("SELECT {} FROM {} l JOIN {} p ON p.lead_id = l.id", db::join(sums, ", "),
                     schema_.table("leads"), pending_contact_set_sql(config_, schema_)),
-        pending_contacts_params(config_));
+        pending_contacts_params(config_, now));
     if (!rows) return rows.error();
     for (size_t i = 0; i < changing.size(); ++i) {
       int64_t values = rows->rows.empty() ? 0 : db::cell_to_int(rows->rows[0][i]).value_or(0);
-      report.lines.push_back({"leads", changing[i]->column, changing[i]->action, values});
+      report.lines.push_back({"leads", changing[i]->column, changing[i]->action,
+                              changing[i]->action_text(), values});
     }
   }
   auto comments = connection_.query_value(
       fmt::format("SELECT COUNT(*) FROM {} dnc JOIN {} p ON p.lead_id = dnc.lead_id "
                   "WHERE dnc.comments IS NOT NULL AND dnc.comments NOT LIKE 'mautic-gdpr:%'",
                   schema_.table("lead_donotcontact"), pending_contact_set_sql(config_, schema_)),
-      pending_contacts_params(config_));
+      pending_contacts_params(config_, now));
   if (!comments) return comments.error();
-  report.lines.push_back(
-      {"lead_donotcontact", "comments", Action::kDelete, db::cell_to_int(*comments).value_or(0)});
+  report.lines.push_back({"lead_donotcontact", "comments", Action::kDelete, "delete",
+                          db::cell_to_int(*comments).value_or(0)});
   return report;
 }
 
@@ -791,7 +1011,7 @@ Result<PersonMatches> Engine::lookup(const std::vector<LookupCriterion>& criteri
       return make_error(
           ErrorKind::kUsage, "`{}` is not hashed by the policy (it is {}), so its values cannot be looked up; "
           "only fields with action \"hash\" can",
-          criterion.alias, action_name(plan->action));
+          criterion.alias, plan->action_text());
     }
     asked.push_back(criterion.alias);
   }
@@ -875,11 +1095,19 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
   if (schema_.has_table("gdpr_hashes")) {
     for (const auto& criterion : criteria) {
       const ColumnPlan* plan = policy_.find(criterion.alias);
-      std::string digest = key_.hmac_hex(normalize(plan->kind, criterion.value));
+      const std::string normalized = normalize(plan->kind, criterion.value);
+      if (normalized.empty()) {
+        return make_error(ErrorKind::kUsage,
+                          "the value for `{}` is empty once normalized; nothing to look up",
+                          criterion.alias);
+      }
+      // Every key of the ring: records processed before a rotation keep their old digests.
+      std::vector<Param> params = {criterion.alias};
+      for (auto& digest : keys_.digests(normalized)) params.emplace_back(std::move(digest));
       auto rows = connection_.query(
-          fmt::format("SELECT contact_id FROM {} WHERE digest = ? AND field = ?",
-                      schema_.table("gdpr_hashes")),
-          {digest, criterion.alias});
+          fmt::format("SELECT DISTINCT contact_id FROM {} WHERE field = ? AND digest IN ({})",
+                      schema_.table("gdpr_hashes"), db::placeholders(params.size() - 1)),
+          params);
       if (!rows) return rows.error();
       std::set<int64_t> ids;
       for (const auto& row : rows->rows) ids.insert(db::cell_to_int(row[0]).value_or(0));
@@ -894,9 +1122,12 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
     }
   }
 
+  // Kept values, generalized ones among them (they are kept, in a coarser form).
   std::vector<std::string> kept_columns;
+  std::map<std::string, std::string> generalized;
   for (const auto& plan : policy_.columns) {
-    if (plan.action == Action::kKeep) kept_columns.push_back(plan.column);
+    if (plan.action == Action::kKeep || plan.generalizer) kept_columns.push_back(plan.column);
+    if (plan.generalizer) generalized[plan.column] = plan.generalizer->name();
   }
   auto kept_values = [&](int64_t id, LookupMatch& match) -> Status {
     if (kept_columns.empty()) return {};
@@ -910,6 +1141,7 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
     for (size_t c = 0; c < kept_columns.size(); ++c) {
       match.kept.emplace_back(kept_columns[c], rows->rows[0][c]);
     }
+    match.generalized = generalized;
     return {};
   };
 
@@ -1011,20 +1243,28 @@ Result<std::optional<SweepRun>> read_sweep_run(db::Connection& connection, const
 }  // namespace
 
 Result<StatusReport> read_status(db::Connection& connection, const Config& config,
-                                 const Schema& schema, const RelatedPlan& related) {
+                                 const Schema& schema, const RelatedPlan& related,
+                                 const KeyRing* keys) {
   StatusReport report;
-  MGDPR_ASSIGN_OR_RETURN(report.pending, count_pending(connection, config, schema));
+  const UtcSeconds now = utc_now();
+  MGDPR_ASSIGN_OR_RETURN(report.pending, count_pending(connection, config, schema, now));
   MGDPR_ASSIGN_OR_RETURN(
       auto oldest,
       connection.query(
           fmt::format("SELECT MIN(date_added), TIMESTAMPDIFF(SECOND, MIN(date_added), "
                       "UTC_TIMESTAMP()) FROM ({}) pending",
                       pending_contacts_sql(config, schema, false, "d.lead_id, d.date_added")),
-          pending_contacts_params(config)));
+          pending_contacts_params(config, now)));
   if (!oldest.rows.empty()) {
     report.oldest_pending_since = oldest.rows[0][0];
     report.oldest_pending_age_seconds = db::cell_to_int(oldest.rows[0][1]);
   }
+  MGDPR_ASSIGN_OR_RETURN(report.waiting, count_waiting(connection, config, schema, report.pending));
+  if (report.waiting > 0) {
+    MGDPR_ASSIGN_OR_RETURN(auto due, next_grace_due(connection, config, schema, now));
+    if (due) report.next_due_at = utc_text(*due);
+  }
+  if (keys != nullptr) report.key_fingerprint = keys->active().fingerprint;
   if (!schema.has_table("gdpr_contacts")) return report;
   RelatedScrubber scrubber(connection, schema, related);
   MGDPR_ASSIGN_OR_RETURN(report.locations, scrubber.watermark_status());
@@ -1043,11 +1283,199 @@ Result<StatusReport> read_status(db::Connection& connection, const Config& confi
     report.returned = db::cell_to_int(returned).value_or(0);
   }
   MGDPR_ASSIGN_OR_RETURN(report.unhandled, read_unhandled(connection, schema, 20));
-  if (!schema.has_table("gdpr_sweep_runs")) return report;  // before version 3 of the own tables
-  MGDPR_ASSIGN_OR_RETURN(report.last_sweep, read_sweep_run(connection, schema, "1"));
-  MGDPR_ASSIGN_OR_RETURN(report.last_successful_sweep,
-                         read_sweep_run(connection, schema, "result = 'ok'"));
+  if (schema.has_table("gdpr_sweep_runs")) {  // from version 3 of the own tables on
+    MGDPR_ASSIGN_OR_RETURN(report.last_sweep, read_sweep_run(connection, schema, "1"));
+    MGDPR_ASSIGN_OR_RETURN(report.last_successful_sweep,
+                           read_sweep_run(connection, schema, "result = 'ok'"));
+  }
+  if (!schema.has_table("gdpr_keys") || schema.column("gdpr_hashes", "key_id") == nullptr) {
+    return report;  // own tables before the key ring: one key, not upgraded yet
+  }
+  MGDPR_ASSIGN_OR_RETURN(
+      auto key_rows,
+      connection.query(fmt::format(
+          "SELECT k.id, k.fingerprint, DATE_FORMAT(k.added_at, '%Y-%m-%d %H:%i:%s'), "
+          "DATE_FORMAT(k.retired_at, '%Y-%m-%d %H:%i:%s'), COUNT(DISTINCT h.contact_id), "
+          "COUNT(h.key_id) FROM {} k LEFT JOIN {} h ON h.key_id = k.id GROUP BY k.id ORDER BY "
+          "k.id",
+          schema.table("gdpr_keys"), schema.table("gdpr_hashes"))));
+  for (const auto& row : key_rows.rows) {
+    KeyStatus key;
+    key.id = db::cell_to_int(row[0]).value_or(0);
+    key.fingerprint = row[1].value_or("");
+    key.added_at = row[2];
+    key.retired_at = row[3];
+    key.records = db::cell_to_int(row[4]).value_or(0);
+    key.digests = db::cell_to_int(row[5]).value_or(0);
+    if (keys != nullptr) {
+      for (const auto& entry : keys->entries()) key.in_config |= entry.fingerprint == key.fingerprint;
+    }
+    // Without the config's keys (a monitoring user), the database names the active one.
+    if (keys == nullptr && !key.retired_at) report.key_fingerprint = key.fingerprint;
+    report.keys.push_back(std::move(key));
+  }
   return report;
+}
+
+Result<ForgetReport> Engine::forget_expired(UtcSeconds now, int batch_size) {
+  ForgetReport report;
+  const SqlCondition expired = forget_due(config_, now);
+  if (expired.sql.empty() || !schema_.has_table("gdpr_contacts")) return report;
+  while (true) {
+    // Oldest first, through the processed_at index; records that cannot go are passed over.
+    std::vector<Param> params = expired.params;
+    std::string skip;
+    if (!report.blocked.empty()) {
+      skip = fmt::format(" AND g.contact_id NOT IN ({})", db::placeholders(report.blocked.size()));
+      append_ids(params, report.blocked);
+    }
+    params.emplace_back(int64_t(std::max(1, batch_size)));
+    MGDPR_ASSIGN_OR_RETURN(
+        auto rows, connection_.query(fmt::format("SELECT g.contact_id FROM {} g WHERE {}{} "
+                                                 "ORDER BY g.processed_at, g.contact_id LIMIT ?",
+                                                 schema_.table("gdpr_contacts"), expired.sql, skip),
+                                     params));
+    if (rows.empty()) break;
+    std::vector<int64_t> ids;
+    for (const auto& row : rows.rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
+    Status done = forget_batch(ids, report);
+    if (done.ok()) continue;
+    if (done.error().server_code != kRowIsReferenced) return done.error();
+    // A foreign key of some other table refuses the delete: one at a time, so every other
+    // record of the batch still goes, and the refused ones are reported.
+    for (int64_t id : ids) {
+      Status one = forget_batch(std::span(&id, 1), report);
+      if (one.ok()) continue;
+      if (one.error().server_code != kRowIsReferenced) return one.error();
+      report.blocked.push_back(id);
+    }
+  }
+  // Earlier exits of contacts that came back by choice (gdpr_returns) have their own age.
+  MGDPR_TRY(forget_earlier_exits(now, report));
+  return report;
+}
+
+Status Engine::forget_batch(std::span<const int64_t> contact_ids, ForgetReport& report) {
+  ForgetReport batch;
+  MGDPR_ASSIGN_OR_RETURN(auto transaction, db::Transaction::begin(connection_));
+  std::vector<Param> id_params;
+  append_ids(id_params, contact_ids);
+  const std::string id_list = db::placeholders(contact_ids.size());
+  // The records, locked, and still there (a concurrent sweep may have forgotten them).
+  // The third column: the contact came back by choice (recorded, or its do-not-contact entry
+  // removed since the last scan): it is alive in Mautic again, and only its record ends.
+  MGDPR_ASSIGN_OR_RETURN(
+      auto records,
+      connection_.query(fmt::format("SELECT g.contact_id, g.reason, NOT ({}) OR NOT EXISTS "
+                                    "(SELECT 1 FROM {} d WHERE d.lead_id = g.contact_id AND "
+                                    "d.channel = g.channel) FROM {} g WHERE g.contact_id IN ({}) "
+                                    "ORDER BY g.contact_id FOR UPDATE",
+                                    not_returned_sql(schema_, "g"),
+                                    schema_.table("lead_donotcontact"),
+                                    schema_.table("gdpr_contacts"), id_list),
+                        id_params));
+  if (records.empty()) return transaction.commit();
+  std::vector<ContactIdentity> gone;
+  std::vector<Param> gone_ids;
+  for (const auto& row : records.rows) {
+    batch.by_reason[row[1].value_or("unknown")] += 1;
+    if (row[2] == std::optional<std::string>("1")) continue;
+    const int64_t id = db::cell_to_int(row[0]).value_or(0);
+    gone.push_back({id, std::nullopt});  // the profile holds digests: no clear address
+    gone_ids.emplace_back(id);
+  }
+  if (!gone.empty()) {
+    const std::string gone_list = db::placeholders(gone_ids.size());
+    MGDPR_TRY(connection_.query(fmt::format("SELECT id FROM {} WHERE id IN ({}) FOR UPDATE",
+                                            schema_.table("leads"), gone_list),
+                                gone_ids));
+    // Every location's rows of these contacts, while they still name the contact: the rows
+    // Mautic keeps with lead_id NULL after the delete (email_stats, page_hits, form results,
+    // ...) are among them. A location the policy keeps is scrubbed too: the record it was kept
+    // for ends here.
+    RelatedPlan forget_plan = related_;
+    for (LocationPlan& location : forget_plan.locations) {
+      if (location.action == RowAction::kKeep) location.action = location.location->default_action;
+    }
+    RelatedScrubber related(connection_, schema_, forget_plan);
+    MGDPR_TRY(related.scrub_contacts(gone, batch.rows_changed));
+    // The contact as Mautic deletes one: its foreign keys cascade (do-not-contact, segments,
+    // campaign logs, ...) or set lead_id NULL (the rows scrubbed above).
+    MGDPR_ASSIGN_OR_RETURN(auto leads,
+                           connection_.execute(fmt::format("DELETE FROM {} WHERE id IN ({})",
+                                                           schema_.table("leads"), gone_list),
+                                               gone_ids));
+    batch.rows_changed["leads"] += leads;
+  }
+  for (std::string_view own : {"gdpr_hashes", "gdpr_contacts", "gdpr_returns"}) {
+    if (!schema_.has_table(own)) continue;
+    MGDPR_TRY(connection_.execute(
+        fmt::format("DELETE FROM {} WHERE contact_id IN ({})", schema_.table(own), id_list),
+        id_params));
+  }
+  // The guard's notes name these contacts: they go with them.
+  std::vector<std::string> notes;
+  std::vector<Param> note_params = {std::string("guard-suppress"), std::string("guard-report")};
+  for (int64_t id : contact_ids) {
+    notes.push_back("detail LIKE ?");
+    note_params.emplace_back(fmt::format("contact {} %", id));
+  }
+  MGDPR_TRY(connection_.execute(fmt::format("DELETE FROM {} WHERE action IN (?, ?) AND ({})",
+                                            schema_.table("gdpr_audit"), db::join(notes, " OR ")),
+                                note_params));
+  MGDPR_TRY(count_forgotten(batch.by_reason));
+  MGDPR_TRY(transaction.commit());
+  batch.forgotten = int64_t(records.size());
+  report.forgotten += batch.forgotten;
+  for (const auto& [reason, count] : batch.by_reason) report.by_reason[reason] += count;
+  for (const auto& [table, rows] : batch.rows_changed) report.rows_changed[table] += rows;
+  return {};
+}
+
+Status Engine::forget_earlier_exits(UtcSeconds now, ForgetReport& report) {
+  const SqlCondition expired = forget_due(config_, now);
+  if (expired.sql.empty() || !schema_.has_table("gdpr_returns")) return {};
+  MGDPR_ASSIGN_OR_RETURN(auto transaction, db::Transaction::begin(connection_));
+  MGDPR_ASSIGN_OR_RETURN(
+      auto counts, connection_.query(fmt::format("SELECT g.reason, COUNT(*) FROM {} g WHERE {} "
+                                                 "GROUP BY g.reason FOR UPDATE",
+                                                 schema_.table("gdpr_returns"), expired.sql),
+                                     expired.params));
+  if (counts.empty()) return transaction.commit();
+  MGDPR_TRY(connection_.execute(
+      fmt::format("DELETE g FROM {} g WHERE {}", schema_.table("gdpr_returns"), expired.sql),
+      expired.params));
+  std::map<std::string, int64_t> by_reason;
+  for (const auto& row : counts.rows) {
+    by_reason[row[0].value_or("unknown")] = db::cell_to_int(row[1]).value_or(0);
+  }
+  MGDPR_TRY(count_forgotten(by_reason));
+  MGDPR_TRY(transaction.commit());
+  for (const auto& [reason, count] : by_reason) {
+    report.by_reason[reason] += count;
+    report.forgotten += count;
+  }
+  return {};
+}
+
+Status Engine::count_forgotten(const std::map<std::string, int64_t>& by_reason) {
+  // What stays is a count per day and reason, no ids.
+  for (const auto& [reason, count] : by_reason) {
+    const std::string detail = fmt::format("records of reason {} past [retention] forget_after "
+                                           "deleted completely",
+                                           reason);
+    MGDPR_ASSIGN_OR_RETURN(
+        auto counted,
+        connection_.execute(fmt::format("UPDATE {} SET matches = matches + ? WHERE action = "
+                                        "'forget' AND detail = ? AND at >= UTC_DATE() ORDER BY "
+                                        "id DESC LIMIT 1",
+                                        schema_.table("gdpr_audit")),
+                            {count, detail}));
+    if (counted == 0) {
+      MGDPR_TRY(write_audit(connection_, schema_, actor_, "forget", detail, count));
+    }
+  }
+  return {};
 }
 
 }  // namespace mgdpr::mautic

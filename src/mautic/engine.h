@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/duration.h"
 #include "core/hashing.h"
 #include "core/result.h"
 #include "db/connection.h"
@@ -35,9 +36,20 @@ struct SweepOptions {
   bool full_pass = false;
 };
 
+// [retention] forget_after: processed records past their horizon, deleted completely.
+struct ForgetReport {
+  int64_t forgotten = 0;
+  std::map<std::string, int64_t> by_reason;
+  // Records that stay: a table Mautic does not have (a plugin's) has a foreign key without ON
+  // DELETE on the contact, so the contact cannot be deleted as Mautic deletes one.
+  std::vector<int64_t> blocked;
+  TableCounts rows_changed;  // Mautic's rows scrubbed or deleted with the contacts
+};
+
 struct SweepReport {
   int64_t contacts_processed = 0;
   int64_t pending_before = 0;
+  int64_t waiting = 0;  // on do-not-contact, within their grace period (counted when scanned)
   TableCounts rows_changed;  // by processing: rows whose content changed
   // Rows of processed contacts that were not clean (written after processing, or missed) and
   // were repaired, per table.
@@ -53,10 +65,14 @@ struct SweepReport {
   // since, and not a full pass); queued_contacts: distinct contacts per slice it checked.
   bool queue_used = false;
   int64_t queued_contacts = 0;
+  ForgetReport forget;
 };
 
 struct ProcessReport {
   std::vector<int64_t> processed;  // contacts this call processed
+  // Named contacts on do-not-contact for a configured reason and channel whose entry is still
+  // within its grace period: left for the first sweep after it.
+  std::vector<int64_t> waiting;
   TableCounts rows_changed;
   std::vector<UnhandledRow> unhandled;  // rows it could not handle (cleared or left), named
   int64_t retries = 0;  // attempts rolled back by a deadlock or lock wait timeout
@@ -66,11 +82,14 @@ struct PlanLine {
   std::string table;   // unprefixed
   std::string column;
   Action action = Action::kDelete;
-  int64_t values = 0;  // values that would change
+  std::string action_text;  // as the config writes it: "hash", "year", "prefix:3"
+  int64_t values = 0;       // values that would change
 };
 
 struct PlanReport {
   int64_t pending = 0;
+  int64_t waiting = 0;     // within their grace period: not processed by a sweep now
+  int64_t forgettable = 0;  // processed records past [retention] forget_after
   std::vector<PlanLine> lines;
   const RelatedPlan* related = nullptr;  // the action for every location
 };
@@ -95,6 +114,8 @@ struct LookupMatch {
   std::vector<EarlierExit> earlier_exits;  // oldest first
   std::string source;  // what processed it: sweep, webhook, request ("" for the legacy plugin)
   std::vector<std::pair<std::string, std::optional<std::string>>> kept;
+  // Kept columns that hold a generalized value, with the generalizer ("birthday" -> "year").
+  std::map<std::string, std::string> generalized;
 };
 
 // Everything a value finds: processed records by their digests, and contacts still live in
@@ -130,6 +151,17 @@ struct SweepRun {
   std::optional<double> seconds;           // ended_at - started_at
 };
 
+// A key the database's digests were made with ({prefix}gdpr_keys).
+struct KeyStatus {
+  int64_t id = 0;
+  std::string fingerprint;
+  std::optional<std::string> added_at;    // UTC
+  std::optional<std::string> retired_at;  // UTC; none for the active key
+  int64_t records = 0;  // processed contacts with digests made by it
+  int64_t digests = 0;
+  bool in_config = false;  // key_file or [hashing.keyring]
+};
+
 struct StatusReport {
   std::vector<RelatedScrubber::LocationStatus> locations;  // when each was last checked clean
   std::map<std::string, int64_t> processed_by_reason;
@@ -141,12 +173,18 @@ struct StatusReport {
   std::optional<SweepRun> last_sweep;             // the latest, whatever its result
   std::optional<SweepRun> last_successful_sweep;  // the latest with result "ok"
   UnhandledSummary unhandled;  // rows sweeps could not handle, the latest first
+  int64_t waiting = 0;                       // within their grace period
+  std::optional<std::string> next_due_at;    // UTC: when the next waiting contact is due
+  std::optional<std::string> key_fingerprint;  // the active key's
+  std::vector<KeyStatus> keys;
 };
 
 // The numbers of `status`, the status page and /metrics. Reads only, and needs no hash key:
-// a monitoring user whose config names no readable key file can run it.
+// a monitoring user whose config names no readable key file can run it. With `keys` (null for
+// such a user), each key of the database says whether the config still names it.
 Result<StatusReport> read_status(db::Connection& connection, const Config& config,
-                                 const Schema& schema, const RelatedPlan& related);
+                                 const Schema& schema, const RelatedPlan& related,
+                                 const KeyRing* keys);
 
 // Receives (contacts done, contacts planned) during a sweep.
 using ProgressCallback = std::function<void(int64_t, int64_t)>;
@@ -154,7 +192,7 @@ using ProgressCallback = std::function<void(int64_t, int64_t)>;
 class Engine {
  public:
   Engine(db::Connection& connection, const Config& config, const Schema& schema,
-         const ContactPolicy& policy, const RelatedPlan& related, const HashKey& key,
+         const ContactPolicy& policy, const RelatedPlan& related, const KeyRing& keys,
          std::string actor);
 
   // Processes every pending contact in batches, one transaction per batch. Takes an advisory
@@ -167,10 +205,10 @@ class Engine {
   Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
-  // contact already processed, or not on do-not-contact for a configured reason and channel
-  // (with kRequest: for any reason on any channel), is left alone. The webhook service calls
-  // this for the contacts an event names. A deadlock or lock wait timeout with Mautic's own
-  // transactions is retried a bounded number of times.
+  // contact already processed, not on do-not-contact for a configured reason and channel
+  // (with kRequest: for any reason on any channel), or still within its grace period, is left
+  // alone. The webhook service calls this for the contacts an event names. A deadlock or lock
+  // wait timeout with Mautic's own transactions is retried a bounded number of times.
   Result<ProcessReport> process_contacts(std::span<const int64_t> contact_ids,
                                          std::string_view source,
                                          Trigger trigger = Trigger::kConfigured);
@@ -179,6 +217,13 @@ class Engine {
   // no sweep works while the triggers change. Idempotent.
   enum class QueueAction { kInstall, kRemove };
   Status change_queue(QueueAction action);
+
+  // Deletes every processed record past [retention] forget_after completely: the contact as
+  // Mautic deletes one (its foreign keys act), its rows in every location first scrubbed as a
+  // processed contact's are (so nothing personal is left on the rows Mautic keeps with
+  // lead_id NULL), its digests and record; gdpr_audit keeps a count per day and reason. One
+  // transaction per batch. The sweep calls this; `now` is a parameter for tests.
+  Result<ForgetReport> forget_expired(UtcSeconds now, int batch_size);
 
   Result<PlanReport> plan();
   // Checks every processed contact still on do-not-contact by content (read only).
@@ -223,13 +268,20 @@ class Engine {
   // One contact's sections through the sink (no audit).
   // REQUIRES: a consistent read snapshot is open on the connection.
   Result<ExportedContact> export_one(int64_t contact_id, const ExportSink& sink);
+  Status forget_batch(std::span<const int64_t> contact_ids, ForgetReport& report);
+  // The exits kept in gdpr_returns (contacts that came back by choice) past the horizon.
+  Status forget_earlier_exits(UtcSeconds now, ForgetReport& report);
+  // Adds the day's count per reason to gdpr_audit (action "forget"), in the caller's
+  // transaction.
+  Status count_forgotten(const std::map<std::string, int64_t>& by_reason);
   // Changes whenever a do-not-contact row is added or removed, or the trigger changes.
   Result<std::string> dnc_signature();
   RelatedScrubber::EmailDigest email_digest() const;
-  // Applies the policy to profile rows (id first, hashed columns from first_hashed on) and
-  // records their digests; the caller holds the rows' locks in its transaction.
+  // Applies the policy to profile rows (id first, then the policy's computed columns from
+  // first_computed on) and records their digests; the caller holds the rows' locks in its
+  // transaction.
   Status rewrite_profiles(const std::vector<const std::vector<db::Cell>*>& rows,
-                          size_t first_hashed, TableCounts& changed);
+                          size_t first_computed, TableCounts& changed);
   // One attempt of process_contacts: its own transaction around process_in_transaction.
   Result<ProcessReport> process_once(std::span<const int64_t> contact_ids,
                                      std::string_view source, Trigger trigger);
@@ -247,7 +299,7 @@ class Engine {
   // Processed contacts (all, or `only` these) no longer on do-not-contact: recorded as
   // returned (gdpr_returns keeps the exit). Returns how many.
   Result<int64_t> record_returns(std::span<const int64_t> only = {});
-  Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count);
+  Result<std::vector<int64_t>> next_pending(int64_t after_id, int64_t count, UtcSeconds now);
   Status hold_sweep_lock();
   void release_sweep_lock();
 
@@ -256,7 +308,7 @@ class Engine {
   const Schema& schema_;
   const ContactPolicy& policy_;
   const RelatedPlan& related_;
-  const HashKey& key_;
+  const KeyRing& keys_;
   std::string actor_;
 };
 

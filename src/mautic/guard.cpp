@@ -73,7 +73,7 @@ std::vector<const ColumnPlan*> resolve_fields(const Config& config, const Contac
             "{}: [guard] fields names `{}`, which the policy does not hash (it is {}), so "
             "processed contacts keep no digest of it to compare; write {} = \"hash\" under "
             "[policy.fields], or remove it from [guard] fields",
-            config.where("guard.fields"), alias, action_name(plan->action), alias));
+            config.where("guard.fields"), alias, plan->action_text(), alias));
       }
       continue;
     }
@@ -103,11 +103,11 @@ std::vector<ProcessedRecord> newest_per_channel(std::vector<ProcessedRecord> rec
 }  // namespace
 
 Guard::Guard(db::Connection& connection, const Config& config, const Schema& schema,
-             const ContactPolicy& policy, const HashKey& key, std::string actor)
+             const ContactPolicy& policy, const KeyRing& keys, std::string actor)
     : connection_(connection),
       config_(config),
       schema_(schema),
-      key_(key),
+      keys_(keys),
       actor_(std::move(actor)) {
   fields_ = resolve_fields(config, policy, &problems_);
   for (DncReason reason : guard_reasons(config)) reasons_.emplace_back(reason_name(reason));
@@ -123,13 +123,13 @@ bool Guard::guards(ContactOrigin origin) const {
   return std::find(origins.begin(), origins.end(), origin) != origins.end();
 }
 
-std::optional<std::string> Guard::digest_of(const ColumnPlan& field, std::string_view value) const {
+std::vector<std::string> Guard::digests_of(const ColumnPlan& field, std::string_view value) const {
   // A value that is already a digest is compared as it is: a hash is never hashed twice.
-  if (looks_like_digest(value)) return std::string(value);
+  if (looks_like_digest(value)) return {std::string(value)};
   std::string normalized = normalize(field.kind, value);
   // Nothing to compare: blank, or a phone number without digits.
-  if (normalized.empty()) return std::nullopt;
-  return key_.hmac_hex(normalized);
+  if (normalized.empty()) return {};
+  return keys_.digests(normalized);
 }
 
 Result<std::map<std::string, std::vector<ProcessedRecord>>> Guard::find_processed(
@@ -305,9 +305,9 @@ Status Guard::check_batch(std::span<const int64_t> contact_ids, GuardReport& rep
     std::vector<std::string> digests;
     for (const auto& row : rows->rows) {
       if (!row[f + 1]) continue;
-      if (auto digest = digest_of(*fields_[f], *row[f + 1])) {
-        contact_digests.emplace_back(db::cell_to_int(row[0]).value_or(0), *digest);
-        digests.push_back(std::move(*digest));
+      for (auto& digest : digests_of(*fields_[f], *row[f + 1])) {
+        contact_digests.emplace_back(db::cell_to_int(row[0]).value_or(0), digest);
+        digests.push_back(std::move(digest));
       }
     }
     auto found = find_processed(*fields_[f], digests);
@@ -505,9 +505,9 @@ Result<CsvCheck> Guard::check_csv(std::string_view text, char delimiter) {
     for (size_t r = 0; r < row_count; ++r) {
       const CsvRecord& record = (*records)[r + 1];
       if (row_match[r] || column >= record.fields.size()) continue;
-      if (auto digest = digest_of(*field, record.fields[column])) {
-        row_digests.emplace_back(r, *digest);
-        digests.push_back(std::move(*digest));
+      for (auto& digest : digests_of(*field, record.fields[column])) {
+        row_digests.emplace_back(r, digest);
+        digests.push_back(std::move(digest));
       }
     }
     auto found = find_processed(*field, digests);

@@ -67,8 +67,10 @@ struct CsvCheck {
 
 class Guard {
  public:
+  // Values are compared under every key of the ring: a person processed before a key
+  // rotation is recognised as well as one processed after it.
   Guard(db::Connection& connection, const Config& config, const Schema& schema,
-        const ContactPolicy& policy, const HashKey& key, std::string actor);
+        const ContactPolicy& policy, const KeyRing& keys, std::string actor);
 
   // Every contact created or identified since the last pass ({prefix}gdpr_watermarks, location
   // "guard"); the first pass checks every contact once. The sweep calls this first.
@@ -86,7 +88,8 @@ class Guard {
  private:
   Status usable() const;
   Status check_batch(std::span<const int64_t> contact_ids, GuardReport& report);
-  std::optional<std::string> digest_of(const ColumnPlan& field, std::string_view value) const;
+  // The value's digest under every key of the ring; none when there is nothing to compare.
+  std::vector<std::string> digests_of(const ColumnPlan& field, std::string_view value) const;
   // Processed records with a guarded reason, by digest of `field`, newest first.
   Result<std::map<std::string, std::vector<ProcessedRecord>>> find_processed(
       const ColumnPlan& field, const std::vector<std::string>& digests);
@@ -101,7 +104,7 @@ class Guard {
   db::Connection& connection_;
   const Config& config_;
   const Schema& schema_;
-  const HashKey& key_;
+  const KeyRing& keys_;
   std::string actor_;
   std::vector<const ColumnPlan*> fields_;  // the hashed fields compared
   std::vector<std::string> reasons_;       // names of the reasons that suppress

@@ -7,10 +7,10 @@ namespace mgdpr::mautic {
 
 namespace {
 
-constexpr std::string_view kOwnTables[] = {"gdpr_meta",       "gdpr_contacts", "gdpr_hashes",
-                                           "gdpr_audit",      "gdpr_watermarks", "gdpr_returns",
-                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty",
-                                           "gdpr_unhandled"};
+constexpr std::string_view kOwnTables[] = {
+    "gdpr_meta",       "gdpr_contacts",     "gdpr_hashes",     "gdpr_audit",
+    "gdpr_watermarks", "gdpr_returns",      "gdpr_clean_values", "gdpr_sweep_runs",
+    "gdpr_dirty",      "gdpr_unhandled",    "gdpr_keys"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -107,11 +107,28 @@ std::string version_6(const Schema& schema) {
       schema.table("gdpr_audit"));
 }
 
+// Version 7: key rotation. gdpr_keys lists every key digests were made with (the one whose
+// retired_at is NULL is active); each digest records its key. The key of a database processed
+// before (gdpr_meta.key_fingerprint) becomes key 1, and every existing digest is its.
+std::string version_7(const Schema& schema) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {keys} (id SMALLINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
+      "fingerprint CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
+      "added_at DATETIME(6) NOT NULL, retired_at DATETIME(6) NULL, "
+      "UNIQUE INDEX gdpr_keys_fingerprint (fingerprint)) {o};\n"
+      "INSERT IGNORE INTO {keys} (id, fingerprint, added_at) SELECT 1, value, updated_at "
+      "FROM {meta} WHERE name = 'key_fingerprint';\n"
+      "ALTER TABLE {hashes} ADD COLUMN IF NOT EXISTS key_id SMALLINT UNSIGNED NOT NULL "
+      "DEFAULT 1, ADD INDEX IF NOT EXISTS gdpr_hashes_key (key_id);\n",
+      fmt::arg("keys", schema.table("gdpr_keys")), fmt::arg("meta", schema.table("gdpr_meta")),
+      fmt::arg("hashes", schema.table("gdpr_hashes")), fmt::arg("o", kTableOptions));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2, version_3,
-                                     version_4, version_5, version_6};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4,
+                                     version_5, version_6, version_7};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 
@@ -168,23 +185,115 @@ Status write_meta(db::Connection& connection, const Schema& schema, std::string_
   return {};
 }
 
-Status verify_key(db::Connection& connection, const Schema& schema, const HashKey& key,
-                  bool record_if_missing) {
+Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing& ring,
+                      bool record) {
   if (!schema.has_table("gdpr_meta")) return {};  // nothing hashed yet, nothing to disagree with
-  auto recorded = read_meta(connection, schema, "key_fingerprint");
-  if (!recorded) return recorded.error();
-  const std::string fingerprint = key.fingerprint();
-  if (!recorded->has_value()) {
-    if (record_if_missing) return write_meta(connection, schema, "key_fingerprint", fingerprint);
+  const KeyRing::Entry& active = ring.active();
+  auto short_fp = [](std::string_view fingerprint) { return fingerprint.substr(0, 16); };
+  auto in_ring = [&](std::string_view fingerprint) -> std::optional<size_t> {
+    const auto entries = ring.entries();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].fingerprint == fingerprint) return i;
+    }
+    return std::nullopt;
+  };
+  auto unknown_key = [&](std::string_view recorded) {
+    return make_error(
+        ErrorKind::kKeyMismatch,
+        "the hash key is not the key this database was processed with (key fingerprint {}..., "
+        "recorded {}...): hashes made with two unrelated keys would make lookups silently "
+        "wrong; point [hashing] key_file at the database's key, or, after a rotation, list the "
+        "previous key under [hashing.keyring] (`mautic-gdpr keygen --rotate` does both)",
+        short_fp(active.fingerprint), short_fp(recorded));
+  };
+
+  if (!schema.has_table("gdpr_keys")) {
+    // Tables before version 4 (no key ring), read by a read-only command before any sweep
+    // upgraded them.
+    MGDPR_ASSIGN_OR_RETURN(auto recorded, read_meta(connection, schema, "key_fingerprint"));
+    if (recorded && !in_ring(*recorded)) return unknown_key(*recorded);
     return {};
   }
-  if (**recorded != fingerprint) {
-    return make_error(
-        ErrorKind::kKeyMismatch, "the hash key is not the key this database was processed with (key fingerprint {}..., "
-        "recorded {}...): hashes made with two keys would make lookups silently wrong; point "
-        "[hashing] key_file at the original key",
-        fingerprint.substr(0, 12), (**recorded).substr(0, 12));
+
+  std::optional<db::Transaction> transaction;
+  if (record) {
+    MGDPR_ASSIGN_OR_RETURN(auto begun, db::Transaction::begin(connection));
+    transaction.emplace(std::move(begun));
   }
+  // FOR UPDATE: two processes recording the same rotation serialize here.
+  MGDPR_ASSIGN_OR_RETURN(
+      auto rows,
+      connection.query(fmt::format("SELECT id, fingerprint, DATE_FORMAT(added_at, '%Y-%m-%d'), "
+                                   "DATE_FORMAT(retired_at, '%Y-%m-%d') FROM {} ORDER BY id{}",
+                                   schema.table("gdpr_keys"), record ? " FOR UPDATE" : "")));
+  const std::vector<db::Cell>* database_active = nullptr;
+  const std::vector<db::Cell>* ours = nullptr;
+  for (const auto& row : rows.rows) {
+    const std::string fingerprint = row[1].value_or("");
+    if (auto index = in_ring(fingerprint)) {
+      ring.set_id(*index, db::cell_to_int(row[0]).value_or(0));
+    }
+    if (!row[3]) database_active = &row;
+    if (fingerprint == active.fingerprint) ours = &row;
+  }
+
+  auto add_active_key = [&]() -> Status {
+    MGDPR_TRY(connection.execute(
+        fmt::format("INSERT INTO {} (fingerprint, added_at) VALUES (?, UTC_TIMESTAMP(6))",
+                    schema.table("gdpr_keys")),
+        {active.fingerprint}));
+    MGDPR_ASSIGN_OR_RETURN(auto id, connection.query_value("SELECT LAST_INSERT_ID()"));
+    ring.set_id(0, db::cell_to_int(id).value_or(0));
+    return write_meta(connection, schema, "key_fingerprint", active.fingerprint);
+  };
+
+  if (ours != nullptr && (*ours)[3]) {
+    return make_error(
+        ErrorKind::kKeyMismatch,
+        "the hash key in [hashing] key_file (fingerprint {}...) was retired on {} by a key "
+        "rotation and makes no new digests; point key_file at the active key (fingerprint "
+        "{}...) and list this one under [hashing.keyring]",
+        short_fp(active.fingerprint), (*ours)[3].value_or("?"),
+        database_active != nullptr ? short_fp((*database_active)[1].value_or("")) : "?");
+  }
+  if (ours == nullptr) {
+    if (rows.rows.empty()) {
+      // The first key: recorded by the first run that writes digests.
+      if (record) MGDPR_TRY(add_active_key());
+    } else if (database_active != nullptr &&
+               in_ring((*database_active)[1].value_or("")).value_or(0) > 0) {
+      // A rotation: the database's active key is among the older keys of the ring.
+      if (record) {
+        MGDPR_TRY(connection.execute(
+            fmt::format("UPDATE {} SET retired_at = UTC_TIMESTAMP(6) WHERE retired_at IS NULL",
+                        schema.table("gdpr_keys"))));
+        MGDPR_TRY(add_active_key());
+      }
+    } else {
+      return unknown_key(database_active != nullptr ? (*database_active)[1].value_or("")
+                                                    : rows.rows.back()[1].value_or(""));
+    }
+  }
+
+  // Every key that made digests still held must be in the ring: lookups and the guard would
+  // miss those records otherwise. (A key whose records were all forgotten may leave it.)
+  for (const auto& row : rows.rows) {
+    const std::string fingerprint = row[1].value_or("");
+    if (in_ring(fingerprint)) continue;
+    MGDPR_ASSIGN_OR_RETURN(
+        auto used, connection.query_value(
+                       fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE key_id = ?)",
+                                   schema.table("gdpr_hashes")),
+                       {db::cell_to_int(row[0]).value_or(0)}));
+    if (used != std::optional<std::string>("1")) continue;
+    return make_error(ErrorKind::kKeyMismatch,
+                      "the key with fingerprint {}... (added {}) made digests this database "
+                      "still holds, and it is not in the config: lookups and the re-import "
+                      "guard would miss those records; list it under [hashing.keyring] as "
+                      "{} = \"/path/to/that/key\"",
+                      short_fp(fingerprint), row[2].value_or("?"), short_fp(fingerprint));
+  }
+  if (transaction) MGDPR_TRY(transaction->commit());
   return {};
 }
 

@@ -13,7 +13,7 @@
 
 namespace mgdpr::mautic {
 
-inline constexpr int kOwnSchemaVersion = 6;
+inline constexpr int kOwnSchemaVersion = 7;
 
 // Creates or upgrades the tables. Safe to call on every run.
 Status ensure_own_tables(db::Connection& connection, const Schema& schema);
@@ -26,10 +26,14 @@ Result<std::optional<std::string>> read_meta(db::Connection& connection, const S
 Status write_meta(db::Connection& connection, const Schema& schema, std::string_view name,
                   std::string_view value);
 
-// Refuses a key whose fingerprint differs from the one recorded; records it when none is
-// (record_if_missing: only a run that writes hashes records the key).
-Status verify_key(db::Connection& connection, const Schema& schema, const HashKey& key,
-                  bool record_if_missing);
+// Matches the ring with the keys this database knows ({prefix}gdpr_keys) and sets each
+// entry's id. The ring's active key must be the database's active key, or a new one whose
+// predecessor (the database's active key) is among the ring's older keys: a rotation, which
+// `record` writes down (the new key active, the old one retired). The first key is recorded
+// likewise. Every key the database still holds digests of must be in the ring, or lookups
+// would miss those records silently. Refusals are ErrorKind::kKeyMismatch.
+Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing& ring,
+                      bool record);
 
 // One row of {prefix}gdpr_audit as the audit page shows it.
 struct AuditEntry {

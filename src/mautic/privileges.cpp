@@ -19,9 +19,12 @@ namespace {
 
 // mautic-gdpr's own tables, and the ones that are only ever inserted into.
 constexpr std::string_view kOwnTables[] = {
-    "gdpr_meta",       "gdpr_contacts", "gdpr_hashes",       "gdpr_audit",
-    "gdpr_watermarks", "gdpr_returns",  "gdpr_clean_values", "gdpr_sweep_runs",
-    "gdpr_dirty",      "gdpr_unhandled"};
+    "gdpr_meta",       "gdpr_contacts",  "gdpr_hashes",       "gdpr_audit",
+    "gdpr_watermarks", "gdpr_returns",   "gdpr_clean_values", "gdpr_sweep_runs",
+    "gdpr_dirty",      "gdpr_unhandled", "gdpr_keys"};
+// The own tables [retention] forget_after deletes from, with the contact itself.
+constexpr std::string_view kForgotten[] = {"gdpr_contacts", "gdpr_hashes", "gdpr_audit",
+                                           "gdpr_returns"};
 constexpr std::string_view kInsertOnly[] = {"gdpr_hashes", "gdpr_audit", "gdpr_returns",
                                             "gdpr_clean_values"};
 
@@ -37,7 +40,7 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
   Need update{"UPDATE", "sweep and serve pseudonymize profiles and scrub related rows", {}};
   Need remove{"DELETE",
               "sweep and serve delete related rows with nothing statistical and unused IP "
-              "addresses",
+              "addresses; [retention] forget_after deletes contacts and their records",
               {}};
   Need insert{"INSERT",
               "the re-import guard puts returning contacts back on do-not-contact; every run "
@@ -47,6 +50,7 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
     select.tables.emplace(table);
   }
   update.tables = {"leads", "lead_donotcontact"};
+  remove.tables = {"leads"};
   insert.tables = {"lead_donotcontact"};
   if (schema.has_table("ip_addresses")) {
     select.tables.emplace("ip_addresses");
@@ -64,6 +68,9 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
     if (!schema.has_table(table)) continue;
     select.tables.emplace(table);
     insert.tables.emplace(table);
+    if (std::find(std::begin(kForgotten), std::end(kForgotten), table) != std::end(kForgotten)) {
+      remove.tables.emplace(table);
+    }
     if (std::find(std::begin(kInsertOnly), std::end(kInsertOnly), table) == std::end(kInsertOnly)) {
       update.tables.emplace(table);
     }

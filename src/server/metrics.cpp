@@ -133,6 +133,10 @@ std::string prometheus_text(const Counters& counters, const std::optional<Databa
            "How long the oldest pending contact has been on do-not-contact (0: none pending)");
     out += fmt::format("mgdpr_oldest_pending_age_seconds {}\n",
                        status.oldest_pending_age_seconds.value_or(0));
+    family(out, "mgdpr_contacts_waiting", "gauge",
+           "Contacts on do-not-contact for a configured reason and channel whose entry is still "
+           "within its grace period ([trigger] grace)");
+    out += fmt::format("mgdpr_contacts_waiting {}\n", status.waiting);
     if (status.last_sweep) {
       if (auto seconds = utc_epoch_seconds(status.last_sweep->started_at)) {
         family(out, "mgdpr_last_sweep_timestamp_seconds", "gauge",

@@ -230,8 +230,13 @@ std::string match_html(const mautic::LookupMatch& match, const LookupView& view,
   };
   std::string kept;
   for (const auto& [column, value] : match.kept) {
-    kept += fmt::format("<dt>{}</dt><dd>{}</dd>", html_escape(label_of(view, column)),
-                        or_dash(value));
+    const auto generalized = match.generalized.find(column);
+    kept += fmt::format("<dt>{}</dt><dd>{}{}</dd>", html_escape(label_of(view, column)),
+                        or_dash(value),
+                        generalized == match.generalized.end()
+                            ? ""
+                            : fmt::format(" <span class=\"muted\">(generalized: {})</span>",
+                                          html_escape(generalized->second)));
   }
   row("Contact id", contact_link(match.contact_id, view.mautic_url));
   row("Processed",
@@ -476,6 +481,11 @@ std::string status_page(const PageUser& user, const StatusView& view) {
                  status.oldest_pending_age_seconds
                      ? "the oldest waits for " + duration_text(*status.oldest_pending_age_seconds)
                      : "waiting for a webhook or the next sweep");
+    body += tile("", "In grace period", std::to_string(status.waiting),
+                 status.waiting > 0
+                     ? "on do-not-contact, processed after [trigger] grace; the next is due " +
+                           utc(status.next_due_at)
+                     : "none waiting out [trigger] grace");
     // Red when no sweep succeeded for twice the timer's interval: the safety net is down.
     const auto& success = status.last_successful_sweep;
     const auto ended = success && success->ended_at ? utc_epoch_seconds(*success->ended_at)

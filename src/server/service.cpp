@@ -232,10 +232,10 @@ class StopSignals {
 
 class Service {
  public:
-  Service(Config config, HashKey key, std::string secret, std::unique_ptr<app::Session> session,
+  Service(Config config, KeyRing keys, std::string secret, std::unique_ptr<app::Session> session,
           std::string fingerprint)
       : config_(std::move(config)),
-        key_(std::move(key)),
+        keys_(std::move(keys)),
         secret_(std::move(secret)),
         pool_(size_t(config_.server.threads), [this]() { return app::connect(config_); }),
         users_(std::make_shared<const Users>(config_.server.users)),
@@ -318,7 +318,7 @@ class Service {
   std::pair<std::optional<DatabaseNumbers>, std::string> database_numbers();
 
   Config config_;
-  HashKey key_;
+  KeyRing keys_;
   std::string secret_;
   ConnectionPool pool_;
   std::shared_ptr<const Users> users_;  // replaced by a reload (SIGHUP)
@@ -369,7 +369,7 @@ Result<std::shared_ptr<const app::Session>> Service::session_for_webhook(
     schema_checked_at_ = Clock::now();
     if (*fingerprint == schema_fingerprint_) return session_;
   }
-  auto reopened = app::open_session(config_, key_, app::Access::kWrite, "serve");
+  auto reopened = app::open_session(config_, keys_, app::Access::kWrite, "serve");
   if (!reopened) return reopened.error();
   LogLine("schema_changed").add("action", "policy resolved again").info();
   adopt(std::move(*reopened));
@@ -457,7 +457,7 @@ void Service::webhook(const httplib::Request& request, const std::string& body,
   }
   const app::Session& shared = **session;
   mautic::Engine engine(**lease, shared.config, shared.schema, shared.policy, shared.related,
-                        *shared.key, "webhook");
+                        *shared.keys, "webhook");
   HandlerContext context{**lease, shared, engine};
   WebhookOutcome outcome;
   if (auto ran = router_.run(*batch, context, outcome); !ran) {
@@ -480,10 +480,12 @@ void Service::webhook(const httplib::Request& request, const std::string& body,
   add_log_detail("events", outcome.events);
   add_log_detail("processed", int64_t(outcome.processed.size()));
   add_log_detail("not_pending", int64_t(outcome.not_pending.size()));
+  add_log_detail("waiting", int64_t(outcome.waiting.size()));
   add_log_detail("ignored", outcome.ignored);
   answer(200, {{"events", outcome.events},
                {"processed", outcome.processed},
                {"not_pending", outcome.not_pending},
+               {"waiting", outcome.waiting},
                {"ignored", outcome.ignored}});
 }
 
@@ -631,7 +633,7 @@ void Service::lookup(const httplib::Request& request, const std::string& body,
   // The engine writes the audit row with this actor: who looked up, which field, how many
   // matches (never the value).
   mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->key, "web:" + user.name);
+                        *shared->keys, "web:" + user.name);
   auto matches = engine.lookup({{field, value}});
   if (!matches) {
     if (matches.error().kind == ErrorKind::kDatabase) lease->discard();
@@ -1099,7 +1101,6 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
                                            b.password_env, b.password_file, b.table_prefix)) {
     changed.emplace_back("[database]");
   }
-  if (running.key_file != fresh.key_file) changed.emplace_back("[hashing] key_file");
   const ServerConfig& x = running.server;
   const ServerConfig& y = fresh.server;
   if (std::tie(x.listen_host, x.listen_port, x.secret_file, x.secret_env, x.max_body_bytes,
@@ -1125,9 +1126,13 @@ void Service::reload() {
   if (!fresh) return refused(fresh.error());
   const auto restart = restart_only_changes(config_, *fresh);
   auto users = std::make_shared<const Users>(fresh->server.users);
+  // The keys again too: after `keygen --rotate`, a reload hashes with the new active key.
+  auto keys = app::load_key_ring(*fresh);
+  if (!keys) return refused(keys.error());
   std::lock_guard reload_lock(reload_mutex_);
-  auto reopened = app::open_session(*fresh, key_, app::Access::kWrite, "serve");
+  auto reopened = app::open_session(*fresh, *keys, app::Access::kWrite, "serve");
   if (!reopened) return refused(reopened.error());
+  keys_ = std::move(*keys);  // under reload_mutex_, like every reader of keys_
   adopt(std::move(*reopened));
   {
     std::lock_guard lock(session_mutex_);
@@ -1301,16 +1306,16 @@ std::vector<Error> check_server_config(const Config& config) {
 Status serve(Config config) {
   StopSignals signals;  // before any thread starts
   init_logging();
-  auto key = app::load_hash_key(config);
-  if (!key) return key.error();
+  auto keys = app::load_key_ring(config);
+  if (!keys) return keys.error();
   auto secret = load_webhook_secret(config);
   if (!secret) return secret.error();
   // The first connection also initialises the MariaDB client library, before other threads.
-  auto session = app::open_session(config, *key, app::Access::kWrite, "serve");
+  auto session = app::open_session(config, *keys, app::Access::kWrite, "serve");
   if (!session) return session.error();
   auto fingerprint = schema_fingerprint(*(*session)->connection);
   if (!fingerprint) return fingerprint.error();
-  Service service(std::move(config), std::move(*key), std::move(*secret), std::move(*session),
+  Service service(std::move(config), std::move(*keys), std::move(*secret), std::move(*session),
                   std::move(*fingerprint));
   return service.listen_and_serve(signals);
 }

@@ -12,8 +12,9 @@ Result<DatabaseNumbers> read_database_numbers(db::Connection& connection, const 
                                               int days) {
   const mautic::Schema& schema = session.schema;
   DatabaseNumbers numbers;
-  MGDPR_ASSIGN_OR_RETURN(numbers.status, mautic::read_status(connection, session.config, schema,
-                                                             session.related));
+  MGDPR_ASSIGN_OR_RETURN(numbers.status,
+                         mautic::read_status(connection, session.config, schema, session.related,
+                                             session.keys ? &*session.keys : nullptr));
 
   // Every day of the window, oldest first, so the chart shows quiet days too.
   const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());

@@ -126,8 +126,12 @@ EventHandler subscription_change_handler() {
       outcome.unhandled.insert(outcome.unhandled.end(), report->unhandled.begin(),
                                report->unhandled.end());
       const std::set<int64_t> done(report->processed.begin(), report->processed.end());
+      const std::set<int64_t> waiting(report->waiting.begin(), report->waiting.end());
       for (int64_t id : chunk) {
-        (done.contains(id) ? outcome.processed : outcome.not_pending).push_back(id);
+        (done.contains(id)      ? outcome.processed
+         : waiting.contains(id) ? outcome.waiting
+                                : outcome.not_pending)
+            .push_back(id);
       }
     }
     return {};
@@ -153,7 +157,7 @@ EventHandler reimport_guard_handler() {
     for (const WebhookEvent* event : events) named.insert(*event->contact_id);
     const std::vector<int64_t> ids(named.begin(), named.end());
     mautic::Guard guard(context.connection, context.session.config, context.session.schema,
-                        context.session.policy, *context.session.key, "webhook");
+                        context.session.policy, *context.session.keys, "webhook");
     auto report = guard.check_contacts(ids);
     if (!report) return report.error();
     std::vector<int64_t> suppressed;

@@ -43,6 +43,9 @@ struct WebhookOutcome {
   std::vector<int64_t> not_pending;  // named by a configured change, but not pending: already
                                      // processed, deleted, or no do-not-contact row (yet)
   std::vector<mautic::UnhandledRow> unhandled;  // rows the processing could not handle, named
+  // Named by a configured change and on do-not-contact, but within the grace period ([trigger]
+  // grace): acknowledged now, processed by the first sweep after it (unless resubscribed).
+  std::vector<int64_t> waiting;
 };
 
 // What the handlers of one request share: one pooled connection, the session's config, schema,

@@ -248,7 +248,7 @@ TEST_P(ReimportGuard, SingleContactCheckWritesACommentWithoutPersonalData) {
   auto session = app::open_session(config_path.string(), app::Access::kWrite, "test");
   ASSERT_TRUE(session.ok()) << session.error().message;
   mautic::Guard guard(*(*session)->connection, (*session)->config, (*session)->schema,
-                      (*session)->policy, *(*session)->key, "test");
+                      (*session)->policy, *(*session)->keys, "test");
   const int64_t ids[] = {2001, 15, 10};  // 15 never left; 10 is the processed original
   auto report = guard.check_contacts(ids);
   ASSERT_TRUE(report.ok()) << report.error().message;

@@ -17,19 +17,13 @@ namespace {
 
 using Returns = MauticTest;
 
-std::string value_of(db::Connection& connection, const std::string& sql) {
-  auto value = connection.query_value(sql, {});
-  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-  return value.ok() && value->has_value() ? **value : "NULL";
-}
-
 TEST_P(Returns, AResubscribedContactKeepsItsNewDataAndIsProcessedAgainWhenItLeaves) {
   const int64_t id = 10;  // unsubscribed by the synthetic data (id % 10 == 0)
   ASSERT_EQ(dnc_reason_for(id, contact_set), 1);
   const std::string address = synthetic_email(id, contact_set.seed);
   ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
   ASSERT_EQ(
-      value_of(*connection, fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
+      value_of(fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
       "NULL");
 
   // The person resubscribes: Mautic deletes the entry, then the person gives new data.
@@ -52,7 +46,7 @@ TEST_P(Returns, AResubscribedContactKeepsItsNewDataAndIsProcessedAgainWhenItLeav
   EXPECT_EQ(sweep["returned"], 1);
   EXPECT_TRUE(sweep["repaired"].empty()) << "their new data is theirs: " << sweep.dump();
   EXPECT_EQ(
-      value_of(*connection, fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
+      value_of(fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
       "Backagain");
   EXPECT_EQ(tool({"verify"}).exit_code, 0);
   auto status = nlohmann::json::parse(tool({"status", "--json"}).out);
@@ -75,9 +69,9 @@ TEST_P(Returns, AResubscribedContactKeepsItsNewDataAndIsProcessedAgainWhenItLeav
   sweep = nlohmann::json::parse(tool({"sweep", "--json"}).out);
   EXPECT_EQ(sweep["processed"], 1);
   EXPECT_EQ(
-      value_of(*connection, fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
+      value_of(fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
       "NULL");
-  EXPECT_EQ(value_of(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE lead_id = 10 AND "
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE lead_id = 10 AND "
                                               "url IS NOT NULL",
                                               quoted("page_hits"))),
             "0");
@@ -140,7 +134,7 @@ TEST_P(Returns, LockWaitsAgainstMauticAreRetried) {
   EXPECT_GE(report["retries"], 1);
   EXPECT_EQ(report["repaired"]["leads"], 1);
   EXPECT_EQ(
-      value_of(*connection, fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
+      value_of(fmt::format("SELECT firstname FROM {} WHERE id = 10", quoted("leads"))),
       "NULL");
 }
 

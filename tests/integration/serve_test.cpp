@@ -325,14 +325,16 @@ class Serve : public MauticTest {
   static constexpr const char* kConnectionLimits =
       "threads = 4\nmax_connections_per_client = 4\nread_timeout_seconds = 3\n";
 
-  // The test policy plus [server]; `extra` goes into [server] (before the users).
+  // The test policy plus [server]; `extra` goes into [server] (before the users), `trigger`
+  // into [trigger].
   void write_server_config(const std::string& extra,
-                           const std::string& connection_limits = kConnectionLimits) {
+                           const std::string& connection_limits = kConnectionLimits,
+                           const std::string& trigger = "") {
     write_config(fmt::format(
-        "{}\n[server]\nlisten = \"127.0.0.1:0\"\nsecret_file = \"{}\"\nmax_body_bytes = 65536\n"
+        "{}{}\n[server]\nlisten = \"127.0.0.1:0\"\nsecret_file = \"{}\"\nmax_body_bytes = 65536\n"
         "{}login_attempts_per_hour = 6\nlookups_per_hour = 5\n{}\n"
         "[server.users]\nalice = \"{}\"\n",
-        kDefaultPolicy, secret_path.string(), connection_limits, extra, password_hash));
+        trigger, kDefaultPolicy, secret_path.string(), connection_limits, extra, password_hash));
   }
 
   void start_server() {
@@ -472,6 +474,50 @@ TEST_P(Serve, SignedSubscriptionChangeProcessesTheContactWithinTheRequest) {
   EXPECT_NE(log.find("processed=1"), std::string::npos) << log;
   EXPECT_EQ(log.find(synthetic_email(contact, contact_set.seed)), std::string::npos) << log;
   EXPECT_EQ(log.find('@'), std::string::npos) << log;
+}
+
+TEST_P(Serve, GracePeriodIsAcknowledgedAtOnceAndEndsInTheFirstSweepAfterIt) {
+  write_server_config("", kConnectionLimits, "grace = \"7d\"\n");
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  const auto before = table_rows(*connection, table("leads"), "id IN (33, 34)");
+  auto change = [&](int64_t contact, const std::string& status) {
+    auto response = post_signed(request_body(
+        {{std::string(server::kSubscriptionChanged), {subscription_change(contact, "email", status)}}}));
+    EXPECT_TRUE(response && response->status == 200) << (response ? response->body : "");
+    return response ? nlohmann::json::parse(response->body) : nlohmann::json::object();
+  };
+  // 33 unsubscribes: acknowledged at once, left alone while its entry is within the 7 days.
+  mautic_unsubscribes(33);
+  auto answer = change(33, "unsubscribed");
+  EXPECT_EQ(answer["waiting"], nlohmann::json::array({33}));
+  EXPECT_EQ(answer["processed"], nlohmann::json::array());
+  // 34 unsubscribes by mistake and resubscribes a minute later (Mautic deletes the entry).
+  mautic_unsubscribes(34);
+  EXPECT_EQ(change(34, "unsubscribed")["waiting"], nlohmann::json::array({34}));
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("DELETE FROM {} WHERE lead_id = 34",
+                                        quoted("lead_donotcontact")))
+                  .ok());
+  EXPECT_EQ(change(34, "contactable")["ignored"], 1);
+  EXPECT_EQ(processed_count(), 0);
+  EXPECT_EQ(before, table_rows(*connection, table("leads"), "id IN (33, 34)"));
+
+  // The week passes for 33: the first sweep after it processes 33; 34 is never touched.
+  ASSERT_TRUE(connection
+                  ->execute(fmt::format("UPDATE {} SET date_added = UTC_TIMESTAMP() - INTERVAL 8 "
+                                        "DAY WHERE lead_id = 33",
+                                        quoted("lead_donotcontact")))
+                  .ok());
+  auto sweep = tool({"sweep", "-q"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT source FROM {} WHERE contact_id = 33",
+                                          quoted("gdpr_contacts"))),
+            "sweep");
+  EXPECT_EQ(cell(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = 34",
+                                          quoted("gdpr_contacts"))),
+            "0");
+  EXPECT_EQ(before[1], table_rows(*connection, table("leads"), "id = 34").at(0));
+  EXPECT_EQ(change(33, "unsubscribed")["not_pending"], nlohmann::json::array({33}));
 }
 
 TEST_P(Serve, ForgedTruncatedHugeAndMalformedRequestsChangeNothing) {

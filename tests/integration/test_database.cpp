@@ -190,6 +190,27 @@ CommandResult MauticTest::tool(std::vector<std::string> args, const std::string&
   return run_tool(args, stdin_text);
 }
 
+void MauticTest::exec(const std::string& sql, const std::vector<db::Param>& params) {
+  auto done = connection->execute(sql, params);
+  ASSERT_TRUE(done.ok()) << sql << ": " << done.error().message;
+}
+
+std::string MauticTest::value_of(const std::string& sql, const std::vector<db::Param>& params) {
+  auto value = connection->query_value(sql, params);
+  EXPECT_TRUE(value.ok()) << sql << ": " << (value.ok() ? "" : value.error().message);
+  return value.ok() && value->has_value() ? **value : "NULL";
+}
+
+int MauticTest::config_line(const std::string& start) const {
+  std::ifstream in(config_path);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.starts_with(start)) return number;
+  }
+  return 0;
+}
+
 std::string prefix_name(const ::testing::TestParamInfo<std::string>& info) {
   return info.param.empty() ? "no_prefix" : "prefix_" + info.param;
 }

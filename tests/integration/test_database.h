@@ -56,6 +56,12 @@ class MauticTest : public ::testing::TestWithParam<std::string> {
   std::string table(const std::string& name) const { return prefix() + name; }
   std::string quoted(const std::string& name) const { return db::quote_identifier(table(name)); }
   CommandResult tool(std::vector<std::string> args, const std::string& stdin_text = "");
+  // Runs a statement on the test database; a failure fails the test.
+  void exec(const std::string& sql, const std::vector<db::Param>& params = {});
+  // The first cell of a query's first row as text, "NULL" for NULL or no row.
+  std::string value_of(const std::string& sql, const std::vector<db::Param>& params = {});
+  // The line of the config file that starts with `start` (0 when none does).
+  int config_line(const std::string& start) const;
 
   ContactSet contact_set;
   MauticSchemaVersion schema_version = MauticSchemaVersion::k51;

@@ -892,5 +892,117 @@ TEST(ParseConfigErrorTest, NoMessageEverRepeatsAValue) {
   EXPECT_TRUE(HasPart(error, "unknown action for field password (the value is not shown)"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Generalizers in [policy.fields]; which field types they fit is checked against lead_fields
+// (tests/unit/contact_policy_test.cpp)
+
+TEST(GeneralizerConfigTest, GeneralizersAreFieldActions) {
+  const Config config = parsed(
+      "[policy.fields]\nbirthday = \"year\"\nzipcode = \"prefix:2\"\nemail = \"domain\"\n"
+      "age = \"bucket:10\"\nfirstname = \"delete\"\n");
+  ASSERT_EQ(config.fields.size(), 5u);
+  EXPECT_EQ(config.fields[0].action, Action::kGeneralize);
+  EXPECT_EQ(config.fields[0].generalizer, (Generalizer{Generalization::kYear, 0}));
+  EXPECT_EQ(config.fields[1].generalizer, (Generalizer{Generalization::kPrefix, 2}));
+  EXPECT_EQ(config.fields[2].generalizer->name(), "domain");
+  EXPECT_EQ(config.fields[3].generalizer->name(), "bucket:10");
+  EXPECT_FALSE(config.fields[4].generalizer.has_value());
+  EXPECT_EQ(config.rule_for("zipcode")->generalizer->n, 2);
+  EXPECT_EQ(config.rule_for("city"), nullptr);
+}
+
+TEST(GeneralizerConfigErrorTest, WrongGeneralizersSayWhatToWrite) {
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nzipcode = \"prefix\"\n", 3),
+                      "prefix needs the number of characters to keep; write e.g. zipcode = "
+                      "\"prefix:2\""));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nage = \"bucket:0\"\n", 2),
+                      "bucket:N needs N, the width of a bucket, as a whole number"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nbirthday = \"yaer\"\n", 2),
+                      "did you mean birthday = \"year\"?"));
+  EXPECT_TRUE(HasPart(single_error_at("[policy]\ndefault = \"year\"\n", 2),
+                      "\"year\" generalizes one field at a time and cannot be the default"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// [trigger] grace and [retention] forget_after
+
+TEST(DurationConfigTest, NoGraceAndNoEndByDefault) {
+  const Config config = parsed("");
+  EXPECT_TRUE(config.grace.none());
+  EXPECT_TRUE(config.forget_after.none());
+  EXPECT_EQ(config.grace.for_reason(DncReason::kBounced), std::nullopt);
+}
+
+TEST(DurationConfigTest, OneSpanForEveryReasonOrOnePerReason) {
+  const Config one = parsed("[trigger]\ngrace = \"7d\"\n[retention]\nforget_after = \"5y\"\n");
+  EXPECT_EQ(one.grace.for_reason(DncReason::kUnsubscribed), (Duration{7, Duration::Unit::kDays}));
+  EXPECT_EQ(one.grace.for_reason(DncReason::kBounced), (Duration{7, Duration::Unit::kDays}));
+  EXPECT_EQ(one.forget_after.for_reason(DncReason::kManual), (Duration{5, Duration::Unit::kYears}));
+  EXPECT_FALSE(one.grace.none());
+
+  const Config per_reason = parsed(
+      "[trigger]\ngrace.bounced = \"3d\"\ngrace.default = \"36h\"\n"
+      "[retention]\nforget_after.bounced = \"never\"\nforget_after.default = \"5y\"\n");
+  EXPECT_EQ(per_reason.grace.for_reason(DncReason::kBounced), (Duration{3, Duration::Unit::kDays}));
+  EXPECT_EQ(per_reason.grace.for_reason(DncReason::kUnsubscribed),
+            (Duration{36, Duration::Unit::kHours}));
+  EXPECT_EQ(per_reason.forget_after.for_reason(DncReason::kBounced), std::nullopt);
+  EXPECT_EQ(per_reason.forget_after.for_reason(DncReason::kUnsubscribed),
+            (Duration{5, Duration::Unit::kYears}));
+  EXPECT_EQ(per_reason.line_of("trigger.grace.bounced"), 2);
+  EXPECT_EQ(per_reason.line_of("retention.forget_after.default"), 6);
+
+  const Config only_bounced = parsed("[trigger]\ngrace = { bounced = \"3d\" }\n");
+  EXPECT_EQ(only_bounced.grace.for_reason(DncReason::kUnsubscribed), std::nullopt);
+  EXPECT_FALSE(only_bounced.grace.none());
+}
+
+TEST(DurationConfigErrorTest, SpansReasonsAndNeverAreChecked) {
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"7 days\"\n", 2),
+                      "grace: \"7 days\" has no unit mautic-gdpr knows; the units are s, min, h, "
+                      "d, w, mo, y, e.g. grace = \"7d\""));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"30m\"\n", 2),
+                      "m could mean minutes or months; write 30min for minutes or 30mo"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = 7\n", 2),
+                      "grace is a whole number; write a span of time in double quotes, e.g. "
+                      "grace = \"7d\""));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace.bouncd = \"3d\"\n", 2),
+                      "grace.bouncd names no do-not-contact reason; did you mean grace.bounced?"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"never\"\n", 2),
+                      "\"never\" is not a span of time"));
+  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"200y\"\n", 2),
+                      "longer than a century"));
+  EXPECT_TRUE(HasPart(single_error_at("[retention]\nforget_after = \"0\"\n", 2),
+                      "forget_after = \"0\" would delete every record the moment it is made"));
+  EXPECT_TRUE(HasPart(single_error_at("[retention]\nforget_after.bounced = \"0d\"\n", 2),
+                      "forget_after.bounced = \"0\" would delete every record"));
+  EXPECT_TRUE(HasPart(single_error_at("[retention]\nforget_afer = \"5y\"\n", 2),
+                      "did you mean `forget_after`?"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// [hashing.keyring]
+
+TEST(KeyringConfigTest, OlderKeysByFingerprintInFileOrder) {
+  const Config config = parsed(
+      "[hashing]\nkey_file = \"/k/new.key\"\n[hashing.keyring]\n"
+      "ffee00112233445566 = \"/k/b.key\"\n3F2A9C1B4D5E6F70 = \"/k/a.key\"\n");
+  ASSERT_EQ(config.keyring.size(), 2u);
+  EXPECT_EQ(config.keyring[0].fingerprint, "ffee00112233445566");
+  EXPECT_EQ(config.keyring[0].file, "/k/b.key");
+  EXPECT_EQ(config.keyring[1].fingerprint, "3f2a9c1b4d5e6f70");  // lowercased
+  EXPECT_EQ(config.where("hashing.keyring.3f2a9c1b4d5e6f70"), std::string(kPath) + ":5");
+  EXPECT_TRUE(parsed("").keyring.empty());
+}
+
+TEST(KeyringConfigErrorTest, FingerprintAndFileAreChecked) {
+  EXPECT_TRUE(HasPart(single_error_at("[hashing.keyring]\nold = \"/k/a.key\"\n", 2),
+                      "\"old\" is not a key fingerprint; write the first 16 or more hex digits"));
+  EXPECT_TRUE(HasPart(single_error_at("[hashing.keyring]\n3f2a9c1b = \"/k/a.key\"\n", 2),
+                      "is not a key fingerprint"));
+  EXPECT_TRUE(HasPart(single_error_at("[hashing.keyring]\n3f2a9c1b4d5e6f70 = \"\"\n", 2),
+                      "3f2a9c1b4d5e6f70 is empty"));
+}
+
 }  // namespace
 }  // namespace mgdpr

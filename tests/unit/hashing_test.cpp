@@ -142,5 +142,30 @@ TEST(Sha256Test, KnownDigests) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(KeyRingTest, ActiveKeyFirstOlderKeysOnceEach) {
+  auto first = HashKey::from_bytes(repeated('k', 32));
+  auto second = HashKey::from_bytes(repeated('l', 32));
+  auto third = HashKey::from_bytes(repeated('m', 32));
+  ASSERT_TRUE(first.ok() && second.ok() && third.ok());
+  KeyRing ring(*third);
+  ring.add_older(*second);
+  ring.add_older(*first);
+  ring.add_older(*second);  // listed twice: one entry
+  ring.add_older(*third);   // the active key is no older key
+  ASSERT_EQ(ring.entries().size(), 3u);
+  EXPECT_EQ(ring.active().fingerprint, third->fingerprint());
+  EXPECT_EQ(ring.entries()[1].fingerprint, second->fingerprint());
+  EXPECT_EQ(ring.entries()[2].fingerprint, first->fingerprint());
+  EXPECT_EQ(ring.active().id, 0);  // unknown until matched with a database
+  ring.set_id(2, 1);
+  EXPECT_EQ(ring.entries()[2].id, 1);
+
+  const auto digests = ring.digests("jane@example.com");
+  ASSERT_EQ(digests.size(), 3u);
+  EXPECT_EQ(digests[0], third->hmac_hex("jane@example.com"));
+  EXPECT_EQ(digests[1], second->hmac_hex("jane@example.com"));
+  EXPECT_EQ(digests[2], first->hmac_hex("jane@example.com"));
+}
+
 }  // namespace
 }  // namespace mgdpr

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "server/pages.h"
 
+#include "server/metrics.h"
+
 #include <gtest/gtest.h>
 
 namespace mgdpr::server {
@@ -128,6 +130,41 @@ TEST(AuditPage, EntriesWithHistoryLinksAndPaging) {
   EXPECT_NE(page.find("href=\"/audit?before=11\""), std::string::npos);
   view.contact = 42;
   EXPECT_NE(audit_page({"alice", "tok"}, view).find("href=\"/audit?before=11&amp;contact=42\""),
+            std::string::npos);
+}
+
+TEST(LookupPage, GeneralizedValuesAreShownAmongTheKeptOnes) {
+  mautic::LookupMatch match;
+  match.contact_id = 10;
+  match.processed_by = "mautic-gdpr";
+  match.reason = "unsubscribed";
+  match.channel = "email";
+  match.kept = {{"birthday", "1980-01-01"}, {"city", "Berlin"}};
+  match.generalized = {{"birthday", "year"}};
+  LookupView view;
+  view.fields = {{"email", "email"}};
+  view.matches = std::vector<mautic::LookupMatch>{match};
+  const std::string page = lookup_page({"alice", "tok"}, view);
+  EXPECT_NE(page.find("<h3>Values kept by the policy</h3>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<dt>birthday</dt><dd>1980-01-01 <span class=\"muted\">(generalized: "
+                      "year)</span></dd>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<dt>city</dt><dd>Berlin</dd>"), std::string::npos) << page;
+}
+
+TEST(StatusPage, ContactsWaitingOutTheirGraceAreShown) {
+  StatusView view = view_with_success("2025-12-31 23:50:00");
+  view.numbers->status.waiting = 3;
+  view.numbers->status.next_due_at = "2026-01-07 10:00:00";
+  const std::string page = status_page({"alice", "tok"}, view);
+  EXPECT_NE(page.find("In grace period</div><div class=\"number\">3</div>"), std::string::npos)
+      << page;
+  EXPECT_NE(page.find("the next is due 2026-01-07 10:00:00 UTC"), std::string::npos) << page;
+  view.numbers->status.waiting = 0;
+  EXPECT_NE(status_page({"alice", "tok"}, view).find("none waiting out [trigger] grace"),
+            std::string::npos);
+  EXPECT_NE(prometheus_text({}, view.numbers, true).find("\nmgdpr_contacts_waiting 0\n"),
             std::string::npos);
 }
 
