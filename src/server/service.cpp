@@ -731,7 +731,7 @@ void Service::export_person(const httplib::Request& request, const std::string& 
   }
   const auto shared = session();
   mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->key, "web:" + person->user.name);
+                        *shared->keys, "web:" + person->user.name);
   app::ExportDocument document(app::utc_now());
   const int64_t ids[] = {person->contact_id};
   auto summary = engine.export_contacts(ids, kNamedOnThePage, document.sink());
@@ -767,7 +767,7 @@ void Service::erase_person(const httplib::Request& request, const std::string& b
   }
   const auto shared = session();
   mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->key, "web:" + person->user.name);
+                        *shared->keys, "web:" + person->user.name);
   auto report = engine.erase_contact(person->contact_id, kNamedOnThePage, !confirmed);
   if (!report) {
     if (report.error().kind == ErrorKind::kDatabase) lease->discard();

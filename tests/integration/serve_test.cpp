@@ -482,7 +482,7 @@ TEST_P(Serve, GracePeriodIsAcknowledgedAtOnceAndEndsInTheFirstSweepAfterIt) {
   const auto before = table_rows(*connection, table("leads"), "id IN (33, 34)");
   auto change = [&](int64_t contact, const std::string& status) {
     auto response = post_signed(request_body(
-        {{std::string(server::kSubscriptionChanged), {subscription_change(contact, "email", status)}}}));
+        {{std::string(kSubscriptionChanged), {subscription_change(contact, "email", status)}}}));
     EXPECT_TRUE(response && response->status == 200) << (response ? response->body : "");
     return response ? nlohmann::json::parse(response->body) : nlohmann::json::object();
   };
