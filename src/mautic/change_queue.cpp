@@ -74,6 +74,18 @@ bool same_body(std::string shown, std::string ours) {
   return shown == ours;
 }
 
+// Every trigger of this database (Mautic's and plugins' too): name -> body.
+Result<std::map<std::string, std::string>> existing_triggers(db::Connection& connection,
+                                                             const Schema& schema) {
+  MGDPR_ASSIGN_OR_RETURN(
+      auto found, connection.query("SELECT TRIGGER_NAME, ACTION_STATEMENT FROM "
+                                   "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
+                                   {schema.database()}));
+  std::map<std::string, std::string> existing;
+  for (const auto& row : found.rows) existing[row[0].value_or("")] = row[1].value_or("");
+  return existing;
+}
+
 Status execute(db::Connection& connection, const std::string& sql) {
   auto done = connection.execute(sql);
   if (!done) return done.error();
@@ -135,12 +147,7 @@ std::vector<std::string> unqueueable_tables(const Schema& schema) {
 
 Result<QueueState> read_queue_state(db::Connection& connection, const Schema& schema) {
   QueueState state;
-  MGDPR_ASSIGN_OR_RETURN(
-      auto found, connection.query("SELECT TRIGGER_NAME, ACTION_STATEMENT FROM "
-                                   "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
-                                   {schema.database()}));
-  std::map<std::string, std::string> existing;
-  for (const auto& row : found.rows) existing[row[0].value_or("")] = row[1].value_or("");
+  MGDPR_ASSIGN_OR_RETURN(const auto existing, existing_triggers(connection, schema));
   std::map<std::string, bool> complete;  // per table, in table order of first appearance
   std::vector<std::string> order;
   for (const QueueTrigger& trigger : queue_triggers(schema)) {
@@ -198,12 +205,7 @@ Status install_queue(db::Connection& connection, const Schema& schema) {
     return make_error("the gdpr tables are older than version 4 (no gdpr_dirty); run `mautic-gdpr "
                       "sweep` once to upgrade them, then install the queue");
   }
-  MGDPR_ASSIGN_OR_RETURN(
-      auto found, connection.query("SELECT TRIGGER_NAME, ACTION_STATEMENT FROM "
-                                   "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
-                                   {schema.database()}));
-  std::map<std::string, std::string> existing;
-  for (const auto& row : found.rows) existing[row[0].value_or("")] = row[1].value_or("");
+  MGDPR_ASSIGN_OR_RETURN(const auto existing, existing_triggers(connection, schema));
   // Until a full content check has run with every trigger in place, the queue does not know
   // what was written before: the next sweep does that check (queue_baseline).
   MGDPR_TRY(execute(connection, fmt::format("DELETE FROM {} WHERE name = 'queue_baseline'",
@@ -230,13 +232,9 @@ Status install_queue(db::Connection& connection, const Schema& schema) {
 }
 
 Status remove_queue(db::Connection& connection, const Schema& schema) {
-  MGDPR_ASSIGN_OR_RETURN(
-      auto found, connection.query("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "
-                                   "TRIGGER_SCHEMA = ?",
-                                   {schema.database()}));
+  MGDPR_ASSIGN_OR_RETURN(const auto existing, existing_triggers(connection, schema));
   const std::string stem = name_stem(schema);
-  for (const auto& row : found.rows) {
-    const std::string name = row[0].value_or("");
+  for (const auto& [name, body] : existing) {
     if (!name.starts_with(stem)) continue;
     auto dropped = connection.execute("DROP TRIGGER IF EXISTS " + quote_identifier(name));
     if (!dropped) return explain_trigger_error(dropped.error(), schema);
