@@ -512,6 +512,24 @@ const KeySpec kRelatedLocation = {
     }};
 
 // ---------------------------------------------------------------------------------------------
+// [orphans]: what happens to the rows of contacts Mautic deleted.
+
+const KeySpec kOrphansKeys[] = {
+    {"action", ValueType::kString, "action = \"scrub\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view word = string_of(value);
+       if (word == "scrub" || word == "keep") {
+         context.config.orphans.scrub = word == "scrub";
+         return;
+       }
+       context.problems.add(context.line,
+                            "the action for rows of deleted contacts is \"scrub\" (each row "
+                            "gets its location's action, like a processed contact's) or "
+                            "\"keep\"; write action = \"scrub\"");
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
 // [server] and [server.users]: `mautic-gdpr serve`
 
 constexpr std::string_view kSecretRefusal =
@@ -692,6 +710,7 @@ const SectionSpec kSections[] = {
     {"legacy", kLegacyKeys, nullptr, [](Config& config) { config.legacy.emplace(); }, check_legacy},
     {"sweep", kSweepKeys},
     {"related", {}, &kRelatedLocation},
+    {"orphans", kOrphansKeys},
     {"guard", kGuardKeys},
     {"server", kServerKeys, nullptr, nullptr, check_server},
 };
@@ -1131,6 +1150,11 @@ country = "keep"
 # [legacy]
 # md5_salt = "0123456789abcdef"
 # md5_field = "email_hash"
+
+# Rows a contact leaves behind when Mautic deletes it (e.g. email_stats with the address and a
+# NULL lead_id): "scrub" gives each its location's action, as for a processed contact.
+# [orphans]
+# action = "scrub"                # or "keep"
 
 # [sweep]
 # batch_size = 500          # contacts per transaction

@@ -71,6 +71,11 @@ struct GuardConfig {
   std::optional<std::vector<DncReason>> reasons;
 };
 
+// [orphans]: rows a contact leaves behind when Mautic deletes it.
+struct OrphansConfig {
+  bool scrub = true;  // action = "scrub": each row gets its location's action; "keep": left
+};
+
 // A user of the lookup and status pages: a name and a libsodium Argon2id hash of the password
 // (`mautic-gdpr passwd` prints one), never the password itself.
 struct WebUser {
@@ -111,6 +116,7 @@ struct Config {
   ServerConfig server;
   // [related]: location name -> action word, validated against the location table later.
   std::map<std::string, std::string> related;
+  OrphansConfig orphans;
 
   // Line of a dotted key ("policy.fields.email", "hashing.key_file") or of a section
   // ("policy.fields"); 0 when the key was not written in the file.

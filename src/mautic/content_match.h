@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Rows that no SQL can tie to a contact, found by what they carry: queued webhook payloads (the
-// contact id inside the JSON, kPayload locations) and free text (the address, kText). The
-// scrubber acts on the rows these return and `verify` counts them: one finder for both.
+// Rows that no SQL can tie to a contact, found by what they carry: contact ids inside their
+// content (webhook payloads, messenger envelopes, notification links: kPayload locations) and
+// free text (the address, kText). The scrubber acts on the rows these return and `verify` counts them: one finder for both.
 #pragma once
 
 #include <functional>
@@ -19,10 +19,12 @@ namespace mgdpr::mautic {
 // The keyed digest of an address as the profile's email column stores it.
 using EmailDigest = std::function<std::string(std::string_view)>;
 
-// Keys (id) of the rows of a payload table within `range` whose payload names one of the
-// contacts. Payloads that do not parse name no one.
+// Keys of the rows of a payload table (Link::kPayload) within `range` whose content names one
+// of the contacts, read in the location's format (content_ids.h). Content that does not parse
+// names no one.
 Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
                                                       const Schema& schema,
+                                                      const Location& location,
                                                       const std::string& table,
                                                       const ContactSet& contacts,
                                                       const KeyRange& range = {});

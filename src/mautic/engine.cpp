@@ -252,6 +252,8 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   MGDPR_TRY(repair_profiles(report.repaired, report.retries));
   RelatedScrubber related(connection_, schema_, related_, email_digest());
   MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
+  // Rows Mautic left behind when it deleted a contact: a delete is an erasure too.
+  if (config_.orphans.scrub) MGDPR_TRY(related.scrub_orphans(report.rows_changed, full_pass));
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   return {};

@@ -32,7 +32,7 @@ RelatedPlan build_related_plan(const Config& config, const Schema& schema) {
       continue;
     }
     if (*action == RowAction::kScrub && location->columns.empty() &&
-        location->every_column_but.empty() && schema.column(location->name, "ip_id") == nullptr) {
+        location->every_column_but.empty() && schema.column(location->named_table(), "ip_id") == nullptr) {
       plan.problems.push_back(fmt::format(
           "{}: `{}` has nothing statistical to keep, so it cannot be scrubbed; write {} = "
           "\"delete\" or \"keep\"",

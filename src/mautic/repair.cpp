@@ -46,14 +46,14 @@ class RelatedScrubber::Repair : public LocationVisitor {
         MGDPR_TRY(repair_by_key(plan, table, dirty, std::string(key)));
       }
     }
-    return scrubber_.mark_checked(table);
+    return scrubber_.mark_checked(record_name(*plan.location, table));
   }
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_, scrubber_.schema_,
-                                                           table, processed_));
+                                                           *plan.location, table, processed_));
     MGDPR_TRY(repair_keys(plan, table, keys));
-    return scrubber_.mark_checked(table);
+    return scrubber_.mark_checked(record_name(*plan.location, table));
   }
 
   Status in_text(const LocationPlan& plan, const std::string& table) override {
@@ -61,7 +61,7 @@ class RelatedScrubber::Repair : public LocationVisitor {
         auto keys, rows_naming_processed_addresses(scrubber_.connection_, scrubber_.schema_,
                                                    *plan.location, table, scrubber_.email_digest_));
     MGDPR_TRY(repair_keys(plan, table, keys));
-    return scrubber_.mark_checked(table);
+    return scrubber_.mark_checked(record_name(*plan.location, table));
   }
 
  private:
@@ -135,12 +135,22 @@ Status RelatedScrubber::repair(TableCounts& repaired, bool full_pass, int64_t& r
       retries);
 }
 
-Status RelatedScrubber::mark_checked(const std::string& table) {
+Status RelatedScrubber::mark_checked(const std::string& record) {
   MGDPR_TRY(connection_.execute(
       fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, 0, "
                   "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE cleaned_at = VALUES(cleaned_at)",
                   schema_.table("gdpr_watermarks")),
-      {table}));
+      {record}));
+  return {};
+}
+
+Status RelatedScrubber::move_watermark(const std::string& record, int64_t last) {
+  MGDPR_TRY(connection_.execute(
+      fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
+                  "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
+                  "cleaned_at = VALUES(cleaned_at)",
+                  schema_.table("gdpr_watermarks")),
+      {record, last}));
   return {};
 }
 
@@ -150,9 +160,10 @@ class RelatedScrubber::Watermarks : public EveryTableVisitor {
   Watermarks(const std::map<std::string, std::optional<std::string>>& cleaned,
              std::vector<LocationStatus>& statuses)
       : cleaned_(cleaned), statuses_(statuses) {}
-  Status table(const LocationPlan&, const std::string& table) override {
-    auto found = cleaned_.find(table);
-    statuses_.push_back({table, found == cleaned_.end() ? std::nullopt : found->second});
+  Status table(const LocationPlan& plan, const std::string& table) override {
+    const std::string record = record_name(*plan.location, table);
+    auto found = cleaned_.find(record);
+    statuses_.push_back({record, found == cleaned_.end() ? std::nullopt : found->second});
     return {};
   }
 

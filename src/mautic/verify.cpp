@@ -79,7 +79,7 @@ class Verifier : public LocationVisitor {
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     ++report_.tables_checked;
     MGDPR_ASSIGN_OR_RETURN(auto keys,
-                           rows_naming_contacts(connection_, schema_, table, processed_));
+                           rows_naming_contacts(connection_, schema_, *plan.location, table, processed_));
     return count_keys(plan, table, keys);
   }
 
