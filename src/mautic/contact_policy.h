@@ -16,12 +16,18 @@
 namespace mgdpr::mautic {
 
 struct ColumnPlan {
-  std::string column;      // column of {prefix}leads (= field alias for contact fields)
+  std::string column;      // column of {prefix}leads (the field's alias, maybe in another case)
   std::string field_type;  // Mautic field type; "" for columns that are not contact fields
   std::string sql_type;    // the live column type, e.g. "varchar(191)"
   Action action = Action::kDelete;
   ValueKind kind = ValueKind::kText;  // normalization used when hashing
   std::string origin;  // why: "policy.fields", "policy.default", or a fixed rule's reason
+  // No lead_fields row describes the column: a plugin's, or a Mautic version's we have not
+  // seen. It gets the policy default unless [policy.fields] names it, or it is kept for a
+  // reason Mautic needs (origin says which).
+  bool unknown = false;
+  // What "delete" writes: NULL, or the column's default where it is NOT NULL.
+  std::string cleared = "NULL";
 };
 
 struct ContactPolicy {
@@ -34,6 +40,7 @@ struct ContactPolicy {
   std::vector<std::string> problems;
 
   std::vector<const ColumnPlan*> with_action(Action action) const;
+  // By column name, without case (as MariaDB compares column names).
   const ColumnPlan* find(std::string_view column) const;
 };
 

@@ -36,6 +36,28 @@ std::vector<std::string> email_shaped_words(std::string_view text) {
   return words;
 }
 
+Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& schema,
+                                     std::span<const int64_t> ids, const ContactSet& contacts) {
+  constexpr size_t kIdsPerQuery = 1000;
+  std::set<int64_t> members;
+  for (size_t first = 0; first < ids.size(); first += kIdsPerQuery) {
+    const size_t count = std::min(kIdsPerQuery, ids.size() - first);
+    std::vector<Param> params;
+    std::vector<std::string> selects;
+    for (int64_t id : ids.subspan(first, count)) {
+      params.emplace_back(id);
+      selects.emplace_back("SELECT ? AS id");
+    }
+    const std::string condition = contact_condition("d.id", contacts, schema, params);
+    MGDPR_ASSIGN_OR_RETURN(
+        auto rows, connection.query(fmt::format("SELECT d.id FROM ({}) d WHERE {}",
+                                                db::join(selects, " UNION ALL "), condition),
+                                    params));
+    for (const auto& row : rows.rows) members.insert(db::cell_to_int(row[0]).value_or(0));
+  }
+  return members;
+}
+
 Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
                                                       const Schema& schema,
                                                       const Location& location,
@@ -69,25 +91,8 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   std::vector<std::string> keys;
   if (mentions.empty()) return keys;
 
-  // Which of the mentioned contacts belong to the set, asked in chunks (a queue can name many).
-  constexpr size_t kIdsPerQuery = 1000;
-  std::set<int64_t> targets;
   const std::vector<int64_t> all(mentioned.begin(), mentioned.end());
-  for (size_t first = 0; first < all.size(); first += kIdsPerQuery) {
-    const size_t count = std::min(kIdsPerQuery, all.size() - first);
-    std::vector<Param> check_params;
-    std::vector<std::string> selects;
-    for (size_t i = first; i < first + count; ++i) {
-      check_params.emplace_back(all[i]);
-      selects.emplace_back("SELECT ? AS id");
-    }
-    const std::string condition = contact_condition("d.id", contacts, schema, check_params);
-    MGDPR_ASSIGN_OR_RETURN(
-        auto ours, connection.query(fmt::format("SELECT d.id FROM ({}) d WHERE {}",
-                                                db::join(selects, " UNION ALL "), condition),
-                                    check_params));
-    for (const auto& row : ours.rows) targets.insert(db::cell_to_int(row[0]).value_or(0));
-  }
+  MGDPR_ASSIGN_OR_RETURN(auto targets, members_of(connection, schema, all, contacts));
   for (const auto& [row_key, ids] : mentions) {
     if (std::any_of(ids.begin(), ids.end(), [&](int64_t id) { return targets.contains(id); })) {
       keys.push_back(row_key);

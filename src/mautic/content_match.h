@@ -4,7 +4,10 @@
 // free text (the address, kText). The scrubber acts on the rows these return and `verify` counts them: one finder for both.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +21,10 @@ namespace mgdpr::mautic {
 
 // The keyed digest of an address as the profile's email column stores it.
 using EmailDigest = std::function<std::string(std::string_view)>;
+
+// Which of these contact ids belong to the set (asked in chunks; the ids need not exist).
+Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& schema,
+                                     std::span<const int64_t> ids, const ContactSet& contacts);
 
 // Keys of the rows of a payload table (Link::kPayload) within `range` whose content names one
 // of the contacts, read in the location's format (content_ids.h). Content that does not parse

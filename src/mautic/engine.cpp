@@ -11,6 +11,7 @@
 #include "core/normalize.h"
 #include "mautic/clean_state.h"
 #include "mautic/location_rows.h"
+#include "mautic/discovery.h"
 #include "mautic/own_tables.h"
 
 namespace mgdpr::mautic {
@@ -254,6 +255,13 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   MGDPR_TRY(related.repair(report.repaired, full_pass, report.retries));
   // Rows Mautic left behind when it deleted a contact: a delete is an erasure too.
   if (config_.orphans.scrub) MGDPR_TRY(related.scrub_orphans(report.rows_changed, full_pass));
+  // What the location table does not know (a plugin's tables), said in every full pass.
+  if (full_pass) {
+    for (const auto& table : discover(schema_, related_, config_).tables) {
+      report.warnings.push_back(table.summary() +
+                                "; `mautic-gdpr check` prints a config block for it");
+    }
+  }
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   return {};
@@ -432,12 +440,12 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   std::vector<std::string> assignments;
   std::vector<Param> update_params;
   for (const ColumnPlan* plan : deleted) {
-    assignments.push_back(quote_identifier(plan->column) + " = NULL");
+    assignments.push_back(quote_identifier(plan->column) + " = " + plan->cleared);
   }
   for (size_t h = 0; h < hashed.size(); ++h) {
     const std::string column = quote_identifier(hashed[h]->column);
     if (digests[h].empty()) {
-      assignments.push_back(column + " = NULL");
+      assignments.push_back(column + " = " + hashed[h]->cleared);
       continue;
     }
     std::string expression = "CASE `id`";
@@ -446,7 +454,7 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
       update_params.emplace_back(id);
       update_params.emplace_back(digest);
     }
-    expression += " ELSE NULL END";  // an empty value has nothing to hash
+    expression += " ELSE " + hashed[h]->cleared + " END";  // an empty value has nothing to hash
     assignments.push_back(column + " = " + expression);
   }
   if (!assignments.empty()) {

@@ -42,6 +42,8 @@ struct SweepReport {
   int64_t retries = 0;   // transactions run again after a deadlock or lock wait timeout
   double seconds = 0;
   GuardReport guard;  // the re-import guard's pass, run first
+  // The full pass's discovery (discovery.h): tables no location covers, one line each.
+  std::vector<std::string> warnings;
 };
 
 struct ProcessReport {

@@ -11,7 +11,10 @@
 //    since the last one (a census of `leads`);
 //  - children of parent rows that are gone (a note's audit trail): in every full pass.
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 
+#include "mautic/clean_state.h"
 #include "mautic/content_match.h"
 #include "mautic/location_walk.h"
 #include "mautic/own_tables.h"
@@ -40,16 +43,22 @@ class RelatedScrubber::OrphanRows : public LocationVisitor {
     bool full_pass = false;               // rows whose parent row is gone
     bool contacts_missing = false;        // NULL links, and gone ids through an index
   };
-  OrphanRows(RelatedScrubber& scrubber, TableCounts& changed, Scope scope)
-      : scrubber_(scrubber), changed_(changed), scope_(scope) {}
+  OrphanRows(RelatedScrubber& scrubber, TableCounts& changed, Scope scope,
+             std::optional<int64_t> placeholder_ip)
+      : scrubber_(scrubber), changed_(changed), scope_(scope), placeholder_ip_(placeholder_ip) {}
 
   Status linked(const LocationPlan& plan, const std::string& table) override {
     auto set = orphans_of(plan, table);
     if (!set) return {};
+    // Only rows not clean yet (clean_state.h): a row scrubbed by an earlier pass is read, not
+    // written again.
+    const CleanCheck check = clean_check(plan, table, scrubber_.schema_, placeholder_ip_);
+    if (check.empty()) return {};
     return in_windows(plan, table, [&](const KeyRange& range) {
-      return scrubber_.apply(plan, table,
-                             rows_of(*plan.location, table, scrubber_.schema_, *set, range),
-                             changed_);
+      RowSelection rows = rows_of(*plan.location, table, scrubber_.schema_, *set, range);
+      rows.where += " AND (" + check.any_sql() + ")";
+      rows.params.insert(rows.params.end(), check.plain_params.begin(), check.plain_params.end());
+      return scrubber_.apply(plan, table, rows, changed_);
     });
   }
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
@@ -83,9 +92,10 @@ class RelatedScrubber::OrphanRows : public LocationVisitor {
       case Orphans::kIdKept:
         if (scope_.deleted != nullptr) return *scope_.deleted;
         // Without an index every such pass would read the whole table: those orphans are
-        // found through the journal only (ARCHITECTURE.md says which).
-        if (!scope_.contacts_missing ||
-            (location.link != Link::kPayload && !link_indexed(location, table))) {
+        // found through the journal only (ARCHITECTURE.md says which). Below a parent row
+        // (a declared table) gone() would mean the parent, not its contact.
+        if (!scope_.contacts_missing || location.link == Link::kParentRow ||
+            (location.link == Link::kColumn && !link_indexed(location, table))) {
           return std::nullopt;
         }
         return ContactSet::gone();
@@ -134,6 +144,7 @@ class RelatedScrubber::OrphanRows : public LocationVisitor {
   RelatedScrubber& scrubber_;
   TableCounts& changed_;
   const Scope scope_;
+  const std::optional<int64_t> placeholder_ip_;
 };
 
 Status RelatedScrubber::scrub_orphans(TableCounts& changed, bool full_pass) {
@@ -150,11 +161,11 @@ Status RelatedScrubber::scrub_orphans(TableCounts& changed, bool full_pass) {
     const int64_t count = db::cell_to_int(counted.rows[0][1]).value_or(0);
     census = fmt::format("{}:{}", top, count);
     MGDPR_ASSIGN_OR_RETURN(auto before, read_meta(connection_, schema_, kCensusMeta));
-    contacts_went_missing = true;  // never counted: look once
-    if (before) {
-      const auto colon = before->find(':');
-      const int64_t top_before = std::stoll(before->substr(0, colon));
-      const int64_t count_before = std::stoll(before->substr(colon + 1));
+    contacts_went_missing = true;  // never counted (or not readable): look once
+    int64_t top_before = 0;
+    int64_t count_before = 0;
+    if (before && std::sscanf(before->c_str(), "%" SCNd64 ":%" SCNd64, &top_before,
+                              &count_before) == 2) {
       MGDPR_ASSIGN_OR_RETURN(auto added, connection_.query_value(fmt::format(
                                              "SELECT COUNT(*) FROM {} WHERE id > ?",
                                              schema_.table("leads")),
@@ -166,7 +177,9 @@ Status RelatedScrubber::scrub_orphans(TableCounts& changed, bool full_pass) {
   MGDPR_TRY(scrub_journal_orphans(changed));
 
   if (full_pass) {
-    OrphanRows deep(*this, changed, {.full_pass = true, .contacts_missing = contacts_went_missing});
+    MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
+    OrphanRows deep(*this, changed, {.full_pass = true, .contacts_missing = contacts_went_missing},
+                    db::cell_to_int(placeholder));
     MGDPR_TRY(walk_locations(plan_, deep));
   }
   if (census) MGDPR_TRY(write_meta(connection_, schema_, kCensusMeta, *census));
@@ -185,6 +198,7 @@ Status RelatedScrubber::scrub_journal_orphans(TableCounts& changed) {
   const int64_t last = db::cell_to_int(mark).value_or(0);
   const int64_t high = db::cell_to_int(top).value_or(0);
   if (high <= last) return {};
+  MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
   MGDPR_ASSIGN_OR_RETURN(
       auto rows,
       connection_.query(fmt::format("SELECT DISTINCT object_id FROM {} WHERE id > ? AND id <= ? "
@@ -195,25 +209,13 @@ Status RelatedScrubber::scrub_journal_orphans(TableCounts& changed) {
   for (const auto& row : rows.rows) {
     if (auto id = db::cell_to_int(row[0])) named.push_back(*id);
   }
-  for (size_t first = 0; first < named.size(); first += kDeletedPerBatch) {
-    const size_t count = std::min(kDeletedPerBatch, named.size() - first);
-    // Still gone (not restored, not merged into another contact).
-    std::vector<Param> params;
-    std::vector<std::string> selects;
-    for (size_t i = first; i < first + count; ++i) {
-      params.emplace_back(named[i]);
-      selects.emplace_back("SELECT ? AS id");
-    }
-    const std::string gone = contact_condition("d.id", ContactSet::gone(), schema_, params);
-    MGDPR_ASSIGN_OR_RETURN(
-        auto confirmed, connection_.query(fmt::format("SELECT d.id FROM ({}) d WHERE {}",
-                                                      db::join(selects, " UNION ALL "), gone),
-                                          params));
-    std::vector<int64_t> deleted;
-    for (const auto& row : confirmed.rows) deleted.push_back(db::cell_to_int(row[0]).value_or(0));
-    if (deleted.empty()) continue;
-    const ContactSet set = ContactSet::of(deleted);
-    OrphanRows orphans(*this, changed, {.deleted = &set});
+  // Still gone (not restored, not merged into another contact).
+  MGDPR_ASSIGN_OR_RETURN(auto gone, members_of(connection_, schema_, named, ContactSet::gone()));
+  const std::vector<int64_t> deleted(gone.begin(), gone.end());
+  for (size_t first = 0; first < deleted.size(); first += kDeletedPerBatch) {
+    const ContactSet set = ContactSet::of(
+        std::span<const int64_t>(deleted).subspan(first, std::min(kDeletedPerBatch, deleted.size() - first)));
+    OrphanRows orphans(*this, changed, {.deleted = &set}, db::cell_to_int(placeholder));
     MGDPR_TRY(walk_locations(plan_, orphans));
   }
   return move_watermark(std::string(kJournalRecord), high);
