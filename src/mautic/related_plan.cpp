@@ -113,6 +113,18 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
         "}} (kinds: clear, php-serialized, json) or action = \"delete\"",
         where("action")));
   }
+  // Serialized and JSON values are rewritten row by row, found again by the row's key.
+  const ColumnInfo* row_id = schema.column(extra.table, "id");
+  const bool has_row_id = row_id != nullptr && row_id->is_integer();
+  if (extra.action == "scrub" && !has_row_id) {
+    for (const ExtraColumn& column : extra.columns) {
+      if (column.kind == "clear") continue;
+      problems.push_back(fmt::format(
+          "{}:{}: table `{}` has no integer `id` column, so its {} values cannot be rewritten "
+          "in place; write {} = \"clear\" or action = \"delete\"",
+          config.path, column.line, schema.table_name(extra.table), column.kind, column.name));
+    }
+  }
   if (problems.size() != before) return nullptr;
 
   auto declared = std::make_shared<DeclaredLocation>();
@@ -124,11 +136,9 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
   declared->parent_contact_column = extra.parent_contact_column;
   declared->origin = fmt::format("{}:{}", config.path, extra.line);
   declared->why = extra.why.empty() ? "declared in the config" : extra.why;
-  // The row's identity: an integer id, or a one-column integer primary key; none otherwise
-  // (then only the full pass looks for late rows).
-  if (const ColumnInfo* id = schema.column(extra.table, "id"); id != nullptr && id->is_integer()) {
-    declared->key_column = id->name;
-  }
+  // The row's identity, by which the repair goes in batches: an integer id; none otherwise
+  // (then the rows are repaired in one transaction).
+  if (has_row_id) declared->key_column = row_id->name;
   for (const ExtraColumn& column : extra.columns) declared->column_names.push_back(column.name);
   for (size_t i = 0; i < extra.columns.size(); ++i) {
     const std::string& kind = extra.columns[i].kind;

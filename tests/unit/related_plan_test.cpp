@@ -133,7 +133,8 @@ TEST(RelatedPlan, DeclaredTablesAreCheckedAgainstTheSchema) {
                   "link_column = \"lead_id\"\n\n[[related.extra]]\ntable = \"plugin_log\"\n"
                   "link_column = \"lead\"\ncolumns = { nte = \"clear\", lead_id = \"clear\" }\n\n"
                   "[[related.extra]]\nname = \"page_hits\"\ntable = \"plugin_log\"\n"
-                  "link_column = \"lead_id\"\n"),
+                  "link_column = \"lead_id\"\n\n[[related.extra]]\ntable = \"plugin_log\"\n"
+                  "link_column = \"lead_id\"\ncolumns = { note = \"json\" }\n"),
       with_plugin());
   auto has = [&](std::string_view text) {
     for (const auto& problem : plan.problems) {
@@ -150,6 +151,10 @@ TEST(RelatedPlan, DeclaredTablesAreCheckedAgainstTheSchema) {
                   "`note`?"));
   EXPECT_TRUE(has("config.toml:18: a location named `page_hits` exists already"));
   EXPECT_TRUE(has("config.toml:17: a scrubbed table needs its personal columns"));
+  // No row id: a JSON value could not be found again to be rewritten.
+  EXPECT_TRUE(has("config.toml:25: table `mt_plugin_log` has no integer `id` column, so its json "
+                  "values cannot be rewritten in place; write note = \"clear\" or action = "
+                  "\"delete\""));
   EXPECT_TRUE(plan.declared.empty());
 }
 
