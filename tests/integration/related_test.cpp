@@ -605,6 +605,21 @@ TEST_P(Related, SweepLeavesNothingOfProcessedContactsInTheDump) {
   EXPECT_EQ(nlohmann::json::parse(found.out)["matches"][0]["contact_id"], 10);
 }
 
+// [orphans] action = "keep": what Mautic leaves of a contact it deletes stays as Mautic left it,
+// in the sweep that reads its journal of deletes and in the full pass alike.
+TEST_P(Related, OrphansKeptWhenConfiguredSo) {
+  write_config(std::string(kDefaultPolicy) + kDeclaredPlugin + "\n[orphans]\naction = \"keep\"\n");
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  delete_contact_14_as_mautic_does();
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  ASSERT_EQ(tool({"sweep", "-q", "--full-pass"}).exit_code, 0);
+  const std::string after = dump();
+  for (const std::string marker : {"MK14xstataddr", "MK14xdeletedname"}) {
+    EXPECT_NE(after.find(marker), std::string::npos) << "kept as configured: " << marker;
+  }
+  EXPECT_EQ(after.find("MK10xstataddr"), std::string::npos) << "a processed contact's row";
+}
+
 // A location the admin kept and later switches back to its default: the next sweep finds every
 // processed contact's old rows there by content and repairs them, in batches (ids here lie far
 // apart), and says so.
