@@ -43,8 +43,9 @@ void print_unknown_columns(const mautic::ContactPolicy& policy) {
   for (const auto& plan : policy.columns) {
     if (!plan.unknown) continue;
     if (!any) {
-      fmt::print("\nColumns of leads that no lead_fields row describes (a plugin's, or a newer "
-                 "Mautic's;\nname one under [policy.fields] by its column name to choose):\n");
+      fmt::print(
+          "\nColumns of leads that no lead_fields row describes (a plugin's, or a newer "
+          "Mautic's;\nname one under [policy.fields] by its column name to choose):\n");
     }
     any = true;
     fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", plan.column, "-", plan.sql_type,

@@ -498,15 +498,14 @@ int run_locations(CommandContext& context) {
       for (const auto& column : extra.columns) {
         columns.push_back({{"column", column.name}, {"kind", column.kind}});
       }
-      declared.push_back(
-          {{"location", declared_name(extra)},
-           {"action", extra.action},
-           {"why", extra.why.empty() ? "declared in the config" : extra.why},
-           {"declared_at", fmt::format("{}:{}", config->path, extra.line)},
-           {"table", extra.table},
-           {"link_column", extra.link_column},
-           {"parent", extra.parent.empty() ? nullptr : nlohmann::json(extra.parent)},
-           {"columns", columns}});
+      declared.push_back({{"location", declared_name(extra)},
+                          {"action", extra.action},
+                          {"why", extra.why.empty() ? "declared in the config" : extra.why},
+                          {"declared_at", fmt::format("{}:{}", config->path, extra.line)},
+                          {"table", extra.table},
+                          {"link_column", extra.link_column},
+                          {"parent", extra.parent.empty() ? nullptr : nlohmann::json(extra.parent)},
+                          {"columns", columns}});
     }
     print_json({{"locations", out}, {"declared", declared}});
     return kExitOk;
@@ -521,12 +520,12 @@ int run_locations(CommandContext& context) {
       columns += fmt::format("{}{} ({})", columns.empty() ? "" : ", ", column.name, column.kind);
     }
     fmt::print("{:<32} {:<7} {} [declared at {}:{}: table {}, {}{}{}]\n", declared_name(extra),
-               extra.action, extra.why.empty() ? "declared in the config" : extra.why,
-               config->path, extra.line, extra.table,
-               extra.parent.empty() ? "contact in " + extra.link_column
-                                    : fmt::format("{} -> {}.{}, contact in {}", extra.link_column,
-                                                  extra.parent, extra.parent_key,
-                                                  extra.parent_contact_column),
+               extra.action, extra.why.empty() ? "declared in the config" : extra.why, config->path,
+               extra.line, extra.table,
+               extra.parent.empty()
+                   ? "contact in " + extra.link_column
+                   : fmt::format("{} -> {}.{}, contact in {}", extra.link_column, extra.parent,
+                                 extra.parent_key, extra.parent_contact_column),
                columns.empty() ? "" : "; clears ", columns);
   }
   return kExitOk;
@@ -855,8 +854,9 @@ void locations_options(CLI::App& command, CommandArgs& args) {
   command.add_flag("--markdown", args.markdown,
                    "Print the table as Markdown (for ARCHITECTURE.md)");
   add_config_option(command, args);
-  command.footer("Tables declared under [[related.extra]] in the config are listed after the\n"
-                 "built-in locations (`check` validates them against the database).");
+  command.footer(
+      "Tables declared under [[related.extra]] in the config are listed after the\n"
+      "built-in locations (`check` validates them against the database).");
 }
 
 void serve_options(CLI::App& command, CommandArgs&) {
@@ -898,14 +898,15 @@ const Command kCommands[] = {
      .add_options = init_config_options,
      .run = run_init_config},
     {.name = "check",
-     .summary = "Prove the config before a sweep needs it: every contact field with its type, column\n"
-                "and action, and the columns of leads no lead_fields row describes (a plugin's)\n"
-                "with theirs; the locations, declared [[related.extra]] tables included; tables\n"
-                "no location covers that reference contacts or look personal, each with a config\n"
-                "block to paste; where old values persist outside the tables (binary and query\n"
-                "logs, the messenger queue, backups); the database privileges each command needs\n"
-                "(each missing one with the GRANT that fixes it); [server] (secret, TLS files,\n"
-                "users). Problems as file:line: problem; fix.",
+     .summary =
+         "Prove the config before a sweep needs it: every contact field with its type, column\n"
+         "and action, and the columns of leads no lead_fields row describes (a plugin's)\n"
+         "with theirs; the locations, declared [[related.extra]] tables included; tables\n"
+         "no location covers that reference contacts or look personal, each with a config\n"
+         "block to paste; where old values persist outside the tables (binary and query\n"
+         "logs, the messenger queue, backups); the database privileges each command needs\n"
+         "(each missing one with the GRANT that fixes it); [server] (secret, TLS files,\n"
+         "users). Problems as file:line: problem; fix.",
      .needs = kConfig,
      .add_options = no_options,
      .run = run_check},
@@ -919,8 +920,10 @@ const Command kCommands[] = {
      .summary =
          "Pseudonymize every contact on do-not-contact for a configured reason and channel that\n"
          "is not processed yet. One transaction per batch: a contact is fully processed or\n"
-         "untouched, and a killed sweep is completed by the next one. The timer runs it every 10 min.\n"
-         "Rows Mautic leaves of contacts it deletes are scrubbed too ([orphans] action); the hourly\n"
+         "untouched, and a killed sweep is completed by the next one. The timer runs it every 10 "
+         "min.\n"
+         "Rows Mautic leaves of contacts it deletes are scrubbed too ([orphans] action); the "
+         "hourly\n"
          "full pass warns about tables no location covers (see check).",
      .needs = kWriteSession,
      .add_options = sweep_options,
@@ -952,8 +955,9 @@ const Command kCommands[] = {
      .run = run_guard,
      .check_args = check_guard_args},
     {.name = "status",
-     .summary = "Counts: processed contacts by reason, pending contacts and the oldest one's age,\n"
-                "the last sweep and the last successful one. Needs no hash key (a monitoring user).",
+     .summary =
+         "Counts: processed contacts by reason, pending contacts and the oldest one's age,\n"
+         "the last sweep and the last successful one. Needs no hash key (a monitoring user).",
      .needs = kMonitorSession,
      .add_options = no_options,
      .run = run_status},
@@ -975,9 +979,8 @@ const Command kCommands[] = {
      .add_options = serve_options,
      .run = run_serve},
     {.name = "passwd",
-     .summary =
-         "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
-         "without echo, or reads one line from stdin; the password is never an argument.",
+     .summary = "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
+                "without echo, or reads one line from stdin; the password is never an argument.",
      .needs = kNothing,
      .add_options = passwd_options,
      .run = run_passwd,

@@ -33,10 +33,17 @@ constexpr FixedColumn kFixedColumns[] = {
 
 // Mautic's own bookkeeping columns of leads (no contact field, nothing of the person's):
 // kept, and not listed.
-constexpr std::string_view kMauticColumns[] = {
-    "id",           "is_published",  "created_by",     "created_by_user",
-    "date_modified", "modified_by",  "modified_by_user", "checked_out",
-    "checked_out_by", "checked_out_by_user", "generated_email_domain"};
+constexpr std::string_view kMauticColumns[] = {"id",
+                                               "is_published",
+                                               "created_by",
+                                               "created_by_user",
+                                               "date_modified",
+                                               "modified_by",
+                                               "modified_by_user",
+                                               "checked_out",
+                                               "checked_out_by",
+                                               "checked_out_by_user",
+                                               "generated_email_domain"};
 
 bool same_name(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -146,7 +153,8 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
     if (field == nullptr) {
       // A column no lead_fields row describes may be named by its column name.
       const ColumnInfo* column = schema.column("leads", rule.alias);
-      if (column != nullptr && fixed_column(rule.alias) == nullptr && !is_mautic_column(rule.alias)) {
+      if (column != nullptr && fixed_column(rule.alias) == nullptr &&
+          !is_mautic_column(rule.alias)) {
         if (auto reason = must_keep(*column, schema); reason && rule.action != Action::kKeep) {
           problems.push_back(fmt::format("{}: column `{}` is always kept ({}); remove this line",
                                          where, rule.alias, *reason));
@@ -154,15 +162,16 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
           problems.push_back(fmt::format(
               "{}: column `{}`.`{}` is {} and cannot hold a {}-character hash; write {} = "
               "\"delete\" or \"keep\"",
-              where, schema.table_name("leads"), rule.alias, column->column_type,
-              kDigestHexLength, rule.alias));
+              where, schema.table_name("leads"), rule.alias, column->column_type, kDigestHexLength,
+              rule.alias));
         }
         continue;
       }
       if (column != nullptr) {
-        problems.push_back(fmt::format("{}: `{}` is Mautic's own column of {}, not the person's "
-                                       "data; remove this line",
-                                       where, rule.alias, schema.table_name("leads")));
+        problems.push_back(
+            fmt::format("{}: `{}` is Mautic's own column of {}, not the person's "
+                        "data; remove this line",
+                        where, rule.alias, schema.table_name("leads")));
         continue;
       }
       auto suggestion = did_you_mean(rule.alias, aliases);
@@ -210,7 +219,8 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
     ColumnPlan plan;
     plan.column = column.name;
     plan.sql_type = column.column_type;
-    if (!column.nullable) plan.cleared = fmt::format("DEFAULT({})", db::quote_identifier(column.name));
+    if (!column.nullable)
+      plan.cleared = fmt::format("DEFAULT({})", db::quote_identifier(column.name));
     if (const FixedColumn* fixed = fixed_column(column.name)) {
       plan.action = fixed->action;
       plan.origin = std::string(fixed->why);

@@ -58,7 +58,9 @@ std::set<int64_t> contact_ids_in_links(std::string_view html) {
     size_t end = start;
     while (end < html.size() && html[end] >= '0' && html[end] <= '9') ++end;
     // The id ends the path: "/s/contacts/view/42" followed by a quote, '?', '#', '/', ...
-    const bool ends_path = end == html.size() || !(std::isalnum(static_cast<unsigned char>(html[end])) || html[end] == '_');
+    const bool ends_path =
+        end == html.size() ||
+        !(std::isalnum(static_cast<unsigned char>(html[end])) || html[end] == '_');
     if (end > start && ends_path) {
       if (auto id = positive_id(html.substr(start, end - start))) ids.insert(*id);
     }

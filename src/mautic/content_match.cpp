@@ -58,12 +58,9 @@ Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& s
   return members;
 }
 
-Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
-                                                      const Schema& schema,
-                                                      const Location& location,
-                                                      const std::string& table,
-                                                      const ContactSet& contacts,
-                                                      const KeyRange& range) {
+Result<std::vector<std::string>> rows_naming_contacts(
+    db::Connection& connection, const Schema& schema, const Location& location,
+    const std::string& table, const ContactSet& contacts, const KeyRange& range) {
   const std::string key = "t." + quote_identifier(location.key_column);
   std::vector<std::string> selected = {key, "t." + quote_identifier(location.link_column)};
   // Mautic 5 queues webhooks zlib-compressed, with the plain payload NULL.
@@ -72,11 +69,10 @@ Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection
   if (compressed) selected.emplace_back("t.payload_compressed");
   std::vector<Param> params;
   const std::string in_range = range_condition(range, params);
-  MGDPR_ASSIGN_OR_RETURN(
-      auto rows, connection.query(fmt::format("SELECT {} FROM {} t WHERE TRUE{}",
-                                              db::join(selected, ", "), schema.table(table),
-                                              in_range),
-                                  params));
+  MGDPR_ASSIGN_OR_RETURN(auto rows, connection.query(fmt::format("SELECT {} FROM {} t WHERE TRUE{}",
+                                                                 db::join(selected, ", "),
+                                                                 schema.table(table), in_range),
+                                                     params));
   // Row key -> contact ids its content names. Content that cannot be read names nobody.
   std::map<std::string, std::set<int64_t>> mentions;
   std::set<int64_t> mentioned;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Rows that no SQL can tie to a contact, found by what they carry: contact ids inside their
 // content (webhook payloads, messenger envelopes, notification links: kPayload locations) and
-// free text (the address, kText). The scrubber acts on the rows these return and `verify` counts them: one finder for both.
+// free text (the address, kText). The scrubber acts on the rows these return and `verify` counts
+// them: one finder for both.
 #pragma once
 
 #include <cstdint>
@@ -29,12 +30,9 @@ Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& s
 // Keys of the rows of a payload table (Link::kPayload) within `range` whose content names one
 // of the contacts, read in the location's format (content_ids.h). Content that does not parse
 // names no one.
-Result<std::vector<std::string>> rows_naming_contacts(db::Connection& connection,
-                                                      const Schema& schema,
-                                                      const Location& location,
-                                                      const std::string& table,
-                                                      const ContactSet& contacts,
-                                                      const KeyRange& range = {});
+Result<std::vector<std::string>> rows_naming_contacts(
+    db::Connection& connection, const Schema& schema, const Location& location,
+    const std::string& table, const ContactSet& contacts, const KeyRange& range = {});
 
 // Keys of the rows of a free-text location within `range` whose text holds an email-shaped word
 // that hashes to a processed contact's email digest (gdpr_hashes): the address is gone from

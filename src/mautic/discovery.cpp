@@ -34,9 +34,9 @@ std::vector<std::string> words_of(const std::string& name) {
 
 // Column names that hold a contact id: Mautic's own spellings and their usual variants.
 bool names_a_contact(const std::string& name) {
-  static constexpr std::string_view kNames[] = {"lead_id", "contact_id", "leadid", "contactid",
-                                                "lead", "contact", "mautic_lead_id",
-                                                "mautic_contact_id"};
+  static constexpr std::string_view kNames[] = {
+      "lead_id", "contact_id", "leadid",         "contactid",
+      "lead",    "contact",    "mautic_lead_id", "mautic_contact_id"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames) ||
          name.ends_with("_lead_id") || name.ends_with("_contact_id");
 }
@@ -45,12 +45,12 @@ bool names_a_contact(const std::string& name) {
 // whole word of it ("name", "ip").
 bool looks_personal(const std::string& name) {
   static constexpr std::string_view kParts[] = {
-      "email",   "e_mail",   "phone",    "mobile",    "fax",        "firstname", "lastname",
-      "fullname", "username", "address", "street",    "zipcode",    "postcode",  "postal",
-      "birth",   "ipaddress", "ip_address", "user_agent", "useragent", "twitter", "facebook",
-      "linkedin", "instagram", "skype",  "iban",      "passport"};
-  static constexpr std::string_view kWords[] = {"name", "ip",   "city", "zip",  "agent",
-                                                "ua",   "dob",  "ssn",  "handle", "gender"};
+      "email",    "e_mail",    "phone",      "mobile",     "fax",       "firstname", "lastname",
+      "fullname", "username",  "address",    "street",     "zipcode",   "postcode",  "postal",
+      "birth",    "ipaddress", "ip_address", "user_agent", "useragent", "twitter",   "facebook",
+      "linkedin", "instagram", "skype",      "iban",       "passport"};
+  static constexpr std::string_view kWords[] = {"name", "ip",  "city", "zip",    "agent",
+                                                "ua",   "dob", "ssn",  "handle", "gender"};
   if (std::any_of(std::begin(kParts), std::end(kParts),
                   [&](std::string_view part) { return name.find(part) != std::string::npos; })) {
     return true;
@@ -80,9 +80,9 @@ bool covered(const std::string& table, const RelatedPlan& plan, const Config& co
   }
   // A declared table, or the parent table it names (which the admin has looked at too).
   return std::any_of(plan.locations.begin(), plan.locations.end(), [&](const LocationPlan& entry) {
-    return entry.declared && (entry.location->named_table() == table ||
-                              (entry.location->link == Link::kParentRow &&
-                               entry.location->parent.table == table));
+    return entry.declared &&
+           (entry.location->named_table() == table ||
+            (entry.location->link == Link::kParentRow && entry.location->parent.table == table));
   });
 }
 
@@ -108,9 +108,10 @@ std::string config_block(const DiscoveredTable& found) {
            "action = \"delete\"   # no personal column recognised; to keep the rows, list them:\n"
            "                     # action = \"scrub\" and columns = { note = \"clear\" }\n";
   }
-  return block + fmt::format("action = \"scrub\"    # or \"delete\": nothing statistical to keep\n"
-                             "columns = {{ {} }}   # kinds: clear, php-serialized, json\n",
-                             columns);
+  return block + fmt::format(
+                     "action = \"scrub\"    # or \"delete\": nothing statistical to keep\n"
+                     "columns = {{ {} }}   # kinds: clear, php-serialized, json\n",
+                     columns);
 }
 
 }  // namespace
@@ -122,7 +123,8 @@ std::string DiscoveredTable::summary() const {
     for (const auto& name : names) joined += (joined.empty() ? "" : ", ") + name;
     return joined;
   };
-  if (!contact_columns.empty()) text += fmt::format(" references contacts ({})", list(contact_columns));
+  if (!contact_columns.empty())
+    text += fmt::format(" references contacts ({})", list(contact_columns));
   if (!personal_columns.empty()) {
     text += fmt::format("{} looks personal ({})", contact_columns.empty() ? "" : " and",
                         list(personal_columns));

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/engine.h"
 
+#include <fmt/chrono.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
 
-#include <fmt/chrono.h>
-
 #include "core/normalize.h"
 #include "mautic/clean_state.h"
-#include "mautic/location_rows.h"
 #include "mautic/discovery.h"
+#include "mautic/location_rows.h"
 #include "mautic/own_tables.h"
 
 namespace mgdpr::mautic {

@@ -32,7 +32,8 @@ ContactSet ContactSet::of(std::span<const int64_t> ids) {
 }
 
 ContactSet ContactSet::processed(const Schema& schema) {
-  return {Kind::kListed, fmt::format("(SELECT g.contact_id FROM {} g WHERE {} AND EXISTS (SELECT 1 FROM {} d "
+  return {Kind::kListed,
+          fmt::format("(SELECT g.contact_id FROM {} g WHERE {} AND EXISTS (SELECT 1 FROM {} d "
                       "WHERE d.lead_id = g.contact_id AND d.channel = g.channel))",
                       schema.table("gdpr_contacts"), not_returned_sql(schema, "g"),
                       schema.table("lead_donotcontact")),
@@ -60,9 +61,8 @@ std::string contact_condition(std::string_view expression, const ContactSet& con
                       expression, schema.table("leads"));
       // A contact merged into another is the same person, not an erasure: its history stays.
       if (schema.has_table("contact_merge_records")) {
-        condition += fmt::format(
-            " AND NOT EXISTS (SELECT 1 FROM {} m WHERE m.merged_id = {})",
-            schema.table("contact_merge_records"), expression);
+        condition += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} m WHERE m.merged_id = {})",
+                                 schema.table("contact_merge_records"), expression);
       }
       return condition;
     }
@@ -84,15 +84,16 @@ RowSelection rows_of(const Location& location, std::string_view table, const Sch
       const std::string parent_key = quote_identifier(parent.key);
       if (contacts.kind == ContactSet::Kind::kGone) {
         // The parent row itself is gone (a note deleted with its contact).
-        rows.where = fmt::format("{0} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} parent WHERE "
-                                 "parent.{2} = {0})",
-                                 link, schema.table(parent.table), parent_key);
+        rows.where = fmt::format(
+            "{0} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} parent WHERE "
+            "parent.{2} = {0})",
+            link, schema.table(parent.table), parent_key);
         break;
       }
       rows.from += fmt::format(" JOIN {} parent ON parent.{} = {}", schema.table(parent.table),
                                parent_key, link);
-      rows.where = contact_condition("parent." + quote_identifier(parent.contact_column),
-                                     contacts, schema, rows.params);
+      rows.where = contact_condition("parent." + quote_identifier(parent.contact_column), contacts,
+                                     schema, rows.params);
       if (!parent.null_column.empty()) {
         rows.where += fmt::format(" AND parent.{} IS NULL", quote_identifier(parent.null_column));
       }

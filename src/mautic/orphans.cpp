@@ -65,9 +65,9 @@ class RelatedScrubber::OrphanRows : public LocationVisitor {
     auto set = orphans_of(plan, table);
     if (!set) return {};
     return in_windows(plan, table, [&](const KeyRange& range) -> Status {
-      MGDPR_ASSIGN_OR_RETURN(auto keys, rows_naming_contacts(scrubber_.connection_,
-                                                             scrubber_.schema_, *plan.location,
-                                                             table, *set, range));
+      MGDPR_ASSIGN_OR_RETURN(
+          auto keys, rows_naming_contacts(scrubber_.connection_, scrubber_.schema_, *plan.location,
+                                          table, *set, range));
       return scrubber_.apply_to_keys(plan, table, keys, changed_);
     });
   }
@@ -123,10 +123,9 @@ class RelatedScrubber::OrphanRows : public LocationVisitor {
     KeyRange range;
     int64_t high = 0;
     if (windowed) {
-      MGDPR_ASSIGN_OR_RETURN(
-          auto top, connection.query_value(fmt::format("SELECT COALESCE(MAX({}), 0) FROM {}",
-                                                       quote_identifier(key->name),
-                                                       schema.table(table))));
+      MGDPR_ASSIGN_OR_RETURN(auto top, connection.query_value(fmt::format(
+                                           "SELECT COALESCE(MAX({}), 0) FROM {}",
+                                           quote_identifier(key->name), schema.table(table))));
       high = db::cell_to_int(top).value_or(0);
       range = {.column = key->name, .above = 0};
     }
@@ -164,12 +163,12 @@ Status RelatedScrubber::scrub_orphans(TableCounts& changed, bool full_pass) {
     contacts_went_missing = true;  // never counted (or not readable): look once
     int64_t top_before = 0;
     int64_t count_before = 0;
-    if (before && std::sscanf(before->c_str(), "%" SCNd64 ":%" SCNd64, &top_before,
-                              &count_before) == 2) {
-      MGDPR_ASSIGN_OR_RETURN(auto added, connection_.query_value(fmt::format(
-                                             "SELECT COUNT(*) FROM {} WHERE id > ?",
-                                             schema_.table("leads")),
-                                         {top_before}));
+    if (before &&
+        std::sscanf(before->c_str(), "%" SCNd64 ":%" SCNd64, &top_before, &count_before) == 2) {
+      MGDPR_ASSIGN_OR_RETURN(
+          auto added, connection_.query_value(fmt::format("SELECT COUNT(*) FROM {} WHERE id > ?",
+                                                          schema_.table("leads")),
+                                              {top_before}));
       contacts_went_missing = count < count_before + db::cell_to_int(added).value_or(0);
     }
   }
@@ -192,9 +191,9 @@ Status RelatedScrubber::scrub_journal_orphans(TableCounts& changed) {
       auto mark, connection_.query_value(fmt::format("SELECT last_id FROM {} WHERE location = ?",
                                                      schema_.table("gdpr_watermarks")),
                                          {std::string(kJournalRecord)}));
-  MGDPR_ASSIGN_OR_RETURN(auto top, connection_.query_value(fmt::format(
-                                       "SELECT COALESCE(MAX(id), 0) FROM {}",
-                                       schema_.table("audit_log"))));
+  MGDPR_ASSIGN_OR_RETURN(auto top,
+                         connection_.query_value(fmt::format("SELECT COALESCE(MAX(id), 0) FROM {}",
+                                                             schema_.table("audit_log"))));
   const int64_t last = db::cell_to_int(mark).value_or(0);
   const int64_t high = db::cell_to_int(top).value_or(0);
   if (high <= last) return {};
@@ -213,8 +212,8 @@ Status RelatedScrubber::scrub_journal_orphans(TableCounts& changed) {
   MGDPR_ASSIGN_OR_RETURN(auto gone, members_of(connection_, schema_, named, ContactSet::gone()));
   const std::vector<int64_t> deleted(gone.begin(), gone.end());
   for (size_t first = 0; first < deleted.size(); first += kDeletedPerBatch) {
-    const ContactSet set = ContactSet::of(
-        std::span<const int64_t>(deleted).subspan(first, std::min(kDeletedPerBatch, deleted.size() - first)));
+    const ContactSet set = ContactSet::of(std::span<const int64_t>(deleted).subspan(
+        first, std::min(kDeletedPerBatch, deleted.size() - first)));
     OrphanRows orphans(*this, changed, {.deleted = &set}, db::cell_to_int(placeholder));
     MGDPR_TRY(walk_locations(plan_, orphans));
   }

@@ -52,10 +52,10 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
   auto where = [&](std::string_view key) { return extra.where(config.path, key); };
   const std::string name = extra.name.empty() ? extra.table : extra.name;
   if (std::find(taken.begin(), taken.end(), name) != taken.end()) {
-    problems.push_back(fmt::format(
-        "{}: a location named `{}` exists already; add name = \"{}_extra\" to this "
-        "[[related.extra]]",
-        where(extra.name.empty() ? "table" : "name"), name, name));
+    problems.push_back(
+        fmt::format("{}: a location named `{}` exists already; add name = \"{}_extra\" to this "
+                    "[[related.extra]]",
+                    where(extra.name.empty() ? "table" : "name"), name, name));
   }
   std::vector<std::string> tables(schema.tables().begin(), schema.tables().end());
   const std::string unprefixed_fix = "write the table's name without the table prefix";
@@ -63,7 +63,8 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
     problems.push_back(fmt::format(
         "{}: there is no table `{}` in database `{}`{}{}", where("table"),
         schema.table_name(extra.table), schema.database(),
-        schema.prefix().empty() ? "" : fmt::format(" (table_prefix \"{}\" is added)", schema.prefix()),
+        schema.prefix().empty() ? ""
+                                : fmt::format(" (table_prefix \"{}\" is added)", schema.prefix()),
         fix_for("table", extra.table, tables, unprefixed_fix)));
     return nullptr;
   }
@@ -71,9 +72,9 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
                             std::string_view key) {
     if (schema.column(table, column) != nullptr) return true;
     const auto names = column_names(schema, table);
-    problems.push_back(fmt::format("{}: table `{}` has no column `{}`{}", where(key),
-                                   schema.table_name(table), column,
-                                   fix_for(key, column, names, "its columns are " + joined(names))));
+    problems.push_back(
+        fmt::format("{}: table `{}` has no column `{}`{}", where(key), schema.table_name(table),
+                    column, fix_for(key, column, names, "its columns are " + joined(names))));
     return false;
   };
   require_column(extra.table, extra.link_column, "link_column");
@@ -90,20 +91,21 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
   }
   for (const ExtraColumn& column : extra.columns) {
     if (column.name == extra.link_column) {
-      problems.push_back(fmt::format("{}:{}: `{}` is the link column: it ties the row to the "
-                                     "contact and cannot be cleared; remove it from columns",
-                                     config.path, column.line, column.name));
+      problems.push_back(
+          fmt::format("{}:{}: `{}` is the link column: it ties the row to the "
+                      "contact and cannot be cleared; remove it from columns",
+                      config.path, column.line, column.name));
       continue;
     }
     if (schema.column(extra.table, column.name) == nullptr) {
       const auto names = column_names(schema, extra.table);
       auto suggestion = did_you_mean(column.name, names);
-      problems.push_back(fmt::format(
-          "{}:{}: table `{}` has no column `{}`; {}", config.path, column.line,
-          schema.table_name(extra.table), column.name,
-          suggestion ? fmt::format("did you mean `{0}`? write {0} = \"{1}\" in columns",
-                                   *suggestion, column.kind)
-                     : "its columns are " + joined(names)));
+      problems.push_back(
+          fmt::format("{}:{}: table `{}` has no column `{}`; {}", config.path, column.line,
+                      schema.table_name(extra.table), column.name,
+                      suggestion ? fmt::format("did you mean `{0}`? write {0} = \"{1}\" in columns",
+                                               *suggestion, column.kind)
+                                 : "its columns are " + joined(names)));
     }
   }
   if (extra.action == "scrub" && extra.columns.empty() &&
@@ -142,10 +144,10 @@ std::shared_ptr<DeclaredLocation> declare(const ExtraLocationConfig& extra, cons
   for (const ExtraColumn& column : extra.columns) declared->column_names.push_back(column.name);
   for (size_t i = 0; i < extra.columns.size(); ++i) {
     const std::string& kind = extra.columns[i].kind;
-    declared->rules.push_back(
-        {declared->column_names[i], kind == "json"             ? ColumnScrub::kJson
-                                    : kind == "php-serialized" ? ColumnScrub::kPhpSerialized
-                                                               : ColumnScrub::kClear});
+    declared->rules.push_back({declared->column_names[i], kind == "json" ? ColumnScrub::kJson
+                                                          : kind == "php-serialized"
+                                                              ? ColumnScrub::kPhpSerialized
+                                                              : ColumnScrub::kClear});
   }
   Location& location = declared->location;
   location.name = declared->name;
@@ -217,7 +219,8 @@ RelatedPlan build_related_plan(const Config& config, const Schema& schema) {
       continue;
     }
     if (*action == RowAction::kScrub && location->columns.empty() &&
-        location->every_column_but.empty() && schema.column(location->named_table(), "ip_id") == nullptr) {
+        location->every_column_but.empty() &&
+        schema.column(location->named_table(), "ip_id") == nullptr) {
       plan.problems.push_back(fmt::format(
           "{}: `{}` has nothing statistical to keep, so it cannot be scrubbed; write {} = "
           "\"delete\" or \"keep\"",

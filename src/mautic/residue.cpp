@@ -11,8 +11,8 @@ namespace mgdpr::mautic {
 namespace {
 
 constexpr std::string_view kVariables[] = {
-    "log_bin",          "binlog_format",       "expire_logs_days", "binlog_expire_logs_seconds",
-    "general_log",      "general_log_file",    "slow_query_log",   "slow_query_log_file",
+    "log_bin",     "binlog_format",    "expire_logs_days", "binlog_expire_logs_seconds",
+    "general_log", "general_log_file", "slow_query_log",   "slow_query_log_file",
     "log_output"};
 
 bool is_on(const ResidueSettings& settings, const std::string& name) {
@@ -70,10 +70,10 @@ std::vector<ResidueFinding> residue_findings(const ResidueSettings& settings) {
     const int64_t days = std::atoll(value_of(settings, "expire_logs_days").c_str());
     const int64_t seconds = std::atoll(value_of(settings, "binlog_expire_logs_seconds").c_str());
     const std::string expiry =
-        seconds > 0 ? fmt::format("{} days (binlog_expire_logs_seconds = {})", seconds / 86400,
-                                  seconds)
-        : days > 0  ? fmt::format("{} days (expire_logs_days)", days)
-                    : std::string("never (expire_logs_days = 0): old values stay for ever");
+        seconds > 0
+            ? fmt::format("{} days (binlog_expire_logs_seconds = {})", seconds / 86400, seconds)
+        : days > 0 ? fmt::format("{} days (expire_logs_days)", days)
+                   : std::string("never (expire_logs_days = 0): old values stay for ever");
     findings.push_back(
         {"binary log",
          fmt::format("on, format {}, kept for {}. It holds every change as it was made: what "
