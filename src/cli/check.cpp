@@ -11,9 +11,11 @@
 #include "app/secrets.h"
 #include "app/session.h"
 #include "cli/commands_internal.h"
+#include "mautic/discovery.h"
 #include "mautic/guard.h"
 #include "mautic/own_tables.h"
 #include "mautic/privileges.h"
+#include "mautic/residue.h"
 #include "server/service.h"
 
 namespace mgdpr::cli {
@@ -55,6 +57,36 @@ std::string describe_spans(const ReasonDurations& spans, const std::vector<DncRe
 // Problems as strings (the policy's, the related plan's) are configuration problems.
 void add_config_problems(std::vector<Error>& problems, const std::vector<std::string>& lines) {
   for (const auto& line : lines) problems.push_back(Error{line, ErrorKind::kConfig});
+}
+
+// Columns of leads no lead_fields row describes, each with what a sweep does and why.
+void print_unknown_columns(const mautic::ContactPolicy& policy) {
+  bool any = false;
+  for (const auto& plan : policy.columns) {
+    if (!plan.unknown) continue;
+    if (!any) {
+      fmt::print(
+          "\nColumns of leads that no lead_fields row describes (a plugin's, or a newer "
+          "Mautic's;\nname one under [policy.fields] by its column name to choose):\n");
+    }
+    any = true;
+    fmt::print("  {:<28} {:<12} {:<18} {:<7} {}\n", plan.column, "-", plan.sql_type,
+               action_name(plan.action), plan.origin);
+  }
+}
+
+// Tables no location covers that reference contacts or look personal, each with a block to
+// paste into the config.
+void print_discovery(const mautic::DiscoveryReport& report) {
+  if (report.tables.empty()) {
+    fmt::print("\nNo other table references contacts or looks personal.\n");
+    return;
+  }
+  fmt::print("\nTables no location covers ({}): declare each, or mark it reviewed:\n",
+             report.tables.size());
+  for (const auto& table : report.tables) {
+    fmt::print("\nwarning: {}\n{}", table.summary(), table.config_block);
+  }
 }
 
 }  // namespace
@@ -107,6 +139,10 @@ int run_check(CommandContext& context) {
       older_keys.push_back(entry.fingerprint.substr(0, 16));
     }
   }
+  const mautic::DiscoveryReport discovered = mautic::discover(*schema, related, config);
+  auto residue_settings = mautic::read_residue_settings(**connection, *schema);
+  if (!residue_settings) return fail(args, residue_settings.error());
+  const auto residue = mautic::residue_findings(*residue_settings);
 
   auto privileges = mautic::check_privileges(**connection, *schema, related);
   if (!privileges) return fail(args, privileges.error());
@@ -142,13 +178,14 @@ int run_check(CommandContext& context) {
                        {"table_prefix", schema->prefix()},
                        {"mautic", schema->mautic_generation()}};
     out["fields"] = nlohmann::json::array();
+    out["unknown_columns"] = nlohmann::json::array();
     for (const auto& plan : policy.columns) {
-      out["fields"].push_back({{"column", plan.column},
-                               {"field_type", plan.field_type.empty() ? nullptr
-                                                                      : nlohmann::json(plan.field_type)},
-                               {"column_type", plan.sql_type},
-                               {"action", plan.action_text()},
-                               {"because", plan.origin}});
+      out[plan.unknown ? "unknown_columns" : "fields"].push_back(
+          {{"column", plan.column},
+           {"field_type", plan.field_type.empty() ? nullptr : nlohmann::json(plan.field_type)},
+           {"column_type", plan.sql_type},
+           {"action", plan.action_text()},
+           {"because", plan.origin}});
     }
     out["locations"] = nlohmann::json::array();
     for (const auto& plan : related.locations) {
@@ -158,6 +195,20 @@ int run_check(CommandContext& context) {
                                   {"tables", plan.tables.size()}});
     }
     out["missing_locations"] = related.missing;
+    out["orphans"] = config.orphans.scrub ? "scrub" : "keep";
+    out["discovered"] = nlohmann::json::array();
+    for (const auto& table : discovered.tables) {
+      out["discovered"].push_back({{"table", table.table},
+                                   {"contact_columns", table.contact_columns},
+                                   {"personal_columns", table.personal_columns},
+                                   {"kinds", table.kinds},
+                                   {"summary", table.summary()},
+                                   {"config_block", table.config_block}});
+    }
+    out["residue"] = nlohmann::json::array();
+    for (const auto& finding : residue) {
+      out["residue"].push_back({{"where", finding.where}, {"what", finding.what}});
+    }
     out["guard"] = guard;
     out["grace"] = grace;
     out["forget_after"] = forget_after;
@@ -194,9 +245,10 @@ int run_check(CommandContext& context) {
   fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", "column", "field type", "column type",
              "action", "because");
   for (const auto& plan : policy.columns) {
+    if (plan.unknown) continue;
     fmt::print("  {:<28} {:<12} {:<18} {:<10} {}\n", plan.column,
-               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type, plan.action_text(),
-               plan.origin);
+               plan.field_type.empty() ? "-" : plan.field_type, plan.sql_type,
+               plan.action_text(), plan.origin);
   }
   for (const auto& field : schema->contact_fields()) {
     if (!field.column) {
@@ -209,8 +261,16 @@ int run_check(CommandContext& context) {
   fmt::print("\nGeneralized values (year, month, prefix:N, bucket:N, domain) are kept in that "
              "coarser form; a value\nthat cannot be generalized (empty or malformed) is "
              "deleted.\n");
+  print_unknown_columns(policy);
   fmt::print("\nOther places that hold a processed contact's data ([related] overrides):\n");
   print_locations(related);
+  fmt::print("\nRows of contacts Mautic deletes ([orphans] action): {}\n",
+             config.orphans.scrub ? "scrub: each gets its location's action (ARCHITECTURE.md "
+                                    "says which can be found)"
+                                  : "keep: left as Mautic leaves them");
+  print_discovery(discovered);
+  fmt::print("\nWhere old values may persist outside the tables (nothing here is changed):\n");
+  for (const auto& finding : residue) fmt::print("  {}: {}\n", finding.where, finding.what);
   fmt::print("\nRe-import guard ([guard]): {}\n", guard);
   fmt::print("Grace period ([trigger] grace): {}\n",
              grace == "0" ? "none: a contact is processed as soon as it is on do-not-contact"

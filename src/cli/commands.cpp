@@ -155,9 +155,15 @@ void print_locations(const mautic::RelatedPlan& related) {
     if (plan.location->tables == mautic::Tables::kPerForm) {
       name = fmt::format("form_results ({} tables)", plan.tables.size());
     }
+    std::string origin;
+    if (plan.declared) {
+      origin = fmt::format(" [declared at {}: table {}, via {}]", plan.origin,
+                           plan.location->named_table(), plan.location->link_column);
+    } else if (plan.origin != "default") {
+      origin = fmt::format(" [set at {}]", plan.origin);
+    }
     fmt::print("  {:<32} {:<7} {}{}\n", name, mautic::row_action_name(plan.action),
-               plan.location->why,
-               plan.origin == "default" ? "" : fmt::format(" [set at {}]", plan.origin));
+               plan.location->why, origin);
   }
   for (const auto& missing : related.missing) {
     fmt::print("  {:<32} {:<7} {}\n", missing, "-", "skipped: this Mautic has no such table");
@@ -384,6 +390,7 @@ int run_sweep(CommandContext& context) {
                      {"by_reason", report->forget.by_reason},
                      {"blocked", report->forget.blocked}};
     out["guard"] = guard_json(report->guard);
+    out["warnings"] = report->warnings;
     print_json(out);
     return kExitOk;
   }
@@ -417,6 +424,9 @@ int run_sweep(CommandContext& context) {
                report->unhandled.size());
     print_unhandled(report->unhandled);
   }
+  // The full pass's discovery: tables no location covers, on stderr even under --quiet (the
+  // timer's journal keeps them).
+  for (const auto& warning : report->warnings) fmt::print(stderr, "warning: {}\n", warning);
   if (args.quiet) return kExitOk;  // the outcome is in `status`; only errors are printed
   const std::string changed = joined_counts(report->rows_changed);
   fmt::print("sweep: {} contact(s) processed of {} pending in {:.2f} s{}\n",
@@ -638,6 +648,20 @@ int run_locations(CommandContext& context) {
     fmt::print("{}", mautic::locations_markdown());
     return kExitOk;
   }
+  // Tables declared under [[related.extra]]: listed as written (`check` validates them against
+  // the database). No config file at the default path: nothing declared.
+  std::optional<Config> config;
+  if (context.args.config_path != kDefaultConfigPath ||
+      ::access(context.args.config_path.c_str(), F_OK) == 0) {
+    auto loaded = app::load_config_file(context.args.config_path);
+    if (!loaded) return fail(context.args, loaded.error());
+    config = std::move(*loaded);
+  }
+  const std::vector<ExtraLocationConfig> no_extras;
+  const auto& extras = config ? config->related_extra : no_extras;
+  auto declared_name = [](const ExtraLocationConfig& extra) {
+    return extra.name.empty() ? extra.table : extra.name;
+  };
   if (context.args.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& location : mautic::pii_locations()) {
@@ -645,12 +669,41 @@ int run_locations(CommandContext& context) {
                      {"default_action", mautic::row_action_name(location.default_action)},
                      {"why", location.why}});
     }
-    print_json({{"locations", out}});
+    nlohmann::json declared = nlohmann::json::array();
+    for (const auto& extra : extras) {
+      nlohmann::json columns = nlohmann::json::array();
+      for (const auto& column : extra.columns) {
+        columns.push_back({{"column", column.name}, {"kind", column.kind}});
+      }
+      declared.push_back({{"location", declared_name(extra)},
+                          {"action", extra.action},
+                          {"why", extra.why.empty() ? "declared in the config" : extra.why},
+                          {"declared_at", fmt::format("{}:{}", config->path, extra.line)},
+                          {"table", extra.table},
+                          {"link_column", extra.link_column},
+                          {"parent", extra.parent.empty() ? nullptr : nlohmann::json(extra.parent)},
+                          {"columns", columns}});
+    }
+    print_json({{"locations", out}, {"declared", declared}});
     return kExitOk;
   }
   for (const auto& location : mautic::pii_locations()) {
     fmt::print("{:<32} {:<7} {}\n", location.name, mautic::row_action_name(location.default_action),
                location.why);
+  }
+  for (const auto& extra : extras) {
+    std::string columns;
+    for (const auto& column : extra.columns) {
+      columns += fmt::format("{}{} ({})", columns.empty() ? "" : ", ", column.name, column.kind);
+    }
+    fmt::print("{:<32} {:<7} {} [declared at {}:{}: table {}, {}{}{}]\n", declared_name(extra),
+               extra.action, extra.why.empty() ? "declared in the config" : extra.why, config->path,
+               extra.line, extra.table,
+               extra.parent.empty()
+                   ? "contact in " + extra.link_column
+                   : fmt::format("{} -> {}.{}, contact in {}", extra.link_column, extra.parent,
+                                 extra.parent_key, extra.parent_contact_column),
+               columns.empty() ? "" : "; clears ", columns);
   }
   return kExitOk;
 }
@@ -1049,6 +1102,10 @@ void guard_options(CLI::App& command, CommandArgs& args) {
 void locations_options(CLI::App& command, CommandArgs& args) {
   command.add_flag("--markdown", args.markdown,
                    "Print the table as Markdown (for ARCHITECTURE.md)");
+  add_config_option(command, args);
+  command.footer(
+      "Tables declared under [[related.extra]] in the config are listed after the\n"
+      "built-in locations (`check` validates them against the database).");
 }
 
 void serve_options(CLI::App& command, CommandArgs&) {
@@ -1091,10 +1148,15 @@ const Command kCommands[] = {
      .add_options = init_config_options,
      .run = run_init_config},
     {.name = "check",
-     .summary = "Prove the config before a sweep needs it: every contact field with its type, column\n"
-                "and action (generalizers too); grace, retention and the hash keys; the database\n"
-                "privileges each command needs (each missing one with the GRANT that fixes it);\n"
-                "[server] (secret, TLS files, users). Problems as file:line: problem; fix.",
+     .summary =
+         "Prove the config before a sweep needs it: every contact field with its type, column\n"
+         "and action (generalizers too), and the columns of leads no lead_fields row describes\n"
+         "(a plugin's) with theirs; grace, retention and the hash keys; the locations, declared\n"
+         "[[related.extra]] tables included; tables no location covers that reference contacts\n"
+         "or look personal, each with a config block to paste; where old values persist outside\n"
+         "the tables (binary and query logs, the messenger queue, backups); the database\n"
+         "privileges each command needs (each missing one with the GRANT that fixes it);\n"
+         "[server] (secret, TLS files, users). Problems as file:line: problem; fix.",
      .needs = kConfig,
      .add_options = no_options,
      .run = run_check},
@@ -1110,7 +1172,9 @@ const Command kCommands[] = {
          "is not processed yet (once its [trigger] grace period is over), and delete the records\n"
          "past [retention] forget_after completely. One transaction per batch: a contact is fully\n"
          "processed or untouched, and a killed sweep is completed by the next one. The timer runs\n"
-         "it every 10 min.",
+         "it every 10 min.\n"
+          "Rows Mautic leaves of contacts it deletes are scrubbed too ([orphans] action); the hourly\n"
+          "full pass warns about tables no location covers (see check).",
      .needs = kWriteSession,
      .add_options = sweep_options,
      .run = run_sweep},
@@ -1180,7 +1244,8 @@ const Command kCommands[] = {
     {.name = "locations",
      .summary =
          "List every place outside the profile where Mautic keeps a contact's data, with how a\n"
-         "row is tied to the contact and the default action (override under [related]).",
+         "row is tied to the contact and the default action (override under [related]), then\n"
+         "the tables the config declares under [[related.extra]].",
      .needs = kNothing,
      .add_options = locations_options,
      .run = run_locations},
@@ -1195,9 +1260,8 @@ const Command kCommands[] = {
      .add_options = serve_options,
      .run = run_serve},
     {.name = "passwd",
-     .summary =
-         "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
-         "without echo, or reads one line from stdin; the password is never an argument.",
+     .summary = "Hash a password for a [server.users] entry (Argon2id). Asks twice on a terminal\n"
+                "without echo, or reads one line from stdin; the password is never an argument.",
      .needs = kNothing,
      .add_options = passwd_options,
      .run = run_passwd,

@@ -66,7 +66,7 @@ class Problems {
 // ---------------------------------------------------------------------------------------------
 // The tables of known keys
 
-enum class ValueType { kString, kWholeNumber, kBoolean, kStringList, kTable, kAny };
+enum class ValueType { kString, kWholeNumber, kBoolean, kStringList, kTable, kTableList, kAny };
 
 // What a setter gets besides the value: where it is and where to report.
 struct KeyContext {
@@ -90,7 +90,9 @@ struct KeySpec {
   std::string_view example;
   Setter apply;
   bool suggest = true;  // offered by did-you-mean (not for keys that are always refused)
-  const SectionSpec* subsection = nullptr;  // for kTable keys: the spec of the nested table
+  // For kTable keys the spec of the nested table; for kTableList keys ([[section.key]]) the
+  // spec of each of its tables.
+  const SectionSpec* subsection = nullptr;
 };
 
 // A per-section check of keys against each other, run after the keys of the section.
@@ -101,7 +103,8 @@ struct SectionSpec {
   std::span<const KeySpec> keys;
   // Sections whose key names are data ([related], [policy.fields]): every key uses this spec.
   const KeySpec* any_key = nullptr;
-  void (*on_present)(Config& config) = nullptr;  // the section was written at all
+  // The section was written at all (once per table of a [[list]]), at this line.
+  void (*on_present)(Config& config, int line) = nullptr;
   SectionCheck check = nullptr;
 };
 
@@ -680,6 +683,154 @@ const KeySpec kRelatedLocation = {
       context.config.related[std::string(context.key)] = std::string(string_of(value));
     }};
 
+// [[related.extra]]: one table a plugin adds. Every setter writes the entry begun at its header.
+ExtraLocationConfig& current_extra(KeyContext& context) {
+  ExtraLocationConfig& extra = context.config.related_extra.back();
+  extra.lines[std::string(context.key)] = context.line;
+  return extra;
+}
+
+// A table or column name: checked against the live schema later, so only its shape here.
+void set_extra_name(const toml::node& value, KeyContext& context, std::string ExtraLocationConfig::*field) {
+  const std::string_view name = string_of(value);
+  if (!is_identifier(name)) {
+    context.problems.add(context.line,
+                         fmt::format("{} {:?} is not a table or column name (letters, digits and "
+                                     "_ only); write the name without the table prefix, e.g. "
+                                     "{} = \"plugin_values\"",
+                                     context.key, name, context.key));
+    return;
+  }
+  current_extra(context).*field = std::string(name);
+}
+
+const KeySpec kExtraColumn = {
+    "", ValueType::kString, "{key} = \"clear\"", [](const toml::node& value, KeyContext& context) {
+      const std::string_view kind = string_of(value);
+      const std::vector<std::string> kinds = {"clear", "php-serialized", "json"};
+      if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+        auto suggestion = did_you_mean(kind, kinds);
+        context.problems.add(
+            context.line,
+            fmt::format("column `{}` has the kind {:?}; {} (clear: NULL or ''; php-serialized "
+                        "and json: every string value blanked, the structure kept)",
+                        context.key, kind,
+                        suggestion ? fmt::format("did you mean {} = \"{}\"?", context.key,
+                                                 *suggestion)
+                                   : fmt::format("write {} = \"clear\", \"php-serialized\" or "
+                                                 "\"json\"",
+                                                 context.key)));
+        return;
+      }
+      ExtraLocationConfig& extra = context.config.related_extra.back();
+      extra.columns.push_back({std::string(context.key), std::string(kind), context.line});
+    }};
+
+const SectionSpec kExtraColumnsSection = {"related.extra.columns", {}, &kExtraColumn};
+
+const KeySpec kExtraKeys[] = {
+    {"table", ValueType::kString, "table = \"plugin_values\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::table);
+     }},
+    {"link_column", ValueType::kString, "link_column = \"lead_id\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::link_column);
+     }},
+    {"name", ValueType::kString, "name = \"plugin_values\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::name);
+     }},
+    {"parent", ValueType::kString, "parent = \"plugin_items_contacts\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::parent);
+     }},
+    {"parent_key", ValueType::kString, "parent_key = \"id\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::parent_key);
+     }},
+    {"parent_contact_column", ValueType::kString, "parent_contact_column = \"lead_id\"",
+     [](const toml::node& value, KeyContext& context) {
+       set_extra_name(value, context, &ExtraLocationConfig::parent_contact_column);
+     }},
+    {"action", ValueType::kString, "action = \"scrub\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view word = string_of(value);
+       if (word != "scrub" && word != "delete") {
+         context.problems.add(context.line,
+                              "the action of a declared table is \"scrub\" (clear its columns, "
+                              "keep the row) or \"delete\"; write action = \"scrub\"");
+         return;
+       }
+       current_extra(context).action = std::string(word);
+     }},
+    {"columns", ValueType::kTable,
+     "columns = { note = \"clear\", data = \"json\" }", nullptr, true, &kExtraColumnsSection},
+    {"why", ValueType::kString, "why = \"survey answers of the person\"",
+     [](const toml::node& value, KeyContext& context) {
+       current_extra(context).why = std::string(string_of(value));
+     }},
+};
+
+void check_extra(const toml::table& table, int section_line, KeyContext& context) {
+  for (std::string_view required : {"table", "link_column"}) {
+    if (table.contains(required)) continue;
+    context.problems.add(section_line,
+                         fmt::format("[[related.extra]] has no {}; every declared table needs "
+                                     "table = \"...\" and link_column = \"...\" (the column "
+                                     "holding the contact id)",
+                                     required));
+  }
+}
+
+const SectionSpec kRelatedExtraSection = {
+    "related.extra", kExtraKeys, nullptr,
+    [](Config& config, int line) { config.related_extra.push_back({.line = line}); },
+    check_extra};
+
+const KeySpec kRelatedKeys[] = {
+    {"extra", ValueType::kTableList,
+     "[[related.extra]] on its own line, followed by table = \"...\", link_column = \"...\", "
+     "columns = { ... }",
+     nullptr, true, &kRelatedExtraSection},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [discovery]: tables an admin reviewed and found to hold nothing personal.
+
+const KeySpec kDiscoveryKeys[] = {
+    {"ignore", ValueType::kStringList, "ignore = [\"plugin_settings\"]",
+     [](const toml::node& value, KeyContext& context) {
+       context.config.discovery_ignore = parse_list<std::string>(
+           value, context, "ignore = [\"plugin_settings\"]", "nothing is ignored",
+           [&](std::string_view word, int line) -> std::optional<std::string> {
+             if (is_identifier(word)) return std::string(word);
+             context.problems.add(line, fmt::format("{:?} is not a table name (letters, digits "
+                                                    "and _, without the prefix)",
+                                                    word));
+             return std::nullopt;
+           });
+     }},
+};
+
+// ---------------------------------------------------------------------------------------------
+// [orphans]: what happens to the rows of contacts Mautic deleted.
+
+const KeySpec kOrphansKeys[] = {
+    {"action", ValueType::kString, "action = \"scrub\"",
+     [](const toml::node& value, KeyContext& context) {
+       const std::string_view word = string_of(value);
+       if (word == "scrub" || word == "keep") {
+         context.config.orphans.scrub = word == "scrub";
+         return;
+       }
+       context.problems.add(context.line,
+                            "the action for rows of deleted contacts is \"scrub\" (each row "
+                            "gets its location's action, like a processed contact's) or "
+                            "\"keep\"; write action = \"scrub\"");
+     }},
+};
+
 // ---------------------------------------------------------------------------------------------
 // [server] and [server.users]: `mautic-gdpr serve`
 
@@ -966,9 +1117,12 @@ const SectionSpec kSections[] = {
     {"hashing", kHashingKeys},
     {"trigger", kTriggerKeys},
     {"policy", kPolicyKeys},
-    {"legacy", kLegacyKeys, nullptr, [](Config& config) { config.legacy.emplace(); }, check_legacy},
+    {"legacy", kLegacyKeys, nullptr, [](Config& config, int) { config.legacy.emplace(); },
+     check_legacy},
     {"sweep", kSweepKeys},
-    {"related", {}, &kRelatedLocation},
+    {"related", kRelatedKeys, &kRelatedLocation},
+    {"orphans", kOrphansKeys},
+    {"discovery", kDiscoveryKeys},
     {"guard", kGuardKeys},
     {"retention", kRetentionKeys, nullptr, nullptr, check_retention},
     {"server", kServerKeys, nullptr, nullptr, check_server},
@@ -998,6 +1152,8 @@ std::string_view type_description(ValueType type) {
       return "a list of strings";
     case ValueType::kTable:
       return "a table";
+    case ValueType::kTableList:
+      return "a list of tables";
     case ValueType::kAny:
       return "anything";
   }
@@ -1050,6 +1206,8 @@ bool has_type(const toml::node& node, ValueType type) {
     }
     case ValueType::kTable:
       return node.is_table();
+    case ValueType::kTableList:
+      return node.is_array_of_tables();
     case ValueType::kAny:
       return true;
   }
@@ -1096,7 +1254,7 @@ class Walker {
 
   void walk_section(const SectionSpec& section, const toml::table& table, int section_line) {
     config_.key_lines[std::string(section.name)] = section_line;
-    if (section.on_present != nullptr) section.on_present(config_);
+    if (section.on_present != nullptr) section.on_present(config_, section_line);
     for (const auto& [key, node] : table) {
       const std::string_view name = key.str();
       const int line = line_of_key(key, node);
@@ -1109,6 +1267,13 @@ class Walker {
       config_.key_lines[dotted] = line;
       if (!has_type(node, spec->type)) {
         report_wrong_type(section, *spec, name, node, line);
+        continue;
+      }
+      if (spec->type == ValueType::kTableList) {
+        for (const toml::node& element : *node.as_array()) {
+          const int element_line = line_of_node(element) > 0 ? line_of_node(element) : line;
+          walk_section(*spec->subsection, *element.as_table(), element_line);
+        }
         continue;
       }
       if (spec->subsection != nullptr) {
@@ -1298,6 +1463,11 @@ int Config::line_of(std::string_view dotted_key) const {
 std::string Config::where(std::string_view dotted_key) const {
   const int line = line_of(dotted_key);
   return line > 0 ? fmt::format("{}:{}", path, line) : path;
+}
+
+std::string ExtraLocationConfig::where(const std::string& path, std::string_view key) const {
+  auto found = lines.find(key);
+  return fmt::format("{}:{}", path, found == lines.end() ? line : found->second);
 }
 
 Action Config::action_for(std::string_view alias) const {
@@ -1492,6 +1662,27 @@ country = "keep"
 # [legacy]
 # md5_salt = "0123456789abcdef"
 # md5_field = "email_hash"
+
+# Rows a contact leaves behind when Mautic deletes it (e.g. email_stats with the address and a
+# NULL lead_id): "scrub" gives each its location's action, as for a processed contact.
+# [orphans]
+# action = "scrub"                # or "keep"
+
+# A plugin's table that holds contacts' data (`check` prints a ready block for each table it
+# finds that no location covers). Declared tables go through the same engine.
+# [[related.extra]]
+# table = "plugin_survey_answers"   # without the table prefix
+# link_column = "lead_id"           # holds the contact id
+# action = "scrub"                  # or "delete"
+# columns = { respondent_email = "clear", answers = "json" }  # clear, php-serialized, json
+# # rows that hang on another row holding the contact (Custom Objects' values):
+# # parent = "custom_item_xref_contact"
+# # parent_key = "custom_item_id"
+# # parent_contact_column = "contact_id"
+#
+# Tables reviewed and found to hold nothing personal: `check` stops reporting them.
+# [discovery]
+# ignore = ["plugin_settings"]
 
 # [sweep]
 # batch_size = 500          # contacts per transaction

@@ -94,6 +94,34 @@ struct GuardConfig {
   std::optional<std::vector<DncReason>> reasons;
 };
 
+// [[related.extra]]: a table a plugin (or a Mautic version we have not seen) adds, declared by
+// the admin. Words are checked here; names against the live schema (build_related_plan).
+struct ExtraColumn {
+  std::string name;
+  std::string kind;  // "clear", "php-serialized" or "json"
+  int line = 0;
+};
+struct ExtraLocationConfig {
+  int line = 0;                  // of its [[related.extra]] header
+  std::string name;              // the key it goes by (watermarks, messages); default: table
+  std::string table;             // unprefixed
+  std::string link_column;       // holds the contact id, or with `parent` the parent row's key
+  std::string parent;            // optional: the table whose row holds the contact
+  std::string parent_key = "id";
+  std::string parent_contact_column = "lead_id";
+  std::string action = "scrub";  // "scrub" or "delete"
+  std::vector<ExtraColumn> columns;
+  std::string why;
+  std::map<std::string, int, std::less<>> lines;  // key -> line
+  // "path:line" of a key, or of the header when the key was not written.
+  std::string where(const std::string& path, std::string_view key) const;
+};
+
+// [orphans]: rows a contact leaves behind when Mautic deletes it.
+struct OrphansConfig {
+  bool scrub = true;  // action = "scrub": each row gets its location's action; "keep": left
+};
+
 // A user of the lookup and status pages: a name and a libsodium Argon2id hash of the password
 // (`mautic-gdpr passwd` prints one), never the password itself.
 struct WebUser {
@@ -165,6 +193,10 @@ struct Config {
   ServerConfig server;
   // [related]: location name -> action word, validated against the location table later.
   std::map<std::string, std::string> related;
+  std::vector<ExtraLocationConfig> related_extra;  // in file order
+  OrphansConfig orphans;
+  // [discovery] ignore: tables (unprefixed) an admin reviewed: not reported by discovery.
+  std::vector<std::string> discovery_ignore;
 
   // Line of a dotted key ("policy.fields.email", "hashing.key_file") or of a section
   // ("policy.fields"); 0 when the key was not written in the file.

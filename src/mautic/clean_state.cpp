@@ -149,7 +149,10 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
       case Action::kKeep:
         break;
       case Action::kDelete:
-        conditions.emplace_back(plan.column, name + " IS NOT NULL");
+        // A NOT NULL column (one no lead_fields row describes) is cleared to its default.
+        conditions.emplace_back(plan.column, plan.cleared == "NULL"
+                                                 ? name + " IS NOT NULL"
+                                                 : fmt::format("NOT ({0} <=> DEFAULT({0}))", name));
         break;
       case Action::kGeneralize:
         conditions.emplace_back(plan.column, not_generalized_sql(*plan.generalizer, name));
@@ -158,7 +161,10 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
         // (?-i): digests are lowercase hex; the column's collation would ignore case.
         conditions.emplace_back(
             plan.column,
-            fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$')", name));
+            fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$'){1}", name,
+                        plan.cleared == "NULL"
+                            ? ""
+                            : fmt::format(" AND NOT ({0} <=> DEFAULT({0}))", name)));
         break;
     }
   }

@@ -2,6 +2,8 @@
 #include "mautic/contact_policy.h"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "core/hashing.h"
 
@@ -29,11 +31,90 @@ constexpr FixedColumn kFixedColumns[] = {
     {"owner_id", Action::kKeep, "statistics"},
 };
 
+// Mautic's own bookkeeping columns of leads (no contact field, nothing of the person's):
+// kept, and not listed.
+constexpr std::string_view kMauticColumns[] = {"id",
+                                               "is_published",
+                                               "created_by",
+                                               "created_by_user",
+                                               "date_modified",
+                                               "modified_by",
+                                               "modified_by_user",
+                                               "checked_out",
+                                               "checked_out_by",
+                                               "checked_out_by_user",
+                                               "generated_email_domain"};
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 const FixedColumn* fixed_column(std::string_view column) {
   for (const auto& fixed : kFixedColumns) {
-    if (fixed.column == column) return &fixed;
+    if (same_name(fixed.column, column)) return &fixed;
   }
   return nullptr;
+}
+
+bool is_mautic_column(std::string_view column) {
+  return std::any_of(std::begin(kMauticColumns), std::end(kMauticColumns),
+                     [&](std::string_view name) { return same_name(name, column); });
+}
+
+// Why a column no lead_fields row describes must stay as it is, or nullopt when it may be
+// cleared like a field: Mautic (or the plugin that added it) needs it, or it cannot hold a
+// person's data.
+std::optional<std::string> must_keep(const ColumnInfo& column, const Schema& schema) {
+  std::string lower = column.name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  if (column.generated) return "a generated column: MariaDB computes it from other columns";
+  if (lower == "uuid" || lower.ends_with("_uuid") || lower == "guid") {
+    return "an identifier (Mautic 6 adds uuid to leads), not personal data; Mautic needs it";
+  }
+  if (schema.foreign_key("leads", column.name) != nullptr) {
+    return "a foreign key: it points at another table's row";
+  }
+  if (schema.in_unique_key("leads", column.name)) {
+    return "part of a unique key: Mautic or a plugin finds the contact by it";
+  }
+  if (!column.nullable && !column.has_default) {
+    return "NOT NULL without a default: clearing it would break Mautic's next save of the "
+           "contact";
+  }
+  return std::nullopt;
+}
+
+const FieldRule* rule_for(const Config& config, std::string_view column) {
+  for (const auto& rule : config.fields) {
+    if (same_name(rule.alias, column)) return &rule;
+  }
+  return nullptr;
+}
+
+bool hash_fits(const ColumnInfo& column) {
+  return column.is_text() && column.max_length.value_or(0) >= int64_t(kDigestHexLength);
+}
+
+// The action [policy.fields] gives the column, or the policy default; a default of hash applies
+// only where a hash fits, elsewhere the value is deleted. `note` is added to the origin.
+void choose_action(ColumnPlan& plan, const Config& config, bool hash_possible,
+                   std::string_view note) {
+  if (const FieldRule* rule = rule_for(config, plan.column)) {
+    plan.action = rule->action;
+    plan.generalizer = rule->generalizer;
+    plan.origin = fmt::format("policy.fields{}", note);
+    return;
+  }
+  plan.action = config.default_action;
+  plan.origin = fmt::format("policy.default{}", note);
+  if (plan.action == Action::kHash && !hash_possible) {
+    plan.action = Action::kDelete;
+    plan.origin = fmt::format("policy.default{} (hash does not fit: deleted)", note);
+  }
 }
 
 }  // namespace
@@ -69,7 +150,7 @@ std::vector<const ColumnPlan*> ContactPolicy::with_action(Action action) const {
 
 const ColumnPlan* ContactPolicy::find(std::string_view column) const {
   for (const auto& plan : columns) {
-    if (plan.column == column) return &plan;
+    if (same_name(plan.column, column)) return &plan;
   }
   return nullptr;
 }
@@ -85,6 +166,29 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
     std::string where = config.where("policy.fields." + rule.alias);
     const ContactField* field = schema.contact_field(rule.alias);
     if (field == nullptr) {
+      // A column no lead_fields row describes may be named by its column name.
+      const ColumnInfo* column = schema.column("leads", rule.alias);
+      if (column != nullptr && fixed_column(rule.alias) == nullptr &&
+          !is_mautic_column(rule.alias)) {
+        if (auto reason = must_keep(*column, schema); reason && rule.action != Action::kKeep) {
+          problems.push_back(fmt::format("{}: column `{}` is always kept ({}); remove this line",
+                                         where, rule.alias, *reason));
+        } else if (rule.action == Action::kHash && !hash_fits(*column)) {
+          problems.push_back(fmt::format(
+              "{}: column `{}`.`{}` is {} and cannot hold a {}-character hash; write {} = "
+              "\"delete\" or \"keep\"",
+              where, schema.table_name("leads"), rule.alias, column->column_type, kDigestHexLength,
+              rule.alias));
+        }
+        continue;
+      }
+      if (column != nullptr) {
+        problems.push_back(
+            fmt::format("{}: `{}` is Mautic's own column of {}, not the person's "
+                        "data; remove this line",
+                        where, rule.alias, schema.table_name("leads")));
+        continue;
+      }
       auto suggestion = did_you_mean(rule.alias, aliases);
       problems.push_back(fmt::format(
           "{}: `{}` is not a contact field of this Mautic (no alias `{}` in {} with object "
@@ -113,9 +217,7 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
     }
     if (rule.action == Action::kHash && field->column) {
       const ColumnInfo& column = *field->column;
-      bool long_enough =
-          column.is_text() && column.max_length.value_or(0) >= int64_t(kDigestHexLength);
-      if (!long_enough) {
+      if (!hash_fits(column)) {
         problems.push_back(fmt::format(
             "{}: column `{}`.`{}` is {} and cannot hold a {}-character hash; widen the field in "
             "Mautic (at least {} characters) or write {} = \"delete\"",
@@ -145,10 +247,12 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
 
   const std::vector<ColumnInfo>* lead_columns = schema.columns("leads");
   for (const ColumnInfo& column : *lead_columns) {
-    if (column.generated) continue;  // MariaDB computes it from the columns we change
+    if (is_mautic_column(column.name)) continue;  // Mautic's bookkeeping
     ColumnPlan plan;
     plan.column = column.name;
     plan.sql_type = column.column_type;
+    if (!column.nullable)
+      plan.cleared = fmt::format("DEFAULT({})", db::quote_identifier(column.name));
     if (const FixedColumn* fixed = fixed_column(column.name)) {
       plan.action = fixed->action;
       plan.origin = std::string(fixed->why);
@@ -158,23 +262,20 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
       if (column.name == legacy_field) {
         plan.action = Action::kKeep;
         plan.origin = "legacy.md5_field: already a hash from the LeadEngine GDPR plugin";
-      } else if (const FieldRule* rule = config.rule_for(column.name)) {
-        plan.action = rule->action;
-        plan.generalizer = rule->generalizer;
-        plan.origin = "policy.fields";
       } else {
-        plan.action = config.default_action;
-        plan.origin = "policy.default";
-        // A default of hash applies only where a hash fits; elsewhere the value is deleted.
-        if (plan.action == Action::kHash &&
-            (!field_type_is_hashable(field->type) || !column.is_text() ||
-             column.max_length.value_or(0) < int64_t(kDigestHexLength))) {
-          plan.action = Action::kDelete;
-          plan.origin = "policy.default (hash does not fit this field: deleted)";
-        }
+        choose_action(plan, config, field_type_is_hashable(field->type) && hash_fits(column), "");
       }
     } else {
-      continue;  // bookkeeping columns (id, is_published, created_by_user, ...)
+      // No lead_fields row: a plugin's column, or one of a Mautic version we have not seen.
+      plan.unknown = true;
+      if (auto reason = must_keep(column, schema)) {
+        plan.action = Action::kKeep;
+        plan.origin = "kept: " + *reason;
+      } else {
+        choose_action(plan, config, hash_fits(column), " (no lead_fields row)");
+      }
+      policy.columns.push_back(std::move(plan));
+      continue;
     }
     if (plan.action == Action::kDelete && !column.nullable) {
       problems.push_back(fmt::format(

@@ -16,7 +16,7 @@
 namespace mgdpr::mautic {
 
 struct ColumnPlan {
-  std::string column;      // column of {prefix}leads (= field alias for contact fields)
+  std::string column;      // column of {prefix}leads (the field's alias, maybe in another case)
   std::string field_type;  // Mautic field type; "" for columns that are not contact fields
   std::string sql_type;    // the live column type, e.g. "varchar(191)"
   Action action = Action::kDelete;
@@ -26,6 +26,12 @@ struct ColumnPlan {
 
   // The action as the config writes it: "hash", "year", "prefix:3".
   std::string action_text() const;
+  // No lead_fields row describes the column: a plugin's, or a Mautic version's we have not
+  // seen. It gets the policy default unless [policy.fields] names it, or it is kept for a
+  // reason Mautic needs (origin says which).
+  bool unknown = false;
+  // What "delete" writes: NULL, or the column's default where it is NOT NULL.
+  std::string cleared = "NULL";
 };
 
 struct ContactPolicy {
@@ -41,6 +47,7 @@ struct ContactPolicy {
   // The columns whose new value is computed from the old one (hash, generalize), in plan
   // order: what the engine reads before it rewrites a profile.
   std::vector<const ColumnPlan*> computed() const;
+  // By column name, without case (as MariaDB compares column names).
   const ColumnPlan* find(std::string_view column) const;
 };
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "core/scrub.h"
+#include "mautic/content_ids.h"
 
 namespace mgdpr::mautic {
 
@@ -36,73 +36,71 @@ std::vector<std::string> email_shaped_words(std::string_view text) {
   return words;
 }
 
-Result<PayloadRows> rows_naming_contacts(db::Connection& connection, const Schema& schema,
-                                         const std::string& table, const ContactSet& contacts,
-                                         const KeyRange& range) {
-  const bool compressed = schema.column(table, "payload_compressed") != nullptr;
-  std::string sql = fmt::format("SELECT id, payload{} FROM {}",
-                                compressed ? ", payload_compressed" : "", schema.table(table));
-  std::vector<Param> params;
-  if (range.above) {
-    sql += " WHERE id > ?";
-    params.emplace_back(*range.above);
-    if (range.up_to) {
-      sql += " AND id <= ?";
-      params.emplace_back(*range.up_to);
+Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& schema,
+                                     std::span<const int64_t> ids, const ContactSet& contacts) {
+  constexpr size_t kIdsPerQuery = 1000;
+  std::set<int64_t> members;
+  for (size_t first = 0; first < ids.size(); first += kIdsPerQuery) {
+    const size_t count = std::min(kIdsPerQuery, ids.size() - first);
+    std::vector<Param> params;
+    std::vector<std::string> selects;
+    for (int64_t id : ids.subspan(first, count)) {
+      params.emplace_back(id);
+      selects.emplace_back("SELECT ? AS id");
     }
+    const std::string condition = contact_condition("d.id", contacts, schema, params);
+    MGDPR_ASSIGN_OR_RETURN(
+        auto rows, connection.query(fmt::format("SELECT d.id FROM ({}) d WHERE {}",
+                                                db::join(selects, " UNION ALL "), condition),
+                                    params));
+    for (const auto& row : rows.rows) members.insert(db::cell_to_int(row[0]).value_or(0));
   }
-  MGDPR_ASSIGN_OR_RETURN(auto rows, connection.query(sql, params));
-  // Row id -> contact ids its payload names.
+  return members;
+}
+
+Result<PayloadRows> rows_naming_contacts(db::Connection& connection, const Schema& schema,
+                                         const Location& location, const std::string& table,
+                                         const ContactSet& contacts, const KeyRange& range) {
+  const std::string key = "t." + quote_identifier(location.key_column);
+  std::vector<std::string> selected = {key, "t." + quote_identifier(location.link_column)};
+  // Mautic 5 queues webhooks zlib-compressed, with the plain payload NULL.
+  const bool compressed = location.payload == Payload::kWebhookJson &&
+                          schema.column(table, "payload_compressed") != nullptr;
+  if (compressed) selected.emplace_back("t.payload_compressed");
+  std::vector<Param> params;
+  const std::string in_range = range_condition(range, params);
+  MGDPR_ASSIGN_OR_RETURN(auto rows, connection.query(fmt::format("SELECT {} FROM {} t WHERE TRUE{}",
+                                                                 db::join(selected, ", "),
+                                                                 schema.table(table), in_range),
+                                                     params));
+  // Row key -> contact ids its content names. Content that cannot be read names nobody.
   std::map<std::string, std::set<int64_t>> mentions;
   std::set<int64_t> mentioned;
   PayloadRows found;
   for (const auto& row : rows.rows) {
     if (!row[0]) continue;
-    std::optional<std::string> text = row[1];
-    std::string_view column = "payload";
-    Status readable;
-    if (!text && compressed && row[2]) {
-      column = "payload_compressed";
-      auto inflated = zlib_decompress(*row[2]);
-      if (inflated) {
-        text = std::move(*inflated);
-      } else {
-        readable = inflated.error();
-      }
-    }
-    std::set<int64_t> ids;
-    if (text) {
-      auto named = contact_ids_in_payload(*text);
-      if (named) {
-        ids = std::move(*named);
-      } else {
-        readable = named.error();
-      }
-    }
-    if (!readable) {
-      found.unreadable.push_back({table, *row[0],
-                                  fmt::format("{}: {}", column, readable.error().message),
+    auto ids = contact_ids_in(location.payload, row[1],
+                              compressed ? row[2] : std::optional<std::string>());
+    if (!ids) {
+      // Whose it is cannot be told: named (outcome "left"), never guessed.
+      const std::string_view column =
+          !row[1] && compressed ? std::string_view("payload_compressed")
+                                : std::string_view(location.link_column);
+      found.unreadable.push_back({table, *row[0], fmt::format("{}: {}", column, ids.error().message),
                                   std::string(kUnhandledLeft)});
+      continue;
     }
-    if (ids.empty()) continue;
-    mentioned.insert(ids.begin(), ids.end());
-    mentions[*row[0]] = std::move(ids);
+    if (ids->empty()) continue;
+    mentioned.insert(ids->begin(), ids->end());
+    mentions[*row[0]] = std::move(*ids);
   }
   if (mentions.empty()) return found;
 
-  // Which of the mentioned contacts are in the set.
-  std::vector<Param> check_params(mentioned.begin(), mentioned.end());
-  check_params.insert(check_params.end(), contacts.params.begin(), contacts.params.end());
-  MGDPR_ASSIGN_OR_RETURN(
-      auto ours, connection.query(fmt::format("SELECT id FROM {} WHERE id IN ({}) AND id IN {}",
-                                              schema.table("leads"),
-                                              db::placeholders(mentioned.size()), contacts.sql),
-                                  check_params));
-  std::set<int64_t> targets;
-  for (const auto& row : ours.rows) targets.insert(db::cell_to_int(row[0]).value_or(0));
-  for (const auto& [row_id, ids] : mentions) {
+  const std::vector<int64_t> all(mentioned.begin(), mentioned.end());
+  MGDPR_ASSIGN_OR_RETURN(auto targets, members_of(connection, schema, all, contacts));
+  for (const auto& [row_key, ids] : mentions) {
     if (std::any_of(ids.begin(), ids.end(), [&](int64_t id) { return targets.contains(id); })) {
-      found.keys.push_back(row_id);
+      found.keys.push_back(row_key);
     }
   }
   return found;

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Rows that no SQL can tie to a contact, found by what they carry: queued webhook payloads (the
-// contact id inside the JSON, kPayload locations) and free text (the address, kText). The
-// scrubber acts on the rows these return and `verify` counts them: one finder for both.
+// Rows that no SQL can tie to a contact, found by what they carry: contact ids inside their
+// content (webhook payloads, messenger envelopes, notification links: kPayload locations) and
+// free text (the address, kText). The scrubber acts on the rows these return and `verify` counts
+// them: one finder for both.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,17 +26,22 @@ namespace mgdpr::mautic {
 using EmailDigest = std::function<std::vector<std::string>(std::string_view)>;
 
 struct PayloadRows {
-  std::vector<std::string> keys;  // rows whose payload names one of the contacts
-  // Payloads that cannot be read (not JSON, nested or inflating beyond the limits): whose they
-  // are cannot be told, so they are named (outcome "left"), never guessed.
+  std::vector<std::string> keys;  // rows whose content names one of the contacts
+  // Content that cannot be read (not parseable, nested or inflating beyond the limits): whose
+  // it is cannot be told, so it is named (outcome "left"), never guessed.
   std::vector<UnhandledRow> unreadable;
 };
 
-// The rows of a payload table within `range` whose payload names one of the contacts (keys:
-// their id), and those whose payload cannot be read.
+// Which of these contact ids belong to the set (asked in chunks; the ids need not exist).
+Result<std::set<int64_t>> members_of(db::Connection& connection, const Schema& schema,
+                                     std::span<const int64_t> ids, const ContactSet& contacts);
+
+// The rows of a payload table (Link::kPayload) within `range` whose content, read in the
+// location's format (content_ids.h), names one of the contacts (keys), and those whose content
+// cannot be read.
 Result<PayloadRows> rows_naming_contacts(db::Connection& connection, const Schema& schema,
-                                         const std::string& table, const ContactSet& contacts,
-                                         const KeyRange& range = {});
+                                         const Location& location, const std::string& table,
+                                         const ContactSet& contacts, const KeyRange& range = {});
 
 // Keys of the rows of a free-text location within `range` whose text holds an email-shaped word
 // that hashes to a processed contact's email digest (gdpr_hashes): the address is gone from

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/engine.h"
 
+#include <fmt/chrono.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
 
-#include <fmt/chrono.h>
-
 #include "core/normalize.h"
 #include "mautic/clean_state.h"
+#include "mautic/discovery.h"
 #include "mautic/location_rows.h"
 #include "mautic/own_tables.h"
 
@@ -471,6 +472,15 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   MGDPR_TRY(related.finish_repair(report.repaired, full_pass, report.retries));
   report.unhandled.insert(related.unhandled().begin(), related.unhandled().end());
   MGDPR_TRY(forget_gone_unhandled(connection_, schema_));
+  // Rows Mautic left behind when it deleted a contact: a delete is an erasure too.
+  if (config_.orphans.scrub) MGDPR_TRY(related.scrub_orphans(report.rows_changed, full_pass));
+  // What the location table does not know (a plugin's tables), said in every full pass.
+  if (full_pass) {
+    for (const auto& table : discover(schema_, related_, config_).tables) {
+      report.warnings.push_back(table.summary() +
+                                "; `mautic-gdpr check` prints a config block for it");
+    }
+  }
 
   if (full_pass) MGDPR_TRY(write_meta(connection_, schema_, "full_pass_at", std::to_string(now)));
   return {};
@@ -783,12 +793,12 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   std::vector<std::string> assignments;
   std::vector<Param> update_params;
   for (const ColumnPlan* plan : deleted) {
-    assignments.push_back(quote_identifier(plan->column) + " = NULL");
+    assignments.push_back(quote_identifier(plan->column) + " = " + plan->cleared);
   }
   for (size_t c = 0; c < computed.size(); ++c) {
     const std::string column = quote_identifier(computed[c]->column);
     if (values[c].empty()) {
-      assignments.push_back(column + " = NULL");
+      assignments.push_back(column + " = " + computed[c]->cleared);
       continue;
     }
     std::string expression = "CASE `id`";
@@ -797,7 +807,8 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
       update_params.emplace_back(id);
       update_params.emplace_back(value);
     }
-    expression += " ELSE NULL END";  // nothing to hash, or nothing a generalizer can keep
+    // Nothing to hash, or nothing a generalizer can keep: cleared.
+    expression += " ELSE " + computed[c]->cleared + " END";
     assignments.push_back(column + " = " + expression);
   }
   if (!assignments.empty()) {

@@ -66,6 +66,8 @@ struct SweepReport {
   bool queue_used = false;
   int64_t queued_contacts = 0;
   ForgetReport forget;
+  // The full pass's discovery (discovery.h): tables no location covers, one line each.
+  std::vector<std::string> warnings;
 };
 
 struct ProcessReport {

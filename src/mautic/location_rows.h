@@ -19,9 +19,17 @@
 
 namespace mgdpr::mautic {
 
-// A set of contact ids as SQL: "(?, ?, ?)" with the ids bound, or a subquery.
+// Whose rows: a set of contacts, or the rows no contact owns any more.
 struct ContactSet {
-  std::string sql;
+  enum class Kind {
+    kListed,    // the contacts in `sql`
+    kUnlinked,  // rows whose link is NULL: Mautic deleted their contact (ON DELETE SET NULL)
+    kGone,      // rows whose link names a row that no longer exists: a contact (no foreign
+                // key kept the id; not one merged into another, which lives on) or, for
+                // kParentRow, the parent row
+  };
+  Kind kind = Kind::kListed;
+  std::string sql;  // kListed: "(?, ?, ?)" with the ids bound, or a subquery
   std::vector<db::Param> params;
 
   static ContactSet of(std::span<const int64_t> ids);
@@ -29,10 +37,18 @@ struct ContactSet {
   // left: the contacts whose rows must stay clean. One whose entry Mautic removed came back by
   // choice (a preference center, a form, an admin), and new data about them is theirs to give.
   static ContactSet processed(const Schema& schema);
+  static ContactSet unlinked() { return {Kind::kUnlinked, {}, {}}; }
+  static ContactSet gone() { return {Kind::kGone, {}, {}}; }
 };
 
 // SQL condition on a gdpr_contacts row `alias`: its contact has not come back by choice.
 std::string not_returned_sql(const Schema& schema, std::string_view alias);
+
+// The condition that the contact id in `expression` belongs to the set (appends its values to
+// params): "x IN (...)", "x IS NULL", or "x names no contact". rows_of() uses it for a link
+// column; readers that find contact ids in content use it over those ids.
+std::string contact_condition(std::string_view expression, const ContactSet& contacts,
+                              const Schema& schema, std::vector<db::Param>& params);
 
 // Only rows whose key (or watermark column) is above `above` and at most `up_to`.
 struct KeyRange {
@@ -41,6 +57,10 @@ struct KeyRange {
   std::optional<int64_t> up_to;
   bool unix_time = false;  // the bounds are Unix times of a DATETIME column
 };
+
+// " AND t.<column> > ? AND t.<column> <= ?" for the range's bounds ("" for none), values
+// appended to params.
+std::string range_condition(const KeyRange& range, std::vector<db::Param>& params);
 
 // "FROM <table> t [JOIN <parent> parent ON ...] WHERE <rows of the contacts>", as two parts so
 // SELECT, UPDATE and DELETE reuse them; the row's own table is always aliased `t`.
@@ -61,8 +81,13 @@ RowSelection rows_of(const Location& location, std::string_view table, const Sch
 RowSelection rows_naming(const Location& location, std::string_view table, const Schema& schema,
                          std::span<const std::string> addresses);
 
-// The location a table (unprefixed) belongs to: form_results_3_contact -> form_results.
+// The location a table (unprefixed) belongs to: form_results_3_contact -> form_results. A table
+// several locations share (audit_log) gives the first.
 const Location* location_of_table(std::string_view unprefixed);
+
+// The name a location's table goes by in mautic-gdpr's own records (watermarks, status): the
+// location's name, or the table itself for locations with a table per form.
+std::string record_name(const Location& location, std::string_view table);
 
 // The tables of a location that exist in this database (unprefixed), in name order.
 std::vector<std::string> tables_of(const Location& location, const Schema& schema);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/own_tables.h"
 
+#include <algorithm>
 #include <iterator>
 
 namespace mgdpr::mautic {
@@ -133,6 +134,11 @@ static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 
 }  // namespace
+
+bool is_own_table(std::string_view unprefixed) {
+  return std::find(std::begin(kOwnTables), std::end(kOwnTables), unprefixed) !=
+         std::end(kOwnTables);
+}
 
 bool own_tables_exist(const Schema& schema) {
   for (auto name : kOwnTables) {

@@ -20,6 +20,8 @@ Status ensure_own_tables(db::Connection& connection, const Schema& schema);
 
 // True when the tables exist (read-only commands do not create them).
 bool own_tables_exist(const Schema& schema);
+// One of mautic-gdpr's own tables (unprefixed name).
+bool is_own_table(std::string_view unprefixed);
 
 Result<std::optional<std::string>> read_meta(db::Connection& connection, const Schema& schema,
                                              std::string_view name);

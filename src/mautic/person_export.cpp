@@ -69,11 +69,12 @@ class ExportRows : public LocationVisitor {
   }
 
   // The queued payloads that name the contact, decompressed: what Mautic would send.
-  Status in_payload(const LocationPlan&, const std::string& table) override {
+  Status in_payload(const LocationPlan& plan, const std::string& table) override {
     const int64_t ids[] = {contact_id_};
     // An unreadable payload names no one that can be told; the sweep reports those.
     MGDPR_ASSIGN_OR_RETURN(auto found,
-                           rows_naming_contacts(connection_, schema_, table, ContactSet::of(ids)));
+                           rows_naming_contacts(connection_, schema_, *plan.location, table,
+                                                ContactSet::of(ids)));
     const std::vector<std::string>& keys = found.keys;
     if (keys.empty()) return {};
     std::vector<Param> params;

@@ -4,6 +4,7 @@
 // from a Config and a Schema, no I/O.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,15 +20,29 @@ struct LocationPlan {
   RowAction action = RowAction::kScrub;
   std::string origin;               // "default" or the config line
   std::vector<std::string> tables;  // existing tables (unprefixed); several for form results
+  bool declared = false;            // from [[related.extra]]; origin is its header's line
+};
+
+// A location declared under [[related.extra]]: owns the names its Location views, so it lives
+// as long as a plan that points at it (shared: plans are copied).
+struct DeclaredLocation {
+  std::string name, table, link_column, parent, parent_key, parent_contact_column, key_column,
+      why;
+  std::string origin;  // "config.toml:12", its [[related.extra]] header
+  std::vector<std::string> column_names;
+  std::vector<ColumnRule> rules;
+  Location location;
 };
 
 struct RelatedPlan {
-  std::vector<LocationPlan> locations;  // the ones that exist here
+  std::vector<LocationPlan> locations;  // the ones that exist here (declared ones first)
   std::vector<std::string> missing;     // location names whose table this Mautic lacks
   std::vector<std::string> problems;    // `file:line: problem; fix`
+  std::vector<std::shared_ptr<const DeclaredLocation>> declared;
 };
 
-// Resolves [related] overrides against the table and the live schema.
+// Resolves [related] overrides and [[related.extra]] declarations against the table and the
+// live schema.
 RelatedPlan build_related_plan(const Config& config, const Schema& schema);
 
 }  // namespace mgdpr::mautic

@@ -43,7 +43,8 @@ class RelatedScrubber::ContactsScrub : public LocationVisitor {
   }
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(scrubber_.connection_,
-                                                            scrubber_.schema_, table, set_));
+                                                            scrubber_.schema_, *plan.location,
+                                                            table, set_));
     MGDPR_TRY(scrubber_.name_unhandled(std::move(found.unreadable)));
     return scrubber_.apply_to_keys(plan, table, found.keys, changed_);
   }
@@ -194,7 +195,7 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
   MGDPR_ASSIGN_OR_RETURN(
       auto read,
       connection_.query(
-          fmt::format("SELECT {} FROM {} WHERE {}{}", db::join(selected, ", "), rows.from,
+          fmt::format("SELECT DISTINCT {} FROM {} WHERE {}{}", db::join(selected, ", "), rows.from,
                       rows.where,
                       links_ips != nullptr ? "" : " AND (" + db::join(any_set, " OR ") + ")"),
           rows.params));

@@ -9,7 +9,7 @@
 // The class is split by concern over several files: related_scrubber.cpp (scrubbing selected
 // rows, one UPDATE per table), repair.cpp (the content check and repair of processed
 // contacts' rows), ip_addresses.cpp (unlinking and dropping IPs), unlinked_locations.cpp (rows
-// found by content: payloads, free text).
+// found by content: payloads, free text), orphans.cpp (rows of contacts Mautic deleted).
 #pragma once
 
 #include <cstdint>
@@ -84,6 +84,11 @@ class RelatedScrubber {
   // also recorded in gdpr_unhandled, in the transaction it was met in).
   const std::vector<UnhandledRow>& unhandled() const { return unhandled_; }
 
+  // Rows of contacts Mautic deleted ([orphans] action = "scrub"): those the journal of deletes
+  // names, every time; with full_pass, when contacts went missing, NULL links, gone parents
+  // and (through an index) gone ids too. Each location's rows in their own transactions.
+  Status scrub_orphans(TableCounts& changed, bool full_pass);
+
   struct LocationStatus {
     std::string table;
     std::optional<std::string> cleaned_at;  // when its rows were last checked clean (UTC)
@@ -96,6 +101,11 @@ class RelatedScrubber {
   class Repair;
   class IpUnlinker;
   class Watermarks;
+  class OrphanRows;
+
+  // The contacts Mautic's audit log says it deleted since the last call: their rows that keep
+  // the id, then the journal's watermark moves.
+  Status scrub_journal_orphans(TableCounts& changed);
 
   // Deletes the selected rows, or scrubs them with one UPDATE (personal columns cleared,
   // structured values rewritten, ip_id unset).
@@ -134,6 +144,9 @@ class RelatedScrubber {
   Status in_own_transaction(const std::function<Status(TableCounts&)>& work, TableCounts& total,
                             int64_t& retries);
   Result<int64_t> placeholder_ip();
+  // Moves a watermark of mautic-gdpr's own (the audit log's deletes, orphans.cpp); `record` is
+  // the name it goes by there (record_name()).
+  Status move_watermark(const std::string& record, int64_t last);
   // Deletes the IPs touched since the last call that nobody references any more; with
   // unlink_processed, first removes every processed contact's link to them.
   Status drop_orphan_ips(TableCounts& changed, bool unlink_processed);

@@ -51,17 +51,18 @@ class RelatedScrubber::Repair : public LocationVisitor {
         MGDPR_TRY(repair_by_key(plan, table, dirty, std::string(key)));
       }
     }
-    checked_.push_back(table);
+    checked_.push_back(record_name(*plan.location, table));
     return {};
   }
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     if (!in_scope(table)) return {};
     MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(scrubber_.connection_,
-                                                            scrubber_.schema_, table, processed_));
+                                                            scrubber_.schema_, *plan.location,
+                                                            table, processed_));
     MGDPR_TRY(scrubber_.name_unhandled(std::move(found.unreadable)));
     MGDPR_TRY(repair_keys(plan, table, found.keys));
-    checked_.push_back(table);
+    checked_.push_back(record_name(*plan.location, table));
     return {};
   }
 
@@ -71,7 +72,7 @@ class RelatedScrubber::Repair : public LocationVisitor {
         auto keys, rows_naming_processed_addresses(scrubber_.connection_, scrubber_.schema_,
                                                    *plan.location, table, scrubber_.email_digest_));
     MGDPR_TRY(repair_keys(plan, table, keys));
-    checked_.push_back(table);
+    checked_.push_back(record_name(*plan.location, table));
     return {};
   }
 
@@ -175,15 +176,26 @@ Status RelatedScrubber::mark_checked(const std::vector<std::string>& tables) {
   return {};
 }
 
+Status RelatedScrubber::move_watermark(const std::string& record, int64_t last) {
+  MGDPR_TRY(connection_.execute(
+      fmt::format("INSERT INTO {} (location, last_id, cleaned_at) VALUES (?, ?, "
+                  "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), "
+                  "cleaned_at = VALUES(cleaned_at)",
+                  schema_.table("gdpr_watermarks")),
+      {record, last}));
+  return {};
+}
+
 // Every table of every location, kept ones too, with when its rows were last checked clean.
 class RelatedScrubber::Watermarks : public EveryTableVisitor {
  public:
   Watermarks(const std::map<std::string, std::optional<std::string>>& cleaned,
              std::vector<LocationStatus>& statuses)
       : cleaned_(cleaned), statuses_(statuses) {}
-  Status table(const LocationPlan&, const std::string& table) override {
-    auto found = cleaned_.find(table);
-    statuses_.push_back({table, found == cleaned_.end() ? std::nullopt : found->second});
+  Status table(const LocationPlan& plan, const std::string& table) override {
+    const std::string record = record_name(*plan.location, table);
+    auto found = cleaned_.find(record);
+    statuses_.push_back({record, found == cleaned_.end() ? std::nullopt : found->second});
     return {};
   }
 

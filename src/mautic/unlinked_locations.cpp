@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Locations whose rows no SQL can tie to a contact: queued webhook payloads (the contact id is
-// inside the JSON) and webhook delivery notes (only the address, inside free text). Which rows
-// they are is content_match.h's job; here they are deleted or scrubbed.
+// Locations whose rows no SQL can tie to a contact: contact ids inside the content (queued
+// webhook payloads and messenger messages, links in notifications) and webhook delivery notes
+// (only the address, inside free text). Which rows they are is content_match.h's job; here
+// they are deleted or scrubbed.
 #include "mautic/related_scrubber.h"
 
 namespace mgdpr::mautic {

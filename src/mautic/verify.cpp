@@ -79,7 +79,8 @@ class Verifier : public LocationVisitor {
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     ++report_.tables_checked;
     MGDPR_ASSIGN_OR_RETURN(auto found,
-                           rows_naming_contacts(connection_, schema_, table, processed_));
+                           rows_naming_contacts(connection_, schema_, *plan.location,
+                                                                table, processed_));
     std::move(found.unreadable.begin(), found.unreadable.end(),
               std::back_inserter(report_.unreadable));
     return count_keys(plan, table, found.keys);

@@ -263,6 +263,41 @@ TEST(ParseConfigTest, RelatedKeepsRawStrings) {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
+TEST(ParseConfigTest, DeclaredTablesKeepTheirLines) {
+  const Config config = parsed(
+      "[related]\npage_hits = \"delete\"\n\n"
+      "[[related.extra]]\ntable = \"plugin_values\"\nlink_column = \"item_id\"\n"
+      "parent = \"plugin_items\"\nparent_key = \"item_id\"\nparent_contact_column = \"contact_id\"\n"
+      "columns = { value = \"clear\", data = \"json\" }\n\n"
+      "[[related.extra]]\ntable = \"plugin_log\"\nlink_column = \"lead_id\"\naction = \"delete\"\n"
+      "\n[orphans]\naction = \"keep\"\n\n[discovery]\nignore = [\"plugin_settings\"]\n");
+  ASSERT_EQ(config.related_extra.size(), 2u);
+  const ExtraLocationConfig& values = config.related_extra[0];
+  EXPECT_EQ(values.line, 4);
+  EXPECT_EQ(values.table, "plugin_values");
+  EXPECT_EQ(values.parent_key, "item_id");
+  EXPECT_EQ(values.action, "scrub");
+  ASSERT_EQ(values.columns.size(), 2u);
+  EXPECT_EQ(values.where(std::string(kPath), "link_column"), std::string(kPath) + ":6");
+  EXPECT_EQ(values.where(std::string(kPath), "name"), std::string(kPath) + ":4");  // the header
+  EXPECT_EQ(config.related_extra[1].action, "delete");
+  EXPECT_EQ(config.related_extra[1].parent_contact_column, "lead_id");
+  EXPECT_EQ(config.related.at("page_hits"), "delete");
+  EXPECT_FALSE(config.orphans.scrub);
+  EXPECT_EQ(config.discovery_ignore, std::vector<std::string>{"plugin_settings"});
+}
+
+TEST(ParseConfigErrorTest, DeclaredTablesAreCheckedWordByWord) {
+  const std::string errors = errors_of(
+      "[[related.extra]]\ntable = \"plugin values\"\ncolumns = { value = \"jsn\" }\n"
+      "action = \"keep\"\n\n[orphans]\naction = \"delete\"\n");
+  EXPECT_TRUE(HasPart(errors, ":1: [[related.extra]] has no link_column"));
+  EXPECT_TRUE(HasPart(errors, ":2: table \"plugin values\" is not a table or column name"));
+  EXPECT_TRUE(HasPart(errors, ":3: column `value` has the kind \"jsn\"; did you mean value = \"json\"?"));
+  EXPECT_TRUE(HasPart(errors, ":4: the action of a declared table is \"scrub\""));
+  EXPECT_TRUE(HasPart(errors, ":7: the action for rows of deleted contacts is \"scrub\""));
+}
+
 TEST(ParseConfigErrorTest, TomlSyntaxErrorHasItsLine) {
   const std::string error = single_error_at("[database]\nhost = \"127.0.0.1\"\nport = = 3306\n", 3);
   EXPECT_TRUE(HasPart(error, "fix the TOML syntax"));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/related_plan.h"
 
+#include "mautic/location_rows.h"
+
 #include <gtest/gtest.h>
 
 namespace mgdpr::mautic {
@@ -73,6 +75,87 @@ TEST(RelatedPlan, ProblemsNameTheLineAndNeverEchoTheValue) {
 TEST(RelatedPlan, FormAnswersCanBeScrubbedExplicitly) {
   auto plan = build_related_plan(config_with("form_results = \"scrub\"\n"), mautic_like());
   EXPECT_TRUE(plan.problems.empty()) << plan.problems.front();
+}
+
+// A Custom-Objects-like plugin: values hang on items, items are linked to contacts.
+Schema with_plugin() {
+  return Schema::from_tables(
+      "mt_",
+      {{"leads", {column("id")}},
+       {"custom_item_xref_contact",
+        {column("id"), column("custom_item_id"), column("contact_id")},
+        {{.column = "contact_id", .referenced_table = "leads", .referenced_column = "id",
+          .on_delete = "CASCADE"}}},
+       {"custom_field_value_text",
+        {column("id"), column("custom_item_id"), column("value", "longtext"),
+         column("meta", "longtext")}},
+       {"plugin_log", {column("log_id"), column("lead_id"), column("note", "text")}}});
+}
+
+TEST(RelatedPlan, DeclaredTablesJoinThePlanFirst) {
+  auto plan = build_related_plan(
+      config_with("\n[[related.extra]]\ntable = \"custom_field_value_text\"\n"
+                  "link_column = \"custom_item_id\"\nparent = \"custom_item_xref_contact\"\n"
+                  "parent_key = \"custom_item_id\"\nparent_contact_column = \"contact_id\"\n"
+                  "columns = { value = \"clear\", meta = \"json\" }\n\n"
+                  "[[related.extra]]\nname = \"plugin_notes\"\ntable = \"plugin_log\"\n"
+                  "link_column = \"lead_id\"\naction = \"delete\"\n"),
+      with_plugin());
+  ASSERT_TRUE(plan.problems.empty()) << plan.problems.front();
+  ASSERT_EQ(plan.declared.size(), 2u);
+  const LocationPlan& values = plan.locations[0];
+  EXPECT_TRUE(values.declared);
+  EXPECT_EQ(values.origin, "config.toml:7");
+  const Location& location = *values.location;
+  EXPECT_EQ(location.name, "custom_field_value_text");
+  EXPECT_EQ(location.link, Link::kParentRow);
+  EXPECT_EQ(location.key_column, "id");
+  ASSERT_EQ(location.columns.size(), 2u);
+  for (const ColumnRule& rule : location.columns) {
+    EXPECT_EQ(rule.scrub, rule.column == "meta" ? ColumnScrub::kJson : ColumnScrub::kClear);
+  }
+  // Mautic's delete cascades to the item's link: the values are found by their parent being gone.
+  EXPECT_EQ(location.orphans, Orphans::kParentGone);
+  const int64_t ids[] = {5};
+  EXPECT_EQ(rows_of(location, "custom_field_value_text", with_plugin(), ContactSet::of(ids)).from,
+            "`mt_custom_field_value_text` t JOIN `mt_custom_item_xref_contact` parent ON "
+            "parent.`custom_item_id` = t.`custom_item_id`");
+  const Location& notes = *plan.locations[1].location;
+  EXPECT_EQ(notes.name, "plugin_notes");
+  EXPECT_EQ(notes.default_action, RowAction::kDelete);
+  EXPECT_EQ(notes.key_column, "");             // no integer id: only the full pass looks
+  EXPECT_EQ(notes.orphans, Orphans::kIdKept);  // no foreign key
+}
+
+TEST(RelatedPlan, DeclaredTablesAreCheckedAgainstTheSchema) {
+  auto plan = build_related_plan(
+      config_with("page_hits = \"keep\"\n\n[[related.extra]]\ntable = \"plugin_logs\"\n"
+                  "link_column = \"lead_id\"\n\n[[related.extra]]\ntable = \"plugin_log\"\n"
+                  "link_column = \"lead\"\ncolumns = { nte = \"clear\", lead_id = \"clear\" }\n\n"
+                  "[[related.extra]]\nname = \"page_hits\"\ntable = \"plugin_log\"\n"
+                  "link_column = \"lead_id\"\n\n[[related.extra]]\ntable = \"plugin_log\"\n"
+                  "link_column = \"lead_id\"\ncolumns = { note = \"json\" }\n"),
+      with_plugin());
+  auto has = [&](std::string_view text) {
+    for (const auto& problem : plan.problems) {
+      if (problem.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("config.toml:9: there is no table `mt_plugin_logs` in database `mautic` "
+                  "(table_prefix \"mt_\" is added); did you mean `plugin_log`? write table = "
+                  "\"plugin_log\""));
+  EXPECT_TRUE(has("config.toml:14: table `mt_plugin_log` has no column `lead`; its columns are "
+                  "log_id, lead_id, note"));
+  EXPECT_TRUE(has("config.toml:15: table `mt_plugin_log` has no column `nte`; did you mean "
+                  "`note`?"));
+  EXPECT_TRUE(has("config.toml:18: a location named `page_hits` exists already"));
+  EXPECT_TRUE(has("config.toml:17: a scrubbed table needs its personal columns"));
+  // No row id: a JSON value could not be found again to be rewritten.
+  EXPECT_TRUE(has("config.toml:25: table `mt_plugin_log` has no integer `id` column, so its json "
+                  "values cannot be rewritten in place; write note = \"clear\" or action = "
+                  "\"delete\""));
+  EXPECT_TRUE(plan.declared.empty());
 }
 
 }  // namespace
