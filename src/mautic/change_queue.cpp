@@ -60,10 +60,13 @@ std::string queue_body(const Schema& schema, const std::string& contact_sql,
       fmt::arg("where", where));
 }
 
+// `named` tells the pair apart: the table, or the location where several share one table
+// (audit_log and audit_log_notes).
 void add_pair(std::vector<QueueTrigger>& triggers, const Schema& schema, const std::string& table,
-              const std::string& body) {
-  triggers.push_back({table, "INSERT", trigger_name(schema, table, 'i'), body});
-  triggers.push_back({table, "UPDATE", trigger_name(schema, table, 'u'), body});
+              const std::string& body, std::string_view named = {}) {
+  if (named.empty()) named = table;
+  triggers.push_back({table, "INSERT", trigger_name(schema, named, 'i'), body});
+  triggers.push_back({table, "UPDATE", trigger_name(schema, named, 'u'), body});
 }
 
 // information_schema.TRIGGERS shows a body with its string escapes already applied (a class
@@ -113,18 +116,24 @@ std::vector<QueueTrigger> queue_triggers(const Schema& schema) {
         where = fmt::format(" AND NEW.{} IN ({})", quote_identifier(location.kind_column),
                             db::join(values, ", "));
       }
+      const std::string named = record_name(location, table);
       switch (location.link) {
         case Link::kColumn:
-          add_pair(triggers, schema, table, queue_body(schema, link, "", where));
+          add_pair(triggers, schema, table, queue_body(schema, link, "", where), named);
           break;
         case Link::kParentRow: {
-          // The parent row holds the contact: one point read of it by its primary key.
-          const std::string parent_contact =
-              "parent." + quote_identifier(location.parent.contact_column);
+          // The parent row holds the contact: one point read of it by its key.
+          const ParentRow& parent = location.parent;
+          const std::string parent_contact = "parent." + quote_identifier(parent.contact_column);
+          std::string parent_where =
+              fmt::format(" AND parent.{} = {}", quote_identifier(parent.key), link);
+          if (!parent.null_column.empty()) {
+            parent_where += fmt::format(" AND parent.{} IS NULL", quote_identifier(parent.null_column));
+          }
           add_pair(triggers, schema, table,
-                   queue_body(schema, parent_contact,
-                              schema.table(location.parent.table) + " parent JOIN ",
-                              " AND parent.`id` = " + link + where));
+                   queue_body(schema, parent_contact, schema.table(parent.table) + " parent JOIN ",
+                              parent_where + where),
+                   named);
           break;
         }
         case Link::kPayload:

@@ -173,6 +173,13 @@ Result<ExportedContact> Engine::export_one(int64_t contact_id, const ExportSink&
     selected.push_back("l." + quote_identifier(field.alias));
     fields.push_back(&field);
   }
+  // Columns of leads no lead_fields row describes (a plugin's) hold the person's data too.
+  std::vector<const ColumnPlan*> unknown;
+  for (const ColumnPlan& plan : policy_.columns) {
+    if (!plan.unknown) continue;
+    selected.push_back("l." + quote_identifier(plan.column));
+    unknown.push_back(&plan);
+  }
   MGDPR_ASSIGN_OR_RETURN(auto lead,
                          connection_.query(fmt::format("SELECT {} FROM {} WHERE l.id = ?",
                                                        db::join(selected, ", "), from),
@@ -223,6 +230,13 @@ Result<ExportedContact> Engine::export_one(int64_t contact_id, const ExportSink&
     if (processing && digest) continue;
     if (fields[f]->alias == "email") email = value;
     profile.rows.push_back({fields[f]->alias, fields[f]->label, value});
+  }
+  for (size_t u = 0; u < unknown.size(); ++u) {
+    const auto& value = values[first_field + fields.size() + u];
+    if (!value || value->empty()) continue;
+    const bool digest = unknown[u]->action == Action::kHash && looks_like_digest(*value);
+    if (processing && digest) continue;
+    profile.rows.push_back({unknown[u]->column, unknown[u]->column, value});
   }
   MGDPR_TRY(emit("profile", profile));
 

@@ -917,7 +917,7 @@ TEST_P(Serve, RolesExportEraseAndTheAuditPage) {
   EXPECT_EQ(form(alice, "/export", "csrf=" + csrf + contact_form + "&format=json")->status, 429);
 
   auto audit = client->Get("/audit", {{"Cookie", "mgdpr_session=" + bob}});
-  ASSERT_EQ(audit->status, 200);
+  ASSERT_EQ(audit->status, 200) << audit->body;
   for (const char* expected : {"web:alice", "web:bob", ">export<", ">erase<", ">erase-dry-run<",
                                ">lookup<", "view/33\""}) {
     EXPECT_NE(audit->body.find(expected), std::string::npos) << expected;
