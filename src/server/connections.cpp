@@ -270,25 +270,42 @@ bool request_over_budget() { return t_request.over_budget; }
 void close_after_response() { t_request.close_after_response = true; }
 bool closing_after_response() { return t_request.close_after_response; }
 
-bool ClientSlots::acquire(const std::string& client) {
-  std::lock_guard lock(mutex_);
-  int& held = held_[client];
-  if (held >= per_client_) return false;
-  ++held;
+bool ClientSlots::acquire(const std::string& client, std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  const auto has_room = [&] {
+    auto found = held_.find(client);
+    return found == held_.end() || found->second < per_client_;
+  };
+  if (!has_room()) {
+    // One waiter per client: a flood of connections must not tie up the other threads.
+    if (wait.count() <= 0 || !waiting_.insert(client).second) return false;
+    const bool freed = released_.wait_for(lock, wait, has_room);
+    waiting_.erase(client);
+    if (!freed) return false;
+  }
+  ++held_[client];
   return true;
 }
 
 void ClientSlots::release(const std::string& client) {
-  std::lock_guard lock(mutex_);
-  auto found = held_.find(client);
-  if (found == held_.end()) return;
-  if (--found->second <= 0) held_.erase(found);
+  {
+    std::lock_guard lock(mutex_);
+    auto found = held_.find(client);
+    if (found == held_.end()) return;
+    if (--found->second <= 0) held_.erase(found);
+  }
+  released_.notify_all();
 }
 
 int ClientSlots::held(const std::string& client) {
   std::lock_guard lock(mutex_);
   auto found = held_.find(client);
   return found == held_.end() ? 0 : found->second;
+}
+
+bool ClientSlots::has_waiter(const std::string& client) {
+  std::lock_guard lock(mutex_);
+  return waiting_.count(client) > 0;
 }
 
 Result<TlsContext> load_tls_context(const std::string& cert_file, const std::string& key_file) {
@@ -328,8 +345,8 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   std::optional<std::string> client;
   if (!address || !in_any_range(*address, limits_.trusted_proxies)) {
     client = address ? client_group(*address) : std::string("unknown");
-    if (!slots_.acquire(*client)) {
-      // No thread is spent on it: not even a TLS handshake.
+    if (!slots_.acquire(*client, limits_.slot_wait)) {
+      // No more of a thread is spent on it: not even a TLS handshake.
       if (!tls_) {
         send_all(sock, nullptr,
                  plain_answer("503 Service Unavailable\r\nRetry-After: 1",

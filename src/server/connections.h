@@ -7,7 +7,10 @@
 //
 // Per connection:
 // - at most ConnectionLimits::per_client connections per client address (an IPv6 /64) are
-//   served at once; more get 503 at once (trusted proxies are not counted: they carry many);
+//   served at once; one more waits up to slot_wait for a slot (a client that sends its requests
+//   one after another opens the next connection while the thread that answered the last one
+//   may not yet have closed it), then gets 503, as do others meanwhile (trusted proxies are not
+//   counted: they carry many);
 // - a request's head and body must arrive within read_timeout of its first byte, and at most
 //   max_request_bytes of it are read: beyond either, the read fails and the request is answered
 //   (408, 413 or 400) or the connection dropped;
@@ -22,10 +25,12 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +48,7 @@ struct ConnectionLimits {
   std::chrono::seconds write_timeout{10};
   size_t max_request_bytes = kMaxRequestHeadBytes;  // head and body together
   int per_client = 4;
+  std::chrono::milliseconds slot_wait{1000};
   size_t requests_per_connection = 100;
   // After an answer given without reading the body (413, 401, ...), what the client still
   // sends is read and dropped for at most this long and this much, so that it sees the answer
@@ -56,14 +62,20 @@ struct ConnectionLimits {
 class ClientSlots {
  public:
   explicit ClientSlots(int per_client) : per_client_(per_client) {}
-  // Counts one more connection of client, or returns false when it holds per_client already.
-  bool acquire(const std::string& client);
+  // Counts one more connection of client, waiting up to `wait` for one of its others to end
+  // (one connection per client waits; others are refused at once); false when it still holds
+  // per_client.
+  bool acquire(const std::string& client,
+               std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   void release(const std::string& client);
   int held(const std::string& client);
+  bool has_waiter(const std::string& client);
 
  private:
   std::mutex mutex_;
+  std::condition_variable released_;
   std::map<std::string, int> held_;
+  std::set<std::string> waiting_;
   int per_client_;
 };
 

@@ -22,6 +22,23 @@ TEST(ClientSlots, CapsEachClientAlone) {
   EXPECT_EQ(slots.held("192.0.2.9"), 0);
 }
 
+TEST(ClientSlots, AWaitingConnectionGetsTheSlotItsClientFrees) {
+  ClientSlots slots(1);
+  ASSERT_TRUE(slots.acquire("192.0.2.1"));
+  EXPECT_FALSE(slots.acquire("192.0.2.1", std::chrono::milliseconds(20)));  // nobody frees it
+  std::thread waiter(
+      [&slots] { EXPECT_TRUE(slots.acquire("192.0.2.1", std::chrono::seconds(30))); });
+  while (!slots.has_waiter("192.0.2.1")) std::this_thread::yield();
+  // While one connection waits, another of the same client is refused at once.
+  const auto refused_at = std::chrono::steady_clock::now();
+  EXPECT_FALSE(slots.acquire("192.0.2.1", std::chrono::seconds(30)));
+  EXPECT_LT(std::chrono::steady_clock::now() - refused_at, std::chrono::seconds(10));
+  slots.release("192.0.2.1");
+  waiter.join();
+  EXPECT_EQ(slots.held("192.0.2.1"), 1);
+  EXPECT_FALSE(slots.has_waiter("192.0.2.1"));
+}
+
 TEST(ClientSlots, CountsStayExactUnderConcurrency) {
   ClientSlots slots(1000);
   std::vector<std::thread> threads;
