@@ -8,10 +8,10 @@ namespace mgdpr::mautic {
 
 namespace {
 
-constexpr std::string_view kOwnTables[] = {
-    "gdpr_meta",       "gdpr_contacts",     "gdpr_hashes",     "gdpr_audit",
-    "gdpr_watermarks", "gdpr_returns",      "gdpr_clean_values", "gdpr_sweep_runs",
-    "gdpr_dirty",      "gdpr_unhandled",    "gdpr_keys"};
+constexpr std::string_view kOwnTables[] = {"gdpr_meta",         "gdpr_contacts",   "gdpr_hashes",
+                                           "gdpr_audit",        "gdpr_watermarks", "gdpr_returns",
+                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty",
+                                           "gdpr_unhandled",    "gdpr_keys"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -38,8 +38,10 @@ std::string version_1(const Schema& schema) {
       "detail VARCHAR(1024) NOT NULL, matches BIGINT NULL, INDEX gdpr_audit_at (at)) {o};\n"
       "CREATE TABLE IF NOT EXISTS {watermarks} (location VARCHAR(64) NOT NULL PRIMARY KEY, "
       "last_id BIGINT UNSIGNED NOT NULL DEFAULT 0, cleaned_at DATETIME(6) NULL) {o};\n",
-      fmt::arg("meta", schema.table("gdpr_meta")), fmt::arg("contacts", schema.table("gdpr_contacts")),
-      fmt::arg("hashes", schema.table("gdpr_hashes")), fmt::arg("audit", schema.table("gdpr_audit")),
+      fmt::arg("meta", schema.table("gdpr_meta")),
+      fmt::arg("contacts", schema.table("gdpr_contacts")),
+      fmt::arg("hashes", schema.table("gdpr_hashes")),
+      fmt::arg("audit", schema.table("gdpr_audit")),
       fmt::arg("watermarks", schema.table("gdpr_watermarks")), fmt::arg("o", kTableOptions));
 }
 
@@ -140,6 +142,8 @@ bool is_own_table(std::string_view unprefixed) {
          std::end(kOwnTables);
 }
 
+std::span<const std::string_view> own_table_names() { return kOwnTables; }
+
 bool own_tables_exist(const Schema& schema) {
   for (auto name : kOwnTables) {
     if (!schema.has_table(name)) return false;
@@ -153,9 +157,10 @@ Status ensure_own_tables(db::Connection& connection, const Schema& schema) {
   MGDPR_ASSIGN_OR_RETURN(auto version, read_meta(connection, schema, "schema_version"));
   const int64_t found = version ? db::cell_to_int(version).value_or(0) : 1;
   if (found < 1) {
-    return make_error("`{}`.schema_version is not a version number; restore the gdpr tables "
-                      "from a backup",
-                      schema.table_name("gdpr_meta"));
+    return make_error(
+        "`{}`.schema_version is not a version number; restore the gdpr tables "
+        "from a backup",
+        schema.table_name("gdpr_meta"));
   }
   if (found > kOwnSchemaVersion) {
     return make_error(
@@ -287,10 +292,10 @@ Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing&
     const std::string fingerprint = row[1].value_or("");
     if (in_ring(fingerprint)) continue;
     MGDPR_ASSIGN_OR_RETURN(
-        auto used, connection.query_value(
-                       fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE key_id = ?)",
-                                   schema.table("gdpr_hashes")),
-                       {db::cell_to_int(row[0]).value_or(0)}));
+        auto used,
+        connection.query_value(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE key_id = ?)",
+                                           schema.table("gdpr_hashes")),
+                               {db::cell_to_int(row[0]).value_or(0)}));
     if (used != std::optional<std::string>("1")) continue;
     return make_error(ErrorKind::kKeyMismatch,
                       "the key with fingerprint {}... (added {}) made digests this database "
@@ -304,8 +309,8 @@ Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing&
 }
 
 Status write_audit(db::Connection& connection, const Schema& schema, std::string_view actor,
-                   std::string_view action, std::string_view detail,
-                   std::optional<int64_t> matches, std::optional<int64_t> contact_id) {
+                   std::string_view action, std::string_view detail, std::optional<int64_t> matches,
+                   std::optional<int64_t> contact_id) {
   auto optional = [](std::optional<int64_t> number) {
     return number ? db::Param(*number) : db::Param(nullptr);
   };
@@ -317,12 +322,12 @@ Status write_audit(db::Connection& connection, const Schema& schema, std::string
   // A read-only command on tables a newer binary has not migrated yet (version 1) still audits.
   const bool has_contact = schema.column("gdpr_audit", "contact_id") != nullptr;
   if (has_contact) params.push_back(optional(contact_id));
-  auto done = connection.execute(
-      fmt::format("INSERT INTO {} (at, actor, action, detail, matches{}) "
-                  "VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?{})",
-                  schema.table("gdpr_audit"), has_contact ? ", contact_id" : "",
-                  has_contact ? ", ?" : ""),
-      params);
+  auto done =
+      connection.execute(fmt::format("INSERT INTO {} (at, actor, action, detail, matches{}) "
+                                     "VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?{})",
+                                     schema.table("gdpr_audit"), has_contact ? ", contact_id" : "",
+                                     has_contact ? ", ?" : ""),
+                         params);
   if (!done) return done.error();
   return {};
 }

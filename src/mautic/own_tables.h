@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "core/hashing.h"
@@ -22,6 +23,8 @@ Status ensure_own_tables(db::Connection& connection, const Schema& schema);
 bool own_tables_exist(const Schema& schema);
 // One of mautic-gdpr's own tables (unprefixed name).
 bool is_own_table(std::string_view unprefixed);
+// All of them, unprefixed.
+std::span<const std::string_view> own_table_names();
 
 Result<std::optional<std::string>> read_meta(db::Connection& connection, const Schema& schema,
                                              std::string_view name);
@@ -34,8 +37,7 @@ Status write_meta(db::Connection& connection, const Schema& schema, std::string_
 // `record` writes down (the new key active, the old one retired). The first key is recorded
 // likewise. Every key the database still holds digests of must be in the ring, or lookups
 // would miss those records silently. Refusals are ErrorKind::kKeyMismatch.
-Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing& ring,
-                      bool record);
+Status match_key_ring(db::Connection& connection, const Schema& schema, KeyRing& ring, bool record);
 
 // One row of {prefix}gdpr_audit as the audit page shows it.
 struct AuditEntry {

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "mautic/own_tables.h"
+
 namespace mgdpr::mautic {
 
 // ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR,
@@ -17,14 +19,10 @@ bool is_denied(const Error& error) {
 
 namespace {
 
-// mautic-gdpr's own tables, and the ones that are only ever inserted into.
-constexpr std::string_view kOwnTables[] = {
-    "gdpr_meta",       "gdpr_contacts",  "gdpr_hashes",       "gdpr_audit",
-    "gdpr_watermarks", "gdpr_returns",   "gdpr_clean_values", "gdpr_sweep_runs",
-    "gdpr_dirty",      "gdpr_unhandled", "gdpr_keys"};
 // The own tables [retention] forget_after deletes from, with the contact itself.
 constexpr std::string_view kForgotten[] = {"gdpr_contacts", "gdpr_hashes", "gdpr_audit",
                                            "gdpr_returns"};
+// The own tables only ever inserted into.
 constexpr std::string_view kInsertOnly[] = {"gdpr_hashes", "gdpr_audit", "gdpr_returns",
                                             "gdpr_clean_values"};
 
@@ -64,7 +62,7 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
       if (plan.action == RowAction::kDelete) remove.tables.insert(table);
     }
   }
-  for (std::string_view table : kOwnTables) {
+  for (std::string_view table : own_table_names()) {
     if (!schema.has_table(table)) continue;
     select.tables.emplace(table);
     insert.tables.emplace(table);
@@ -78,8 +76,8 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
   }
   // A sweep forgets the rows it could not handle once Mautic no longer holds them.
   if (schema.has_table("gdpr_unhandled")) remove.tables.emplace("gdpr_unhandled");
-  Need create{"CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them",
-              {}};
+  Need create{
+      "CREATE", "the first sweep creates mautic-gdpr's tables, a newer version adds to them", {}};
   Need alter{"ALTER", "a newer version adds columns to mautic-gdpr's tables", {}};
   Need temporary{"CREATE TEMPORARY TABLES",
                  "sweep and serve stage scrubbed serialized values in a temporary table",
@@ -122,7 +120,8 @@ std::string account_of(std::string_view current_user) {
 
 std::string grant_statement(std::string_view privileges, std::string_view database,
                             std::string_view account) {
-  return fmt::format("GRANT {} ON {}.* TO {};", privileges, db::quote_identifier(database), account);
+  return fmt::format("GRANT {} ON {}.* TO {};", privileges, db::quote_identifier(database),
+                     account);
 }
 
 Result<PrivilegeReport> check_privileges(db::Connection& connection, const Schema& schema,
@@ -140,7 +139,9 @@ Result<PrivilegeReport> check_privileges(db::Connection& connection, const Schem
   };
 
   for (const Need& need : needs(schema, related)) {
-    MissingPrivilege missing{std::string(need.privilege), {}, std::string(need.needed_for),
+    MissingPrivilege missing{std::string(need.privilege),
+                             {},
+                             std::string(need.needed_for),
                              grant_statement(need.privilege, schema.database(), report.account)};
     if (need.privilege == "CREATE") {
       // IF NOT EXISTS on a table that exists: the privilege is checked, nothing is created.

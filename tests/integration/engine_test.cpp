@@ -12,12 +12,6 @@ namespace {
 
 using EngineBatch = MauticTest;
 
-std::string cell(db::Connection& connection, const std::string& sql) {
-  auto value = connection.query_value(sql, {});
-  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-  return value.ok() && value->has_value() ? **value : "NULL";
-}
-
 // COMMITs this connection has sent since it was opened.
 int64_t commits(db::Connection& connection) {
   return std::stoll(cell(connection,

@@ -295,12 +295,6 @@ std::string csrf_in(const std::string& html) {
   return std::regex_search(html, match, token) ? std::string(match[1]) : std::string();
 }
 
-std::string cell(db::Connection& connection, const std::string& sql) {
-  auto value = connection.query_value(sql, {});
-  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-  return value.ok() && value->has_value() ? **value : "NULL";
-}
-
 class Serve : public MauticTest {
  protected:
   void SetUp() override {

@@ -30,12 +30,6 @@ const std::vector<std::string> kDeletedColumns = {
     "internal", "last_active", "nickname", "emergency_phone", "favourite_colour", "interests",
     "bio", "shoe_size", "birthday", "newsletter_opt"};
 
-std::string cell(db::Connection& connection, const std::string& sql) {
-  auto value = connection.query_value(sql, {});
-  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-  return value.ok() && value->has_value() ? **value : "NULL";
-}
-
 int64_t count(db::Connection& connection, const std::string& sql) {
   return std::stoll(cell(connection, sql));
 }

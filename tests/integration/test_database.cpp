@@ -57,6 +57,12 @@ void drop_database_user(const std::string& name) {
   }
 }
 
+std::string cell(db::Connection& connection, const std::string& sql) {
+  auto value = connection.query_value(sql, {});
+  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
+  return value.ok() && value->has_value() ? **value : "NULL";
+}
+
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
                                     const std::string& where) {
   auto rows = connection.query(

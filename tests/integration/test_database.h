@@ -28,6 +28,9 @@ void create_database_user(const std::string& name, const std::string& password,
                           const std::string& privileges, const std::string& database);
 void drop_database_user(const std::string& name);
 
+// The one value a query returns ("NULL" for none); a failed query fails the test.
+std::string cell(db::Connection& connection, const std::string& sql);
+
 // Every row of a table, sorted, as text: to compare contacts byte for byte.
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
                                     const std::string& where = "1");

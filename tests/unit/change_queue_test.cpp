@@ -3,12 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "schema_builders.h"
+
 namespace mgdpr::mautic {
 namespace {
 
-ColumnInfo column(std::string name, std::string type = "bigint") {
-  return {.name = std::move(name), .data_type = std::move(type)};
-}
+using schema_builders::column;
 
 const std::string kLongForm = "form_results_123456_a_very_long_form_alias_that_goes_on_and_on";
 
@@ -36,8 +36,8 @@ const QueueTrigger* find(const std::vector<QueueTrigger>& triggers, std::string_
 
 TEST(ChangeQueue, OneInsertAndOneUpdateTriggerPerTableThatCarriesAContact) {
   const auto triggers = queue_triggers(small_schema());
-  for (std::string_view table : {"leads", "lead_donotcontact", "email_stats",
-                                 "email_stats_devices", "audit_log", "form_submissions"}) {
+  for (std::string_view table : {"leads", "lead_donotcontact", "email_stats", "email_stats_devices",
+                                 "audit_log", "form_submissions"}) {
     EXPECT_NE(find(triggers, table, "INSERT"), nullptr) << table;
     EXPECT_NE(find(triggers, table, "UPDATE"), nullptr) << table;
   }
@@ -83,8 +83,8 @@ TEST(ChangeQueue, LongTableNamesGiveDistinctNamesWithinMariaDbsLimit) {
 
 TEST(ChangeQueue, TriggerErrorsNameTheFix) {
   const Schema schema = small_schema();
-  auto denied = explain_trigger_error(Error{"TRIGGER command denied", ErrorKind::kDatabase, 1142},
-                                      schema);
+  auto denied =
+      explain_trigger_error(Error{"TRIGGER command denied", ErrorKind::kDatabase, 1142}, schema);
   EXPECT_EQ(denied.kind, ErrorKind::kConfig);
   EXPECT_NE(denied.message.find("GRANT TRIGGER ON `mautic`.*"), std::string::npos);
   auto binlog = explain_trigger_error(

@@ -3,23 +3,24 @@
 
 #include <gtest/gtest.h>
 
+#include "schema_builders.h"
+
 namespace mgdpr::mautic {
 namespace {
 
-ColumnInfo column(std::string name, std::string type, bool nullable = true) {
-  return {.name = std::move(name), .data_type = std::move(type), .nullable = nullable};
-}
+using schema_builders::column;
+using schema_builders::not_null;
 
 Schema schema() {
   return Schema::from_tables(
       "", {{"email_stats",
-            {column("id", "bigint", false), column("lead_id", "bigint"), column("ip_id", "int"),
-             column("email_address", "varchar", false), column("tokens", "longtext"),
+            {not_null(column("id", "bigint")), column("lead_id", "bigint"), column("ip_id", "int"),
+             not_null(column("email_address", "varchar")), column("tokens", "longtext"),
              column("open_details", "longtext"), column("tracking_hash", "varchar")}},
-           {"lead_notes", {column("id", "int", false), column("lead_id", "bigint")}},
+           {"lead_notes", {not_null(column("id", "int")), column("lead_id", "bigint")}},
            {"form_results_1_a",
-            {column("submission_id", "int", false), column("form_id", "int", false),
-             column("email", "longtext"), column("count", "int", false)}}});
+            {not_null(column("submission_id", "int")), not_null(column("form_id", "int")),
+             column("email", "longtext"), not_null(column("count", "int"))}}});
 }
 
 LocationPlan plan_for(std::string_view name, RowAction action) {
@@ -84,7 +85,7 @@ TEST(CleanState, ScrubbingIsIdempotent) {
   const ColumnRule php{"tokens", ColumnScrub::kPhpSerialized};
   const ColumnRule json{"properties", ColumnScrub::kJson};
   const ColumnInfo nullable = column("v", "longtext");
-  const ColumnInfo required = column("v", "longtext", false);
+  const ColumnInfo required = not_null(column("v", "longtext"));
   const std::vector<std::pair<const ColumnRule*, std::string>> values = {
       {&php, "a:2:{s:5:\"email\";s:11:\"a@b.example\";s:1:\"n\";i:3;}"},
       {&php,

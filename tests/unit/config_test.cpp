@@ -267,7 +267,8 @@ TEST(ParseConfigTest, DeclaredTablesKeepTheirLines) {
   const Config config = parsed(
       "[related]\npage_hits = \"delete\"\n\n"
       "[[related.extra]]\ntable = \"plugin_values\"\nlink_column = \"item_id\"\n"
-      "parent = \"plugin_items\"\nparent_key = \"item_id\"\nparent_contact_column = \"contact_id\"\n"
+      "parent = \"plugin_items\"\nparent_key = \"item_id\"\nparent_contact_column = "
+      "\"contact_id\"\n"
       "columns = { value = \"clear\", data = \"json\" }\n\n"
       "[[related.extra]]\ntable = \"plugin_log\"\nlink_column = \"lead_id\"\naction = \"delete\"\n"
       "\n[orphans]\naction = \"keep\"\n\n[discovery]\nignore = [\"plugin_settings\"]\n");
@@ -293,7 +294,8 @@ TEST(ParseConfigErrorTest, DeclaredTablesAreCheckedWordByWord) {
       "action = \"keep\"\n\n[orphans]\naction = \"delete\"\n");
   EXPECT_TRUE(HasPart(errors, ":1: [[related.extra]] has no link_column"));
   EXPECT_TRUE(HasPart(errors, ":2: table \"plugin values\" is not a table or column name"));
-  EXPECT_TRUE(HasPart(errors, ":3: column `value` has the kind \"jsn\"; did you mean value = \"json\"?"));
+  EXPECT_TRUE(
+      HasPart(errors, ":3: column `value` has the kind \"jsn\"; did you mean value = \"json\"?"));
   EXPECT_TRUE(HasPart(errors, ":4: the action of a declared table is \"scrub\""));
   EXPECT_TRUE(HasPart(errors, ":7: the action for rows of deleted contacts is \"scrub\""));
 }
@@ -830,11 +832,11 @@ TEST(ServerConfigTest, RolesDefaultToLookupOnly) {
   EXPECT_TRUE(old.server.may("alice", Role::kLookup));
   EXPECT_FALSE(old.server.may("alice", Role::kExport));
   EXPECT_FALSE(old.server.may("alice", Role::kErase));
-  const Config config = parsed(fmt::format(
-      "[server]\nmautic_url = \"https://mautic.example.org/\"\n\n[server.roles]\n"
-      "alice = [\"lookup\", \"export\", \"erase\"]\nbob = [\"lookup\", \"export\"]\n\n"
-      "[server.users]\nalice = \"{0}\"\nbob = \"{0}\"\ncarol = \"{0}\"\n",
-      kAliceHash));
+  const Config config = parsed(
+      fmt::format("[server]\nmautic_url = \"https://mautic.example.org/\"\n\n[server.roles]\n"
+                  "alice = [\"lookup\", \"export\", \"erase\"]\nbob = [\"lookup\", \"export\"]\n\n"
+                  "[server.users]\nalice = \"{0}\"\nbob = \"{0}\"\ncarol = \"{0}\"\n",
+                  kAliceHash));
   EXPECT_TRUE(config.server.may("alice", Role::kErase));
   EXPECT_TRUE(config.server.may("bob", Role::kExport));
   EXPECT_FALSE(config.server.may("bob", Role::kErase));
@@ -846,15 +848,15 @@ TEST(ServerConfigTest, RolesDefaultToLookupOnly) {
 
 TEST(ServerConfigErrorTest, RolesNameKnownRolesOfKnownUsers) {
   const std::string users = fmt::format("[server.users]\nalice = \"{}\"\n", kAliceHash);
-  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = [\"lookup\", \"eraze\"]\n" + users,
-                                      2),
-                      "unknown role \"eraze\"; did you mean \"erase\"?"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[server.roles]\nalice = [\"lookup\", \"eraze\"]\n" + users, 2),
+              "unknown role \"eraze\"; did you mean \"erase\"?"));
   EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = [\"export\"]\n" + users, 2),
                       "so alice needs \"lookup\" too"));
   EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalicia = [\"lookup\"]\n" + users, 2),
                       "`alicia`, who is not in [server.users]; did you mean `alice`?"));
-  EXPECT_TRUE(HasPart(single_error_at("[server.roles]\nalice = []\n" + users, 2),
-                      "alice is empty"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[server.roles]\nalice = []\n" + users, 2), "alice is empty"));
   EXPECT_TRUE(HasPart(single_error_at("[server]\nmautic_url = \"mautic.example.org\"\n", 2),
                       "mautic_url is not a web address"));
   EXPECT_TRUE(HasPart(single_error_at("[server]\nmautic_url = \"https://x/\\\"><b>\"\n", 2),
@@ -947,9 +949,10 @@ TEST(GeneralizerConfigTest, GeneralizersAreFieldActions) {
 }
 
 TEST(GeneralizerConfigErrorTest, WrongGeneralizersSayWhatToWrite) {
-  EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nzipcode = \"prefix\"\n", 3),
-                      "prefix needs the number of characters to keep; write e.g. zipcode = "
-                      "\"prefix:2\""));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[policy.fields]\nemail = \"hash\"\nzipcode = \"prefix\"\n", 3),
+              "prefix needs the number of characters to keep; write e.g. zipcode = "
+              "\"prefix:2\""));
   EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nage = \"bucket:0\"\n", 2),
                       "bucket:N needs N, the width of a bucket, as a whole number"));
   EXPECT_TRUE(HasPart(single_error_at("[policy.fields]\nbirthday = \"yaer\"\n", 2),
@@ -1005,8 +1008,8 @@ TEST(DurationConfigErrorTest, SpansReasonsAndNeverAreChecked) {
                       "grace.bouncd names no do-not-contact reason; did you mean grace.bounced?"));
   EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"never\"\n", 2),
                       "\"never\" is not a span of time"));
-  EXPECT_TRUE(HasPart(single_error_at("[trigger]\ngrace = \"200y\"\n", 2),
-                      "longer than a century"));
+  EXPECT_TRUE(
+      HasPart(single_error_at("[trigger]\ngrace = \"200y\"\n", 2), "longer than a century"));
   EXPECT_TRUE(HasPart(single_error_at("[retention]\nforget_after = \"0\"\n", 2),
                       "forget_after = \"0\" would delete every record the moment it is made"));
   EXPECT_TRUE(HasPart(single_error_at("[retention]\nforget_after.bounced = \"0d\"\n", 2),

@@ -13,19 +13,18 @@ namespace {
 // A leads table with one nullable column per Mautic field type, named f_<type>, of the column
 // type Mautic 5.1 creates for it; with_required adds a NOT NULL text field, f_required.
 Schema every_field_type(bool with_required = false) {
-  std::vector<ColumnInfo> columns = {{.name = "id", .data_type = "bigint", .nullable = false},
-                                     {.name = "email",
-                                      .data_type = "varchar",
-                                      .column_type = "varchar(191)",
-                                      .max_length = 191}};
+  std::vector<ColumnInfo> columns = {
+      {.name = "id", .data_type = "bigint", .nullable = false},
+      {.name = "email", .data_type = "varchar", .column_type = "varchar(191)", .max_length = 191}};
   std::vector<ContactField> fields = {{.alias = "email", .type = "email"}};
   for (std::string_view type : mautic_field_types()) {
-    const bool text = type != "number" && type != "date" && type != "datetime" &&
-                      type != "time" && type != "boolean";
-    columns.push_back({.name = fmt::format("f_{}", type),
-                       .data_type = text ? "varchar" : std::string(type == "number" ? "double" : type),
-                       .column_type = text ? "varchar(191)" : std::string(type),
-                       .max_length = text ? std::optional<int64_t>(191) : std::nullopt});
+    const bool text = type != "number" && type != "date" && type != "datetime" && type != "time" &&
+                      type != "boolean";
+    columns.push_back(
+        {.name = fmt::format("f_{}", type),
+         .data_type = text ? "varchar" : std::string(type == "number" ? "double" : type),
+         .column_type = text ? "varchar(191)" : std::string(type),
+         .max_length = text ? std::optional<int64_t>(191) : std::nullopt});
     fields.push_back({.alias = fmt::format("f_{}", type), .type = std::string(type)});
   }
   if (with_required) {
@@ -67,16 +66,15 @@ TEST(ContactPolicyTest, EveryGeneralizerOnEveryFieldType) {
       }
       ASSERT_EQ(policy.problems.size(), 1u);
       const std::string& problem = policy.problems.front();
-      EXPECT_EQ(problem.rfind(fmt::format("config.toml:3: `{}` is a {} field and {} applies to {}; ",
-                                          alias, type, word,
-                                          accepted_field_types(generalizer.kind)),
-                              0),
-                0u)
+      EXPECT_EQ(
+          problem.rfind(fmt::format("config.toml:3: `{}` is a {} field and {} applies to {}; ",
+                                    alias, type, word, accepted_field_types(generalizer.kind)),
+                        0),
+          0u)
           << problem;
       const std::string fitting = generalizers_for_field_type(type);
-      EXPECT_NE(problem.find(fitting.empty()
-                                 ? fmt::format("no generalizer fits a {} field", type)
-                                 : fmt::format("write {} = {}", alias, fitting)),
+      EXPECT_NE(problem.find(fitting.empty() ? fmt::format("no generalizer fits a {} field", type)
+                                             : fmt::format("write {} = {}", alias, fitting)),
                 std::string::npos)
           << problem;
     }
@@ -99,8 +97,8 @@ TEST(ContactPolicyTest, GeneralizersAreInTheFingerprintAndComputedInOrder) {
   const ContactPolicy deleted = build_contact_policy(config_with(""), schema);
   EXPECT_NE(year.fingerprint, month.fingerprint);
   EXPECT_NE(year.fingerprint, deleted.fingerprint);
-  const ContactPolicy both = build_contact_policy(
-      config_with("f_number = \"bucket:5\"\nf_tel = \"hash\"\n"), schema);
+  const ContactPolicy both =
+      build_contact_policy(config_with("f_number = \"bucket:5\"\nf_tel = \"hash\"\n"), schema);
   std::vector<std::string> computed;
   for (const ColumnPlan* plan : both.computed()) computed.push_back(plan->column);
   EXPECT_EQ(computed, (std::vector<std::string>{"email", "f_number", "f_tel"}));

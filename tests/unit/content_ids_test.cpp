@@ -42,9 +42,9 @@ std::string envelope_with(php::Value message) {
   using php::Value;
   const std::string envelope = "Symfony\\Component\\Messenger\\Envelope";
   return php::serialize(Value::object(
-      envelope, {Entry{std::string("\0") + envelope + std::string("\0stamps", 7), Value::array()},
-                 Entry{std::string("\0") + envelope + std::string("\0message", 8),
-                       std::move(message)}}));
+      envelope,
+      {Entry{std::string("\0") + envelope + std::string("\0stamps", 7), Value::array()},
+       Entry{std::string("\0") + envelope + std::string("\0message", 8), std::move(message)}}));
 }
 
 TEST(ContentIds, MessengerPageHitNamesItsContact) {
@@ -54,10 +54,10 @@ TEST(ContentIds, MessengerPageHitNamesItsContact) {
   auto property = [&](const char* name) {
     return std::string("\0", 1) + hit + std::string("\0", 1) + name;
   };
-  const std::string body = add_slashes(envelope_with(Value::object(
-      hit, {Entry{property("hitId"), Value::integer(5)},
-            Entry{property("request"), Value::string("ua: \"Mozilla\"")},
-            Entry{property("leadId"), Value::integer(42)}})));
+  const std::string body = add_slashes(envelope_with(
+      Value::object(hit, {Entry{property("hitId"), Value::integer(5)},
+                          Entry{property("request"), Value::string("ua: \"Mozilla\"")},
+                          Entry{property("leadId"), Value::integer(42)}})));
   EXPECT_NE(body.find("\\0"), std::string::npos);
   EXPECT_EQ(*contact_ids_in_messenger_body(body), Ids{42});
 }
@@ -67,8 +67,8 @@ TEST(ContentIds, MessengerEmailNamesEveryRecipient) {
   using php::Value;
   // MauticMessage::__serialize: [metadata keyed by address, leadIdHash, the parent's data].
   Value metadata = Value::array(
-      {Entry{"a@example.org", Value::array({Entry{"name", Value::string("A")},
-                                            Entry{"leadId", Value::integer(3)}})},
+      {Entry{"a@example.org",
+             Value::array({Entry{"name", Value::string("A")}, Entry{"leadId", Value::integer(3)}})},
        Entry{"b@example.org", Value::array({Entry{"leadId", Value::string("4")}})}});
   const std::string body = add_slashes(envelope_with(Value::object(
       "Mautic\\EmailBundle\\Mailer\\Message\\MauticMessage",

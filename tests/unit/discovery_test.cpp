@@ -3,12 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "schema_builders.h"
+
 namespace mgdpr::mautic {
 namespace {
 
-ColumnInfo column(std::string name, std::string type = "bigint", std::string comment = "") {
-  return {.name = std::move(name), .data_type = std::move(type), .comment = std::move(comment)};
-}
+using schema_builders::column;
+using schema_builders::with_comment;
 
 Config config_of(std::string_view text) {
   auto config = parse_config(text, "config.toml");
@@ -21,15 +22,19 @@ Schema plugin_schema() {
       "mt_",
       {{"leads", {column("id"), column("email", "varchar")}},
        {"page_hits", {column("id"), column("lead_id")}},       // a location
-       {"campaign_leads", {column("lead_id")}},                 // left alone, with its reason
+       {"campaign_leads", {column("lead_id")}},                // left alone, with its reason
        {"users", {column("id"), column("email", "varchar")}},  // left alone
-       {"gdpr_contacts", {column("contact_id")}},               // mautic-gdpr's own
+       {"gdpr_contacts", {column("contact_id")}},              // mautic-gdpr's own
        {"plugin_survey",
         {column("id"), column("respondent"), column("work_email", "varchar"),
-         column("answers", "longtext", "(DC2Type:json)"), column("score")},
-        {{.column = "respondent", .referenced_table = "leads", .referenced_column = "id",
+         with_comment(column("answers", "longtext"), "(DC2Type:json)"), column("score")},
+        {{.column = "respondent",
+          .referenced_table = "leads",
+          .referenced_column = "id",
           .on_delete = "SET NULL"}}},
-       {"plugin_visits", {column("id"), column("contact_id"), column("meta", "longtext", "(DC2Type:array)")}},
+       {"plugin_visits",
+        {column("id"), column("contact_id"),
+         with_comment(column("meta", "longtext"), "(DC2Type:array)")}},
        {"plugin_log", {column("id"), column("client_ip", "varchar"), column("user_agent", "text")}},
        {"plugin_settings", {column("id"), column("name", "varchar")}},
        {"plugin_counts", {column("id"), column("total")}}});

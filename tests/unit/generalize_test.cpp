@@ -8,14 +8,14 @@
 namespace mgdpr {
 namespace {
 
-Generalizer parsed(std::string_view word) {
+Generalizer generalizer_of(std::string_view word) {
   auto generalizer = parse_generalizer(word, "field");
   EXPECT_TRUE(generalizer.ok()) << word;
   return generalizer.ok() ? *generalizer : Generalizer{};
 }
 
 std::optional<std::string> general(std::string_view word, std::string_view value) {
-  return generalize(parsed(word), value);
+  return generalize(generalizer_of(word), value);
 }
 
 // Every generalizer on a typical value of every Mautic field type it accepts (as MariaDB
@@ -44,7 +44,7 @@ const Case kAcceptedCases[] = {
 TEST(GeneralizeTest, EveryGeneralizerOnEveryFieldTypeItAccepts) {
   std::set<std::pair<std::string, std::string>> covered;
   for (const Case& c : kAcceptedCases) {
-    const Generalizer generalizer = parsed(c.generalizer);
+    const Generalizer generalizer = generalizer_of(c.generalizer);
     EXPECT_TRUE(accepts_field_type(generalizer.kind, c.field_type))
         << c.generalizer << " on " << c.field_type;
     EXPECT_EQ(generalize(generalizer, c.value), c.expected) << c.generalizer << " " << c.value;
@@ -53,11 +53,11 @@ TEST(GeneralizeTest, EveryGeneralizerOnEveryFieldTypeItAccepts) {
   }
   // The table above names every accepted pair: nothing accepted goes untested.
   for (std::string_view word : {"year", "month", "prefix:1", "bucket:1", "domain"}) {
-    const Generalizer generalizer = parsed(word);
+    const Generalizer generalizer = generalizer_of(word);
     for (std::string_view type : mautic_field_types()) {
       if (!accepts_field_type(generalizer.kind, type)) continue;
-      EXPECT_TRUE(covered.contains({std::string(word.substr(0, word.find(':'))),
-                                    std::string(type)}))
+      EXPECT_TRUE(
+          covered.contains({std::string(word.substr(0, word.find(':'))), std::string(type)}))
           << word << " accepts " << type << " but no case covers it";
     }
   }
@@ -73,7 +73,7 @@ TEST(GeneralizeTest, EveryOtherFieldTypeIsRefusedWithWhatFitsInstead) {
   };
   EXPECT_EQ(mautic_field_types().size(), 18u);
   for (const auto& [word, types] : accepted) {
-    const Generalizer generalizer = parsed(word);
+    const Generalizer generalizer = generalizer_of(word);
     for (std::string_view type : mautic_field_types()) {
       EXPECT_EQ(accepts_field_type(generalizer.kind, type), types.contains(type))
           << word << " on " << type;
@@ -85,8 +85,8 @@ TEST(GeneralizeTest, EveryOtherFieldTypeIsRefusedWithWhatFitsInstead) {
   EXPECT_EQ(generalizers_for_field_type("email"), "\"domain\"");
   EXPECT_EQ(generalizers_for_field_type("number"), "\"bucket:N\"");
   EXPECT_EQ(generalizers_for_field_type("tel"), "\"prefix:N\"");
-  for (std::string_view type : {"boolean", "select", "multiselect", "country", "region",
-                                "locale", "timezone", "time", "html"}) {
+  for (std::string_view type : {"boolean", "select", "multiselect", "country", "region", "locale",
+                                "timezone", "time", "html"}) {
     EXPECT_EQ(generalizers_for_field_type(type), "") << type;
   }
   EXPECT_EQ(accepted_field_types(Generalization::kYear), "date and datetime fields");
@@ -108,10 +108,9 @@ TEST(GeneralizeTest, DatesKeepTheirFormAndMalformedOnesGo) {
   EXPECT_EQ(general("year", "2024-05-06 07:08:09.123456"), "2024-01-01 00:00:00");
   EXPECT_EQ(general("month", "2024-05-06T07:08:09"), "2024-05-01 00:00:00");
   for (std::string_view malformed :
-       {"0000-00-00", "0000-00-00 00:00:00", "1980-00-00", "1980-02-30", "2023-02-29",
-        "1980-13-01", "03/02/1980", "1980-2-3", "1980-02-03x", "1980-02-03 25:00:00",
-        "1980-02-03 10:61:00", "1980-02-03 10:00", "1980-02-03 10:00:00.", "80-02-03",
-        "born 1980", "1980"}) {
+       {"0000-00-00", "0000-00-00 00:00:00", "1980-00-00", "1980-02-30", "2023-02-29", "1980-13-01",
+        "03/02/1980", "1980-2-3", "1980-02-03x", "1980-02-03 25:00:00", "1980-02-03 10:61:00",
+        "1980-02-03 10:00", "1980-02-03 10:00:00.", "80-02-03", "born 1980", "1980"}) {
     EXPECT_EQ(general("year", malformed), std::nullopt) << malformed;
     EXPECT_EQ(general("month", malformed), std::nullopt) << malformed;
   }
@@ -121,7 +120,7 @@ TEST(GeneralizeTest, PrefixCountsCharactersNotBytes) {
   EXPECT_EQ(general("prefix:2", "Österreich"), "Ös");
   EXPECT_EQ(general("prefix:1", "日本語"), "日");
   EXPECT_EQ(general("prefix:3", "  10115  "), "101");  // trimmed first
-  EXPECT_EQ(general("prefix:3", "10"), "10");         // shorter values say no more than N
+  EXPECT_EQ(general("prefix:3", "10"), "10");          // shorter values say no more than N
   EXPECT_EQ(general("prefix:3", "101"), "101");
   // Not UTF-8 (a cut sequence, an overlong form, a surrogate): malformed, never kept.
   for (std::string_view malformed : {"ab\xC3", "\xFF\xFE", "a\xC0\xAF", "\xED\xA0\x80x"}) {
@@ -179,10 +178,10 @@ TEST(GeneralizeTest, EveryGeneralizerIsIdempotent) {
 }
 
 TEST(GeneralizeTest, ConfigWordsParseOrSayWhatToWrite) {
-  EXPECT_EQ(parsed("year"), (Generalizer{Generalization::kYear, 0}));
-  EXPECT_EQ(parsed("prefix:3"), (Generalizer{Generalization::kPrefix, 3}));
-  EXPECT_EQ(parsed("bucket:10").name(), "bucket:10");
-  EXPECT_EQ(parsed("domain").name(), "domain");
+  EXPECT_EQ(generalizer_of("year"), (Generalizer{Generalization::kYear, 0}));
+  EXPECT_EQ(generalizer_of("prefix:3"), (Generalizer{Generalization::kPrefix, 3}));
+  EXPECT_EQ(generalizer_of("bucket:10").name(), "bucket:10");
+  EXPECT_EQ(generalizer_of("domain").name(), "domain");
   for (std::string_view word : {"year", "month", "domain", "prefix", "prefix:x", "prefix3",
                                 "bucket:0", "year:2", "domain:1"}) {
     EXPECT_TRUE(names_generalizer(word)) << word;
@@ -194,8 +193,8 @@ TEST(GeneralizeTest, ConfigWordsParseOrSayWhatToWrite) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().message,
             "prefix needs the number of characters to keep; write e.g. zipcode = \"prefix:2\"");
-  for (std::string_view wrong : {"prefix:0", "prefix:abc", "prefix:1001", "prefix:", "prefix3",
-                                 "prefix:-2", "prefix:2.5"}) {
+  for (std::string_view wrong :
+       {"prefix:0", "prefix:abc", "prefix:1001", "prefix:", "prefix3", "prefix:-2", "prefix:2.5"}) {
     auto error = parse_generalizer(wrong, "zipcode");
     ASSERT_FALSE(error.ok()) << wrong;
     EXPECT_NE(error.error().message.find("whole number from 1 to 1000"), std::string::npos)

@@ -6,16 +6,18 @@
 namespace mgdpr {
 namespace {
 
-constexpr std::string_view kOld = "3f2a9c1b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+constexpr std::string_view kOld =
+    "3f2a9c1b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
 
-Config parsed(std::string_view text) {
+Config loaded_config(std::string_view text) {
   auto config = parse_config(text, "config.toml");
   EXPECT_TRUE(config.ok()) << config.error().message;
   return config.ok() ? *config : Config{};
 }
 
 std::string rotated(std::string_view text) {
-  auto result = config_with_rotated_key(text, parsed(text), "/k/new.key", kOld, "/k/old.key");
+  auto result =
+      config_with_rotated_key(text, loaded_config(text), "/k/new.key", kOld, "/k/old.key");
   EXPECT_TRUE(result.ok()) << result.error().message;
   return result.ok() ? *result : std::string();
 }
@@ -39,31 +41,31 @@ TEST(KeyRotationTest, AnExistingKeyringGetsTheLineBelowItsHeader) {
             "[hashing]\nkey_file = \"/k/new.key\"\n\n[hashing.keyring]\n"
             "3f2a9c1b4d5e6f70 = \"/k/old.key\"\naaaaaaaaaaaaaaaa = \"/k/older.key\"\n\n"
             "[sweep]\nbatch_size = 100\n");
-  EXPECT_EQ(parsed(result).keyring.size(), 2u);
+  EXPECT_EQ(loaded_config(result).keyring.size(), 2u);
 }
 
 TEST(KeyRotationTest, AKeyFileNotWrittenIsAdded) {
   EXPECT_EQ(rotated("[hashing]\n[sweep]\nbatch_size = 100"),
             "[hashing]\nkey_file = \"/k/new.key\"\n[sweep]\nbatch_size = 100\n"
             "\n[hashing.keyring]\n3f2a9c1b4d5e6f70 = \"/k/old.key\"\n");
-  const Config config = parsed(rotated("[sweep]\nbatch_size = 100\n"));
+  const Config config = loaded_config(rotated("[sweep]\nbatch_size = 100\n"));
   EXPECT_EQ(config.key_file, "/k/new.key");
   EXPECT_EQ(config.sweep.batch_size, 100);
 }
 
 TEST(KeyRotationTest, PathsAreQuotedAsTomlStrings) {
   auto result = config_with_rotated_key("[hashing]\nkey_file = \"/k/old.key\"\n",
-                                        parsed("[hashing]\nkey_file = \"/k/old.key\"\n"),
+                                        loaded_config("[hashing]\nkey_file = \"/k/old.key\"\n"),
                                         "/k/a \"b\"\\c.key", kOld, "/k/old.key");
   ASSERT_TRUE(result.ok()) << result.error().message;
-  EXPECT_EQ(parsed(*result).key_file, "/k/a \"b\"\\c.key");
+  EXPECT_EQ(loaded_config(*result).key_file, "/k/a \"b\"\\c.key");
 }
 
 TEST(KeyRotationTest, ATextThatCannotBeChangedSafelyIsRefused) {
   // key_file in an inline table: the keyring section cannot be added after it.
   const std::string inline_table = "hashing = { key_file = \"/k/old.key\" }\n";
-  auto result = config_with_rotated_key(inline_table, parsed(inline_table), "/k/new.key", kOld,
-                                        "/k/old.key");
+  auto result = config_with_rotated_key(inline_table, loaded_config(inline_table), "/k/new.key",
+                                        kOld, "/k/old.key");
   EXPECT_FALSE(result.ok());
 }
 

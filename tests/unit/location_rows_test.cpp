@@ -3,12 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "schema_builders.h"
+
 namespace mgdpr::mautic {
 namespace {
 
-ColumnInfo column(std::string name, std::string type = "bigint") {
-  return {.name = std::move(name), .data_type = std::move(type)};
-}
+using schema_builders::column;
 
 Schema small_schema(std::string prefix = "mt_") {
   return Schema::from_tables(
@@ -53,8 +53,9 @@ TEST(LocationRows, KindConditionAndRangeAreBound) {
   const Schema schema = small_schema("");
   auto rows = rows_of(*find_location("audit_log"), "audit_log", schema,
                       ContactSet::processed(schema), {.column = "id", .above = 10, .up_to = 20});
-  EXPECT_TRUE(rows.where.starts_with("t.`object_id` IN (SELECT g.contact_id FROM `gdpr_contacts` g "
-                                     "WHERE TRUE AND EXISTS (SELECT 1 FROM `lead_donotcontact` d "))
+  EXPECT_TRUE(
+      rows.where.starts_with("t.`object_id` IN (SELECT g.contact_id FROM `gdpr_contacts` g "
+                             "WHERE TRUE AND EXISTS (SELECT 1 FROM `lead_donotcontact` d "))
       << rows.where;
   EXPECT_TRUE(rows.where.ends_with(") AND t.`object` IN (?) AND t.`id` > ? AND t.`id` <= ?"))
       << rows.where;
@@ -86,8 +87,8 @@ TEST(LocationRows, PayloadAndTextRowsCannotBeSelectedBySql) {
 
 TEST(LocationRows, TextRowsAreFoundByTheExactAddress) {
   const std::string addresses[] = {"a@example.org", "b@example.org"};
-  auto rows = rows_naming(*find_location("webhook_logs"), "webhook_logs", small_schema(),
-                          addresses);
+  auto rows =
+      rows_naming(*find_location("webhook_logs"), "webhook_logs", small_schema(), addresses);
   EXPECT_EQ(rows.from, "`mt_webhook_logs` t");
   EXPECT_EQ(rows.where, "(LOCATE(?, t.`note`) > 0 OR LOCATE(?, t.`note`) > 0)");
   ASSERT_EQ(rows.params.size(), 2u);
@@ -125,8 +126,7 @@ TEST(LocationRows, ParentRowByAnotherKeyAndOnlyParentsWithoutAColumn) {
   const int64_t ids[] = {7};
   auto copies = rows_of(*find_location("email_copies"), "email_copies", small_schema(""),
                         ContactSet::of(ids));
-  EXPECT_EQ(copies.from,
-            "`email_copies` t JOIN `email_stats` parent ON parent.`copy_id` = t.`id`");
+  EXPECT_EQ(copies.from, "`email_copies` t JOIN `email_stats` parent ON parent.`copy_id` = t.`id`");
   EXPECT_EQ(copies.where, "parent.`lead_id` IN (?) AND parent.`email_id` IS NULL");
 }
 

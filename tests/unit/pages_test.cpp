@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "server/pages.h"
 
-#include "server/metrics.h"
-
 #include <gtest/gtest.h>
+
+#include "server/metrics.h"
 
 namespace mgdpr::server {
 namespace {
@@ -101,8 +101,7 @@ TEST(ErasePages, TheConfirmationErasesOnlyWithConfirmYes) {
   preview.dry_run = true;
   preview.comment = "mautic-gdpr: erasure request of 2026-11-30";
   preview.channels_added = {"email"};
-  preview.items = {{"profile", "email", "Email", "hash", 1},
-                   {"email_stats", "", "", "scrub", 3}};
+  preview.items = {{"profile", "email", "Email", "hash", 1}, {"email_stats", "", "", "scrub", 3}};
   preview.email_hashed = true;
   const std::string page = erase_confirm_page({"alice", "tok", true, true}, preview, "");
   EXPECT_NE(page.find("<h1>Erase contact 42?</h1>"), std::string::npos);
@@ -120,8 +119,9 @@ TEST(ErasePages, TheConfirmationErasesOnlyWithConfirmYes) {
 TEST(AuditPage, EntriesWithHistoryLinksAndPaging) {
   AuditView view;
   view.mautic_url = "https://m.example.org";
-  view.entries = {{12, "2026-11-30 10:00:00", "web:<bob>", "erase", "by a lookup on the page", 1, 42},
-                  {11, "2026-11-30 09:59:00", "cli:root", "lookup", "fields: email", 1, std::nullopt}};
+  view.entries = {
+      {12, "2026-11-30 10:00:00", "web:<bob>", "erase", "by a lookup on the page", 1, 42},
+      {11, "2026-11-30 09:59:00", "cli:root", "lookup", "fields: email", 1, std::nullopt}};
   view.older = 11;
   const std::string page = audit_page({"alice", "tok"}, view);
   EXPECT_NE(page.find("web:&lt;bob&gt;"), std::string::npos);

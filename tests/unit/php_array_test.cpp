@@ -73,9 +73,8 @@ TEST(PhpArray, BrokenArraysNameTheLineAndNeverQuoteAValue) {
             std::string::npos)
       << unclosed.error().message;
 
-  auto missing_comma =
-      read_php_array_assignment("<?php\n$parameters = ['a' => 1\n 'b' => 2];\n", "parameters",
-                                "local.php");
+  auto missing_comma = read_php_array_assignment("<?php\n$parameters = ['a' => 1\n 'b' => 2];\n",
+                                                 "parameters", "local.php");
   ASSERT_FALSE(missing_comma.ok());
   EXPECT_NE(missing_comma.error().message.find("local.php:3: expected `,`"), std::string::npos)
       << missing_comma.error().message;
@@ -92,15 +91,14 @@ TEST(PhpArray, BrokenArraysNameTheLineAndNeverQuoteAValue) {
 
 TEST(PhpArray, OddEscapesStayAsTyped) {
   auto value = read_php_array_assignment(
-      "<?php $parameters = ['a' => \"\\u{zz} \\u{110000} \\u{} \\q \\x\"];", "parameters",
-      "x.php");
+      "<?php $parameters = ['a' => \"\\u{zz} \\u{110000} \\u{} \\q \\x\"];", "parameters", "x.php");
   ASSERT_TRUE(value.ok()) << value.error().message;
   EXPECT_EQ(value->find("a")->text, "\\u{zz} \\u{110000} \\u{} \\q \\x");
 }
 
 TEST(PhpArray, TextBeforeTheOpeningTagIsNotCode) {
-  auto value = read_php_array_assignment("$parameters = ['a' => 1];\n<?php $parameters = ['b' => 2];",
-                                         "parameters", "x.php");
+  auto value = read_php_array_assignment(
+      "$parameters = ['a' => 1];\n<?php $parameters = ['b' => 2];", "parameters", "x.php");
   ASSERT_TRUE(value.ok()) << value.error().message;
   EXPECT_NE(value->find("b"), nullptr);
 }

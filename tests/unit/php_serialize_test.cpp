@@ -35,17 +35,28 @@ Value parse_as(std::string_view input, Type type) {
   EXPECT_EQ(value.type(), type) << "for " << input;
   if (value.type() == type) return value;
   switch (type) {
-    case Type::kBool: return Value::boolean(false);
-    case Type::kInt: return Value::integer(0);
-    case Type::kFloat: return Value::floating(0);
-    case Type::kString: return Value::string("");
-    case Type::kArray: return Value::array();
-    case Type::kObject: return Value::object("");
-    case Type::kCustomObject: return Value::custom_object("", "");
-    case Type::kEnum: return Value::enum_case("");
-    case Type::kObjectReference: return Value::object_reference(0);
-    case Type::kReference: return Value::reference(0);
-    case Type::kNull: break;
+    case Type::kBool:
+      return Value::boolean(false);
+    case Type::kInt:
+      return Value::integer(0);
+    case Type::kFloat:
+      return Value::floating(0);
+    case Type::kString:
+      return Value::string("");
+    case Type::kArray:
+      return Value::array();
+    case Type::kObject:
+      return Value::object("");
+    case Type::kCustomObject:
+      return Value::custom_object("", "");
+    case Type::kEnum:
+      return Value::enum_case("");
+    case Type::kObjectReference:
+      return Value::object_reference(0);
+    case Type::kReference:
+      return Value::reference(0);
+    case Type::kNull:
+      break;
   }
   return Value();
 }
@@ -574,9 +585,15 @@ TEST(PhpSerialize, RandomCorruptionIsHandled) {
     for (int edit = 0; edit < edits && !input.empty(); ++edit) {
       std::size_t at = rng() % input.size();
       switch (rng() % 3) {
-        case 0: input[at] = alphabet[rng() % alphabet.size()]; break;
-        case 1: input.erase(at, 1 + rng() % 4); break;
-        default: input.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+        case 0:
+          input[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          input.erase(at, 1 + rng() % 4);
+          break;
+        default:
+          input.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
       }
     }
     auto value = parse(input);

@@ -12,7 +12,8 @@ using namespace std::chrono_literals;
 
 TEST(Progress, TextHasPercentRateAndTimeLeft) {
   EXPECT_EQ(progress_text(0, 66667, 0), "0 of 66667 contacts (0.0%)");
-  EXPECT_EQ(progress_text(13000, 66667, 40), "13000 of 66667 contacts (19.5%), 325/s, about 2 min left");
+  EXPECT_EQ(progress_text(13000, 66667, 40),
+            "13000 of 66667 contacts (19.5%), 325/s, about 2 min left");
   EXPECT_EQ(progress_text(500, 500, 2), "500 of 500 contacts (100.0%), 250/s");
 }
 

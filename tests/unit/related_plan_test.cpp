@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "mautic/related_plan.h"
 
-#include "mautic/location_rows.h"
-
 #include <gtest/gtest.h>
+
+#include "mautic/location_rows.h"
+#include "schema_builders.h"
 
 namespace mgdpr::mautic {
 namespace {
 
-ColumnInfo column(std::string name, std::string type = "bigint") {
-  return {.name = std::move(name), .data_type = std::move(type)};
-}
+using schema_builders::column;
 
 Config config_with(std::string_view related) {
   auto config = parse_config(
@@ -80,16 +79,17 @@ TEST(RelatedPlan, FormAnswersCanBeScrubbedExplicitly) {
 // A Custom-Objects-like plugin: values hang on items, items are linked to contacts.
 Schema with_plugin() {
   return Schema::from_tables(
-      "mt_",
-      {{"leads", {column("id")}},
-       {"custom_item_xref_contact",
-        {column("id"), column("custom_item_id"), column("contact_id")},
-        {{.column = "contact_id", .referenced_table = "leads", .referenced_column = "id",
-          .on_delete = "CASCADE"}}},
-       {"custom_field_value_text",
-        {column("id"), column("custom_item_id"), column("value", "longtext"),
-         column("meta", "longtext")}},
-       {"plugin_log", {column("log_id"), column("lead_id"), column("note", "text")}}});
+      "mt_", {{"leads", {column("id")}},
+              {"custom_item_xref_contact",
+               {column("id"), column("custom_item_id"), column("contact_id")},
+               {{.column = "contact_id",
+                 .referenced_table = "leads",
+                 .referenced_column = "id",
+                 .on_delete = "CASCADE"}}},
+              {"custom_field_value_text",
+               {column("id"), column("custom_item_id"), column("value", "longtext"),
+                column("meta", "longtext")}},
+              {"plugin_log", {column("log_id"), column("lead_id"), column("note", "text")}}});
 }
 
 TEST(RelatedPlan, DeclaredTablesJoinThePlanFirst) {
@@ -142,19 +142,23 @@ TEST(RelatedPlan, DeclaredTablesAreCheckedAgainstTheSchema) {
     }
     return false;
   };
-  EXPECT_TRUE(has("config.toml:9: there is no table `mt_plugin_logs` in database `mautic` "
-                  "(table_prefix \"mt_\" is added); did you mean `plugin_log`? write table = "
-                  "\"plugin_log\""));
-  EXPECT_TRUE(has("config.toml:14: table `mt_plugin_log` has no column `lead`; its columns are "
-                  "log_id, lead_id, note"));
-  EXPECT_TRUE(has("config.toml:15: table `mt_plugin_log` has no column `nte`; did you mean "
-                  "`note`?"));
+  EXPECT_TRUE(
+      has("config.toml:9: there is no table `mt_plugin_logs` in database `mautic` "
+          "(table_prefix \"mt_\" is added); did you mean `plugin_log`? write table = "
+          "\"plugin_log\""));
+  EXPECT_TRUE(
+      has("config.toml:14: table `mt_plugin_log` has no column `lead`; its columns are "
+          "log_id, lead_id, note"));
+  EXPECT_TRUE(
+      has("config.toml:15: table `mt_plugin_log` has no column `nte`; did you mean "
+          "`note`?"));
   EXPECT_TRUE(has("config.toml:18: a location named `page_hits` exists already"));
   EXPECT_TRUE(has("config.toml:17: a scrubbed table needs its personal columns"));
   // No row id: a JSON value could not be found again to be rewritten.
-  EXPECT_TRUE(has("config.toml:25: table `mt_plugin_log` has no integer `id` column, so its json "
-                  "values cannot be rewritten in place; write note = \"clear\" or action = "
-                  "\"delete\""));
+  EXPECT_TRUE(
+      has("config.toml:25: table `mt_plugin_log` has no integer `id` column, so its json "
+          "values cannot be rewritten in place; write note = \"clear\" or action = "
+          "\"delete\""));
   EXPECT_TRUE(plan.declared.empty());
 }
 

@@ -13,23 +13,24 @@ std::string all_of(const std::vector<ResidueFinding>& findings) {
 }
 
 TEST(Residue, AQuietServerStillHearsAboutBackups) {
-  const auto findings = residue_findings({.variables = {{"log_bin", "OFF"}, {"general_log", "OFF"}}});
+  const auto findings =
+      residue_findings({.variables = {{"log_bin", "OFF"}, {"general_log", "OFF"}}});
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].where, "backups");
 }
 
 TEST(Residue, LogsAndTheMessengerQueueSayWhatToDo) {
-  const auto findings = residue_findings(
-      {.variables = {{"log_bin", "ON"},
-                     {"binlog_format", "ROW"},
-                     {"expire_logs_days", "0"},
-                     {"general_log", "ON"},
-                     {"general_log_file", "/var/lib/mysql/host.log"},
-                     {"log_output", "FILE,TABLE"},
-                     {"slow_query_log", "ON"},
-                     {"slow_query_log_file", "/var/lib/mysql/host-slow.log"}},
-       .messenger_rows = 12,
-       .messenger_failed_rows = 3});
+  const auto findings =
+      residue_findings({.variables = {{"log_bin", "ON"},
+                                      {"binlog_format", "ROW"},
+                                      {"expire_logs_days", "0"},
+                                      {"general_log", "ON"},
+                                      {"general_log_file", "/var/lib/mysql/host.log"},
+                                      {"log_output", "FILE,TABLE"},
+                                      {"slow_query_log", "ON"},
+                                      {"slow_query_log_file", "/var/lib/mysql/host-slow.log"}},
+                        .messenger_rows = 12,
+                        .messenger_failed_rows = 3});
   const std::string text = all_of(findings);
   EXPECT_NE(text.find("binary log: on, format ROW, kept for never (expire_logs_days = 0)"),
             std::string::npos)
@@ -45,9 +46,10 @@ TEST(Residue, LogsAndTheMessengerQueueSayWhatToDo) {
 }
 
 TEST(Residue, BinaryLogExpiryInSeconds) {
-  const auto text = all_of(residue_findings(
-      {.variables = {{"log_bin", "ON"}, {"binlog_format", "STATEMENT"},
-                     {"binlog_expire_logs_seconds", "604800"}}}));
+  const auto text =
+      all_of(residue_findings({.variables = {{"log_bin", "ON"},
+                                             {"binlog_format", "STATEMENT"},
+                                             {"binlog_expire_logs_seconds", "604800"}}}));
   EXPECT_NE(text.find("kept for 7 days (binlog_expire_logs_seconds = 604800)"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("row images"), std::string::npos);
