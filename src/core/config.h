@@ -102,17 +102,17 @@ struct ExtraColumn {
   int line = 0;
 };
 struct ExtraLocationConfig {
-  int line = 0;                  // of its [[related.extra]] header
-  std::string name;              // the key it goes by (watermarks, messages); default: table
-  std::string table;             // unprefixed
-  std::string link_column;       // holds the contact id, or with `parent` the parent row's key
-  std::string parent;            // optional: the table whose row holds the contact
+  int line = 0;               // of its [[related.extra]] header
+  std::string name{};         // the key it goes by (watermarks, messages); default: table
+  std::string table{};        // unprefixed
+  std::string link_column{};  // holds the contact id, or with `parent` the parent row's key
+  std::string parent{};       // optional: the table whose row holds the contact
   std::string parent_key = "id";
   std::string parent_contact_column = "lead_id";
   std::string action = "scrub";  // "scrub" or "delete"
-  std::vector<ExtraColumn> columns;
-  std::string why;
-  std::map<std::string, int, std::less<>> lines;  // key -> line
+  std::vector<ExtraColumn> columns{};
+  std::string why{};
+  std::map<std::string, int, std::less<>> lines{};  // key -> line
   // "path:line" of a key, or of the header when the key was not written.
   std::string where(const std::string& path, std::string_view key) const;
 };
@@ -143,11 +143,11 @@ std::optional<Role> parse_role(std::string_view name);
 // [server]: `mautic-gdpr serve`, the webhook receiver and the pages for support staff.
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
-  int listen_port = 8470;    // 0: any free port (the log line at start names it)
-  std::string secret_file;   // the webhook secret Mautic signs with: a file (first line),
-  std::string secret_env;    // or the name of an environment variable holding it
+  int listen_port = 8470;   // 0: any free port (the log line at start names it)
+  std::string secret_file;  // the webhook secret Mautic signs with: a file (first line),
+  std::string secret_env;   // or the name of an environment variable holding it
   int64_t max_body_bytes = 4 * 1024 * 1024;  // larger webhook requests get 413
-  int threads = 8;           // requests served at once; each holds one database connection
+  int threads = 8;            // requests served at once; each holds one database connection
   std::string tls_cert_file;  // PEM; both set: HTTPS, neither: plain HTTP (loopback or proxy)
   std::string tls_key_file;
   bool behind_proxy = false;  // a reverse proxy with HTTPS in front: cookies marked Secure
@@ -159,7 +159,7 @@ struct ServerConfig {
   int max_connections_per_client = 0;
   // A request's headers and body must arrive within this many seconds of its first byte.
   int read_timeout_seconds = 10;
-  int session_minutes = 60;   // a page session ends after this long without a request
+  int session_minutes = 60;          // a page session ends after this long without a request
   int login_attempts_per_hour = 20;  // per client address
   int lookups_per_hour = 60;         // per user: an exact-value lookup is no enumeration oracle
   std::vector<WebUser> users;        // [server.users], in file order
@@ -224,6 +224,7 @@ std::string example_config(std::string_view database_section);
 std::string database_section_toml(const DatabaseConfig& database);
 
 // Levenshtein-based suggestion: the candidate closest to word, if it is close enough.
-std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+std::optional<std::string> did_you_mean(std::string_view word,
+                                        const std::vector<std::string>& candidates);
 
 }  // namespace mgdpr

@@ -95,7 +95,7 @@ CleanCheck clean_check(const LocationPlan& plan, const std::string& table, const
                     name, schema.table("gdpr_clean_values"), clean_value_kind(rule.scrub)));
   }
   check.candidate = db::join(candidates, " OR ");
-  if (const ColumnInfo* ip = schema.column(table, "ip_id")) {
+  if (schema.column(table, "ip_id") != nullptr) {
     if (placeholder_ip) {
       check.plain.emplace_back("ip_id", "t.ip_id IS NOT NULL AND t.ip_id <> ?");
       check.plain_params.emplace_back(*placeholder_ip);

@@ -17,13 +17,13 @@
 namespace mgdpr::mautic {
 
 struct DiscoveredTable {
-  std::string table;                          // unprefixed
-  std::vector<std::string> contact_columns;   // reference contacts; the first is the likeliest
-  std::vector<std::string> personal_columns;  // look personal, with the kind to clear them
-  std::vector<std::string> kinds;             // per personal column: clear, php-serialized, json
+  std::string table{};                          // unprefixed
+  std::vector<std::string> contact_columns{};   // reference contacts; the first is the likeliest
+  std::vector<std::string> personal_columns{};  // look personal, with the kind to clear them
+  std::vector<std::string> kinds{};             // per personal column: clear, php-serialized, json
   // A block to paste into the config: a [[related.extra]] when a column ties rows to contacts,
   // otherwise the [discovery] ignore line for a table reviewed as not personal.
-  std::string config_block;
+  std::string config_block{};
   std::string summary() const;  // one line: what was found, for warnings
 };
 

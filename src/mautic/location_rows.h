@@ -52,9 +52,9 @@ std::string contact_condition(std::string_view expression, const ContactSet& con
 
 // Only rows whose key (or watermark column) is above `above` and at most `up_to`.
 struct KeyRange {
-  std::string column;  // empty: every row
-  std::optional<int64_t> above;
-  std::optional<int64_t> up_to;
+  std::string column{};  // empty: every row
+  std::optional<int64_t> above{};
+  std::optional<int64_t> up_to{};
   bool unix_time = false;  // the bounds are Unix times of a DATETIME column
 };
 

@@ -46,9 +46,9 @@ std::string unreferenced_ip_sql(const Schema& schema);
 // table; the change queue narrows it to the queued contacts in the tables its triggers cover,
 // and the rest of the tables in full.
 struct RepairScope {
-  std::optional<ContactSet> contacts;  // default: every processed contact still on DNC
+  std::optional<ContactSet> contacts{};           // default: every processed contact still on DNC
   const std::set<std::string>* tables = nullptr;  // default: every table
-  bool except_tables = false;  // true: every table but `tables`
+  bool except_tables = false;                     // true: every table but `tables`
 };
 
 class RelatedScrubber {
