@@ -72,9 +72,8 @@ class ExportRows : public LocationVisitor {
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
     const int64_t ids[] = {contact_id_};
     // An unreadable payload names no one that can be told; the sweep reports those.
-    MGDPR_ASSIGN_OR_RETURN(auto found,
-                           rows_naming_contacts(connection_, schema_, *plan.location, table,
-                                                ContactSet::of(ids)));
+    MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(connection_, schema_, *plan.location,
+                                                            table, ContactSet::of(ids)));
     const std::vector<std::string>& keys = found.keys;
     if (keys.empty()) return {};
     std::vector<Param> params;
@@ -166,19 +165,24 @@ Result<ExportedContact> Engine::export_one(int64_t contact_id, const ExportSink&
     selected.emplace_back("s.name");
     from += fmt::format(" LEFT JOIN {} s ON s.id = l.stage_id", schema_.table("stages"));
   }
+  // The profile's columns: the fields lead_fields describes, and the columns of leads none
+  // describes (a plugin's), which hold the person's data too.
+  struct ProfileColumn {
+    std::string name;
+    std::string label;
+    const ColumnPlan* plan;  // null: a field the policy does not name
+  };
   const size_t first_field = selected.size();
-  std::vector<const ContactField*> fields;
+  std::vector<ProfileColumn> profile_columns;
   for (const ContactField& field : schema_.contact_fields()) {
     if (!field.column) continue;
-    selected.push_back("l." + quote_identifier(field.alias));
-    fields.push_back(&field);
+    profile_columns.push_back({field.alias, field.label, policy_.find(field.alias)});
   }
-  // Columns of leads no lead_fields row describes (a plugin's) hold the person's data too.
-  std::vector<const ColumnPlan*> unknown;
   for (const ColumnPlan& plan : policy_.columns) {
-    if (!plan.unknown) continue;
-    selected.push_back("l." + quote_identifier(plan.column));
-    unknown.push_back(&plan);
+    if (plan.unknown) profile_columns.push_back({plan.column, plan.column, &plan});
+  }
+  for (const auto& column : profile_columns) {
+    selected.push_back("l." + quote_identifier(column.name));
   }
   MGDPR_ASSIGN_OR_RETURN(auto lead,
                          connection_.query(fmt::format("SELECT {} FROM {} WHERE l.id = ?",
@@ -221,22 +225,15 @@ Result<ExportedContact> Engine::export_one(int64_t contact_id, const ExportSink&
   // Every field with a value; of a processed contact, the keyed hashes are no value of theirs.
   db::Rows profile = rows_with({"field", "label", "value"});
   std::optional<std::string> email;
-  for (size_t f = 0; f < fields.size(); ++f) {
+  for (size_t f = 0; f < profile_columns.size(); ++f) {
     const auto& value = values[first_field + f];
     if (!value || value->empty()) continue;
-    const ColumnPlan* plan = policy_.find(fields[f]->alias);
+    const ProfileColumn& column = profile_columns[f];
     const bool digest =
-        plan != nullptr && plan->action == Action::kHash && looks_like_digest(*value);
+        column.plan != nullptr && column.plan->action == Action::kHash && looks_like_digest(*value);
     if (processing && digest) continue;
-    if (fields[f]->alias == "email") email = value;
-    profile.rows.push_back({fields[f]->alias, fields[f]->label, value});
-  }
-  for (size_t u = 0; u < unknown.size(); ++u) {
-    const auto& value = values[first_field + fields.size() + u];
-    if (!value || value->empty()) continue;
-    const bool digest = unknown[u]->action == Action::kHash && looks_like_digest(*value);
-    if (processing && digest) continue;
-    profile.rows.push_back({unknown[u]->column, unknown[u]->column, value});
+    if (column.name == "email") email = value;
+    profile.rows.push_back({column.name, column.label, value});
   }
   MGDPR_TRY(emit("profile", profile));
 

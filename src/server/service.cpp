@@ -2,11 +2,10 @@
 #include "server/service.h"
 
 #include <httplib.h>
-#include <pthread.h>
-#include <signal.h>
-
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -31,6 +30,13 @@
 namespace mgdpr::server {
 
 namespace {
+
+// The engine for one request, on its leased connection; `actor` signs its audit rows.
+mautic::Engine engine_on(db::Connection& connection, const app::Session& shared,
+                         std::string actor) {
+  return mautic::Engine(connection, shared.config, shared.schema, shared.policy, shared.related,
+                        *shared.keys, std::move(actor));
+}
 
 constexpr std::string_view kSessionCookie = "mgdpr_session";
 constexpr std::string_view kLoginCookie = "mgdpr_login";
@@ -73,9 +79,9 @@ std::string json_text(const nlohmann::json& json) {
 // The paths this server knows; any other path is logged as "other" (a path could carry
 // anything a client typed).
 std::string route_label(const std::string& path) {
-  for (std::string_view known : {"/", "/mautic/webhook", "/login", "/logout", "/lookup", "/status",
-                                 "/metrics", "/healthz", "/static/style.css", "/favicon.ico",
-                                 "/export", "/erase", "/audit"}) {
+  for (std::string_view known :
+       {"/", "/mautic/webhook", "/login", "/logout", "/lookup", "/status", "/metrics", "/healthz",
+        "/static/style.css", "/favicon.ico", "/export", "/erase", "/audit"}) {
     if (path == known) return path;
   }
   return "other";
@@ -456,8 +462,7 @@ void Service::webhook(const httplib::Request& request, const std::string& body,
     return failed(session.error());
   }
   const app::Session& shared = **session;
-  mautic::Engine engine(**lease, shared.config, shared.schema, shared.policy, shared.related,
-                        *shared.keys, "webhook");
+  mautic::Engine engine = engine_on(**lease, shared, "webhook");
   HandlerContext context{**lease, shared, engine};
   WebhookOutcome outcome;
   if (auto ran = router_.run(*batch, context, outcome); !ran) {
@@ -632,8 +637,7 @@ void Service::lookup(const httplib::Request& request, const std::string& body,
   }
   // The engine writes the audit row with this actor: who looked up, which field, how many
   // matches (never the value).
-  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->keys, "web:" + user.name);
+  mautic::Engine engine = engine_on(**lease, *shared, "web:" + user.name);
   auto matches = engine.lookup({{field, value}});
   if (!matches) {
     if (matches.error().kind == ErrorKind::kDatabase) lease->discard();
@@ -655,8 +659,8 @@ void Service::lookup(const httplib::Request& request, const std::string& body,
 }
 
 std::optional<Service::PersonForm> Service::person_form(const httplib::Request& request,
-                                                         const std::string& body,
-                                                         httplib::Response& response, Role role) {
+                                                        const std::string& body,
+                                                        httplib::Response& response, Role role) {
   auto login = require_login(request, response);
   if (!login) return std::nullopt;
   PersonForm person{page_user(login->second), 0, parse_form(body)};
@@ -682,8 +686,9 @@ std::optional<Service::PersonForm> Service::person_form(const httplib::Request& 
     return std::nullopt;
   }
   const std::string id = form_value(person.form, "contact_id");
-  const bool digits = !id.empty() && id.size() < 19 &&
-                      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      !id.empty() && id.size() < 19 &&
+      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) person.contact_id = std::stoll(id);
   const auto& found = login->second.found;
   if (!digits || std::find(found.begin(), found.end(), person.contact_id) == found.end()) {
@@ -707,12 +712,12 @@ bool Service::within_limit(const PageUser& user, std::string_view what,
   add_log_detail("problem", fmt::format("{} rate limit", what));
   response.set_header("Retry-After", std::to_string(retry_after.count()));
   send_html(response, 429,
-            message_page("Too many requests",
-                         fmt::format("You have made {} {}s in the last hour, the limit ([server] "
-                                     "lookups_per_hour). Try again in {} minute(s).",
-                                     config_.server.lookups_per_hour, what,
-                                     (retry_after.count() + 59) / 60),
-                         user));
+            message_page(
+                "Too many requests",
+                fmt::format("You have made {} {}s in the last hour, the limit ([server] "
+                            "lookups_per_hour). Try again in {} minute(s).",
+                            config_.server.lookups_per_hour, what, (retry_after.count() + 59) / 60),
+                user));
   return false;
 }
 
@@ -730,8 +735,7 @@ void Service::export_person(const httplib::Request& request, const std::string& 
                      message_page("Database not available", lease.error().message, person->user));
   }
   const auto shared = session();
-  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->keys, "web:" + person->user.name);
+  mautic::Engine engine = engine_on(**lease, *shared, "web:" + person->user.name);
   app::ExportDocument document(app::utc_now());
   const int64_t ids[] = {person->contact_id};
   auto summary = engine.export_contacts(ids, kNamedOnThePage, document.sink());
@@ -766,16 +770,15 @@ void Service::erase_person(const httplib::Request& request, const std::string& b
                      message_page("Database not available", lease.error().message, person->user));
   }
   const auto shared = session();
-  mautic::Engine engine(**lease, shared->config, shared->schema, shared->policy, shared->related,
-                        *shared->keys, "web:" + person->user.name);
+  mautic::Engine engine = engine_on(**lease, *shared, "web:" + person->user.name);
   auto report = engine.erase_contact(person->contact_id, kNamedOnThePage, !confirmed);
   if (!report) {
     if (report.error().kind == ErrorKind::kDatabase) lease->discard();
     metrics_.error("erase", report.error().message);
     add_log_detail("problem", report.error().message);
     return send_html(response, 500,
-                     message_page("Erasure failed", report.error().message + "; nothing was changed",
-                                  person->user));
+                     message_page("Erasure failed",
+                                  report.error().message + "; nothing was changed", person->user));
   }
   add_log_detail("erased", confirmed && !report->processed_before ? 1 : 0);
   send_html(response, 200,
@@ -1097,8 +1100,8 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   const DatabaseConfig& a = running.database;
   const DatabaseConfig& b = fresh.database;
   if (std::tie(a.host, a.port, a.socket, a.name, a.user, a.password_env, a.password_file,
-               a.table_prefix) != std::tie(b.host, b.port, b.socket, b.name, b.user,
-                                           b.password_env, b.password_file, b.table_prefix)) {
+               a.table_prefix) != std::tie(b.host, b.port, b.socket, b.name, b.user, b.password_env,
+                                           b.password_file, b.table_prefix)) {
     changed.emplace_back("[database]");
   }
   const ServerConfig& x = running.server;
@@ -1282,10 +1285,9 @@ std::vector<Error> check_server_config(const Config& config) {
                                     "this user, without a passphrase)",
                                     config.where("server.tls_key_file"), server.tls_key_file));
     } else if (SSL_CTX_check_private_key(context.get()) != 1) {
-      problems.push_back(make_error(ErrorKind::kConfig,
-                                    "{}: the TLS key `{}` does not belong to the certificate `{}`",
-                                    config.where("server.tls_key_file"), server.tls_key_file,
-                                    server.tls_cert_file));
+      problems.push_back(make_error(
+          ErrorKind::kConfig, "{}: the TLS key `{}` does not belong to the certificate `{}`",
+          config.where("server.tls_key_file"), server.tls_key_file, server.tls_cert_file));
     } else if (X509* cert = SSL_CTX_get0_certificate(context.get());
                cert != nullptr && X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
       problems.push_back(make_error(ErrorKind::kConfig,

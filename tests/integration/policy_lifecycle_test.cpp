@@ -51,9 +51,9 @@ class Lifecycle : public MauticTest {
   }
 
   bool processed(int64_t id) {
-    return value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = ?",
-                                quoted("gdpr_contacts")),
-                    {id}) == "1";
+    return value_of(
+               fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = ?", quoted("gdpr_contacts")),
+               {id}) == "1";
   }
 
   std::vector<int64_t> targets() const {
@@ -71,12 +71,14 @@ class Lifecycle : public MauticTest {
 TEST_P(Lifecycle, GeneralizedValuesAfterASweepAndTheSameOnARepeat) {
   // A date field Mautic keeps in a text column (an old custom field): values can be malformed.
   ASSERT_TRUE(add_custom_field(*connection, prefix(), {"anniversary", "date", "VARCHAR(64)"}).ok());
-  exec(fmt::format("UPDATE {} SET zipcode = CONCAT('10', LPAD(id, 3, '0')), anniversary = "
-                   "'2001-07-08'",
-                   quoted("leads")));
-  exec(fmt::format("UPDATE {} SET work_email = 'not-an-address', zipcode = '', anniversary = "
-                   "'08/07/2001' WHERE id = 20",
-                   quoted("leads")));
+  exec(
+      fmt::format("UPDATE {} SET zipcode = CONCAT('10', LPAD(id, 3, '0')), anniversary = "
+                  "'2001-07-08'",
+                  quoted("leads")));
+  exec(
+      fmt::format("UPDATE {} SET work_email = 'not-an-address', zipcode = '', anniversary = "
+                  "'08/07/2001' WHERE id = 20",
+                  quoted("leads")));
   const std::string untouched = fmt::format("id % 10 NOT IN (0, 1)");
   const auto others_before = table_rows(*connection, table("leads"), untouched);
 
@@ -109,7 +111,8 @@ TEST_P(Lifecycle, GeneralizedValuesAfterASweepAndTheSameOnARepeat) {
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_TRUE(std::regex_search(check.out, std::regex(R"(\n  birthday +date +date +year +policy)")))
       << check.out;
-  EXPECT_TRUE(std::regex_search(check.out, std::regex(R"(\n  zipcode +text +varchar\(191\) +prefix:2 )")))
+  EXPECT_TRUE(
+      std::regex_search(check.out, std::regex(R"(\n  zipcode +text +varchar\(191\) +prefix:2 )")))
       << check.out;
   auto plan = run_json({"plan"});
   bool planned = false;
@@ -133,8 +136,8 @@ TEST_P(Lifecycle, GeneralizedValuesAfterASweepAndTheSameOnARepeat) {
     EXPECT_EQ(leads_column(id, "city"), fmt::format("City{}", id % 50));
     EXPECT_EQ(leads_column(id, "firstname"), "NULL");
     if (id == 20) {
-      EXPECT_EQ(leads_column(id, "work_email"), "NULL");  // malformed: never kept whole
-      EXPECT_EQ(leads_column(id, "zipcode"), "NULL");     // empty
+      EXPECT_EQ(leads_column(id, "work_email"), "NULL");   // malformed: never kept whole
+      EXPECT_EQ(leads_column(id, "zipcode"), "NULL");      // empty
       EXPECT_EQ(leads_column(id, "anniversary"), "NULL");  // not a date
     } else {
       EXPECT_EQ(leads_column(id, "work_email"), "corp.example");
@@ -147,9 +150,10 @@ TEST_P(Lifecycle, GeneralizedValuesAfterASweepAndTheSameOnARepeat) {
   // Mautic saves contact 10 again (a new work address); the sweep repairs the profile: the
   // new value is generalized, the generalized ones stay exactly as they were.
   const auto eleven = table_rows(*connection, table("leads"), "id = 11");
-  exec(fmt::format("UPDATE {} SET work_email = 'Jane@Other.ORG', date_modified = "
-                   "UTC_TIMESTAMP() + INTERVAL 1 MINUTE WHERE id = 10",
-                   quoted("leads")));
+  exec(
+      fmt::format("UPDATE {} SET work_email = 'Jane@Other.ORG', date_modified = "
+                  "UTC_TIMESTAMP() + INTERVAL 1 MINUTE WHERE id = 10",
+                  quoted("leads")));
   auto repaired = run_json({"sweep"});
   EXPECT_EQ(repaired["repaired"]["leads"], 1) << repaired.dump();
   EXPECT_EQ(leads_column(10, "work_email"), "other.org");
@@ -206,9 +210,10 @@ TEST_P(Lifecycle, GracePeriodIsHonouredAndAResubscribeInsideItLeavesTheContactUn
 
   // A week passes for contact 13 (the do-not-contact table keeps its shape): the next sweep,
   // not a full pass, notices that the entry came out of its grace period.
-  exec(fmt::format("UPDATE {} SET date_added = UTC_TIMESTAMP() - INTERVAL 8 DAY WHERE lead_id = "
-                   "13",
-                   quoted("lead_donotcontact")));
+  exec(
+      fmt::format("UPDATE {} SET date_added = UTC_TIMESTAMP() - INTERVAL 8 DAY WHERE lead_id = "
+                  "13",
+                  quoted("lead_donotcontact")));
   auto second = run_json({"sweep"});
   EXPECT_EQ(second["processed"], 1);
   EXPECT_TRUE(processed(13));
@@ -264,19 +269,21 @@ TEST_P(Lifecycle, ForgetAfterDeletesExactlyTheRecordsPastTheHorizon) {
   const auto records = table_rows(*connection, table("gdpr_contacts"), rest);
   const auto digests = table_rows(*connection, table("gdpr_hashes"), rest);
   const auto leads = table_rows(*connection, table("leads"), "id NOT IN (10, 20, 40)");
-  const std::string stats_of_forgotten = value_of(fmt::format(
-      "SELECT GROUP_CONCAT(id ORDER BY id) FROM {} WHERE lead_id IN (10, 20)", quoted("email_stats")));
-  const std::string hits_of_forgotten = value_of(fmt::format(
-      "SELECT GROUP_CONCAT(id ORDER BY id) FROM {} WHERE lead_id IN (10, 20)", quoted("page_hits")));
+  const std::string stats_of_forgotten =
+      value_of(fmt::format("SELECT GROUP_CONCAT(id ORDER BY id) FROM {} WHERE lead_id IN (10, 20)",
+                           quoted("email_stats")));
+  const std::string hits_of_forgotten =
+      value_of(fmt::format("SELECT GROUP_CONCAT(id ORDER BY id) FROM {} WHERE lead_id IN (10, 20)",
+                           quoted("page_hits")));
   EXPECT_EQ(run_json({"plan"})["records_to_forget"], 3);
 
   auto sweep = run_json({"sweep"});
   EXPECT_EQ(sweep["forget"]["forgotten"], 3) << sweep.dump();
   EXPECT_EQ(sweep["forget"]["by_reason"]["unsubscribed"], 3);
   EXPECT_EQ(forty, table_rows(*connection, table("leads"), "id = 40"));
-  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = 40",
-                                 quoted("gdpr_hashes"))),
-            "0");
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = 40", quoted("gdpr_hashes"))),
+      "0");
 
   // Exactly those two: profile, do-not-contact entry, record and digests gone; the rest as it was.
   EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id IN (10, 20)", quoted("leads"))),
@@ -294,11 +301,12 @@ TEST_P(Lifecycle, ForgetAfterDeletesExactlyTheRecordsPastTheHorizon) {
   EXPECT_EQ(leads, table_rows(*connection, table("leads"), "id NOT IN (10, 20, 40)"));
   // The rows Mautic keeps after deleting a contact stay, unlinked, with nothing personal.
   ASSERT_NE(hits_of_forgotten, "NULL");
-  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE FIND_IN_SET(id, ?) AND lead_id "
-                                 "IS NULL AND url IS NULL AND remote_host IS NULL",
-                                 quoted("page_hits")),
-                     {hits_of_forgotten}),
-            std::to_string(std::count(hits_of_forgotten.begin(), hits_of_forgotten.end(), ',') + 1));
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE FIND_IN_SET(id, ?) AND lead_id "
+                           "IS NULL AND url IS NULL AND remote_host IS NULL",
+                           quoted("page_hits")),
+               {hits_of_forgotten}),
+      std::to_string(std::count(hits_of_forgotten.begin(), hits_of_forgotten.end(), ',') + 1));
   EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE lead_id = 30 AND url IS NOT NULL",
                                  quoted("page_hits"))),
             "1");  // still kept for a living record
@@ -327,6 +335,7 @@ TEST_P(Lifecycle, AfterARotationContactsHashedWithEitherKeyAreFoundAndGuarded) {
   // The tables as the previous version left them (one key, no key per digest): it keeps working.
   exec(fmt::format("DROP TABLE {}", quoted("gdpr_keys")));
   exec(fmt::format("ALTER TABLE {} DROP COLUMN key_id", quoted("gdpr_hashes")));
+  // Version 6: the one before version 7 added gdpr_keys and gdpr_hashes.key_id.
   exec(fmt::format("UPDATE {} SET value = '6' WHERE name = 'schema_version'", quoted("gdpr_meta")));
   const std::string old_key = key_path.string();
   const std::string new_key = (dir / "hmac-2.key").string();
@@ -338,7 +347,8 @@ TEST_P(Lifecycle, AfterARotationContactsHashedWithEitherKeyAreFoundAndGuarded) {
   EXPECT_NE(config_text.find(fmt::format("key_file = \"{}\"", new_key)), std::string::npos);
   EXPECT_NE(config_text.find("[hashing.keyring]\n"), std::string::npos) << config_text;
   EXPECT_NE(config_text.find(fmt::format("= \"{}\"", old_key)), std::string::npos);
-  EXPECT_EQ(tool({"keygen", "--rotate", "--out", new_key}).exit_code, 64);  // never overwrites a file
+  EXPECT_EQ(tool({"keygen", "--rotate", "--out", new_key}).exit_code,
+            64);  // never overwrites a file
 
   // Before any sweep records the new key, a lookup already finds the old records.
   EXPECT_EQ(tool({"lookup", "--email", email_of(10)}).exit_code, 0);
