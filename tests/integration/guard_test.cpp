@@ -25,46 +25,36 @@ class ReimportGuard : public MauticTest {
  protected:
   std::string email_of(int64_t id) const { return synthetic_email(id, contact_set.seed); }
 
-  std::string cell(const std::string& sql, const std::vector<db::Param>& params = {}) {
-    auto value = connection->query_value(sql, params);
-    EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-    return value.ok() && value->has_value() ? **value : "NULL";
-  }
-
-  void run(const std::string& sql, const std::vector<db::Param>& params = {}) {
-    auto done = connection->execute(sql, params);
-    ASSERT_TRUE(done.ok()) << done.error().message;
-  }
-
   // A contact Mautic created just now, with only an email address.
   void add_contact(int64_t id, const std::string& email) {
-    run(fmt::format("INSERT INTO {} (id, is_published, date_added, date_identified, points, "
-                    "email, firstname) VALUES (?, 1, UTC_TIMESTAMP(), UTC_TIMESTAMP(), 0, ?, ?)",
-                    quoted("leads")),
-        {id, email, std::string("Returning")});
+    exec(fmt::format("INSERT INTO {} (id, is_published, date_added, date_identified, points, "
+                     "email, firstname) VALUES (?, 1, UTC_TIMESTAMP(), UTC_TIMESTAMP(), 0, ?, ?)",
+                     quoted("leads")),
+         {id, email, std::string("Returning")});
   }
 
   // What Mautic's import writes for each contact it creates (ImportModel::initEventLog).
   void add_import_entry(int64_t id) {
-    run(fmt::format("INSERT INTO {} (lead_id, bundle, object, action, object_id, date_added, "
-                    "properties) VALUES (?, 'lead', 'import', 'inserted', 1, UTC_TIMESTAMP(), ?)",
-                    quoted("lead_event_log")),
-        {id, std::string(R"({"line": 2, "file": "list.csv"})")});
+    exec(fmt::format("INSERT INTO {} (lead_id, bundle, object, action, object_id, date_added, "
+                     "properties) VALUES (?, 'lead', 'import', 'inserted', 1, UTC_TIMESTAMP(), ?)",
+                     quoted("lead_event_log")),
+         {id, std::string(R"({"line": 2, "file": "list.csv"})")});
   }
 
   void add_form_submission(int64_t id) {
-    run(
+    exec(
         fmt::format("INSERT IGNORE INTO {} (id, is_published, name, alias, post_action) "
                     "VALUES (1, 1, 'Newsletter', 'newsletter', 'return')",
                     quoted("forms")));
-    run(fmt::format("INSERT INTO {} (form_id, lead_id, date_submitted, referer) "
-                    "VALUES (1, ?, UTC_TIMESTAMP(), 'https://example.org/newsletter')",
-                    quoted("form_submissions")),
-        {id});
+    exec(fmt::format("INSERT INTO {} (form_id, lead_id, date_submitted, referer) "
+                     "VALUES (1, ?, UTC_TIMESTAMP(), 'https://example.org/newsletter')",
+                     quoted("form_submissions")),
+         {id});
   }
 
   void add_integration_entry(int64_t id) {
-    run(fmt::format("INSERT INTO {} (date_added, integration, integration_entity, "
+    exec(
+        fmt::format("INSERT INTO {} (date_added, integration, integration_entity, "
                     "integration_entity_id, internal_entity, internal_entity_id) "
                     "VALUES (UTC_TIMESTAMP(), 'Salesforce', 'Contact', '0035g00000XyZ', 'lead', ?)",
                     quoted("integration_entity")),
@@ -158,22 +148,22 @@ TEST_P(ReimportGuard, ReturningContactsFromImportApiAndIntegrationsAreSuppressed
   // returning contact hashes to the original's digest and a lookup finds both records.
   EXPECT_EQ(summary["processed"], 4);
   const auto k = key();
-  EXPECT_EQ(cell(fmt::format("SELECT email FROM {} WHERE id = 2001", quoted("leads"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT email FROM {} WHERE id = 2001", quoted("leads"))),
             k.hmac_hex(normalize(ValueKind::kEmail, email_of(10))));
-  EXPECT_EQ(
-      cell(fmt::format("SELECT reason FROM {} WHERE contact_id = 2002", quoted("gdpr_contacts"))),
-      "bounced");
-  EXPECT_EQ(cell(fmt::format("SELECT email FROM {} WHERE id = 2006", quoted("leads"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT reason FROM {} WHERE contact_id = 2002",
+                                 quoted("gdpr_contacts"))),
+            "bounced");
+  EXPECT_EQ(value_of(fmt::format("SELECT email FROM {} WHERE id = 2006", quoted("leads"))),
             email_of(33));
   auto lookup = tool({"lookup", "--json", "--email", email_of(10)});
   ASSERT_EQ(lookup.exit_code, 0) << lookup.err;
   EXPECT_EQ(nlohmann::json::parse(lookup.out)["matches"].size(), 2u);
 
-  EXPECT_EQ(cell(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-suppress'",
-                             quoted("gdpr_audit"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-suppress'",
+                                 quoted("gdpr_audit"))),
             "4");
-  EXPECT_NE(cell(fmt::format("SELECT detail FROM {} WHERE detail LIKE 'contact 2002 %'",
-                             quoted("gdpr_audit")))
+  EXPECT_NE(value_of(fmt::format("SELECT detail FROM {} WHERE detail LIKE 'contact 2002 %'",
+                                 quoted("gdpr_audit")))
                 .find("(bounced, channel email, by email)"),
             std::string::npos);
   expect_no_address_stored();
@@ -206,15 +196,15 @@ TEST_P(ReimportGuard, FormSubmissionIsAFreshOptInAndOnlyReportedOnce) {
   EXPECT_EQ(sweep.out.find('@'), std::string::npos) << sweep.out;
   for (int64_t id : {2001, 2002}) {
     EXPECT_TRUE(dnc_rows(id).empty()) << id;
-    EXPECT_EQ(
-        cell(fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = ?", quoted("gdpr_contacts")),
-             {id}),
-        "0");
+    EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE contact_id = ?",
+                                   quoted("gdpr_contacts")),
+                       {id}),
+              "0");
   }
-  EXPECT_EQ(cell(fmt::format("SELECT email FROM {} WHERE id = 2001", quoted("leads"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT email FROM {} WHERE id = 2001", quoted("leads"))),
             email_of(20));
-  EXPECT_EQ(cell(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-report'",
-                             quoted("gdpr_audit"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-report'",
+                                 quoted("gdpr_audit"))),
             "2");
   expect_no_address_stored();
 
@@ -223,8 +213,8 @@ TEST_P(ReimportGuard, FormSubmissionIsAFreshOptInAndOnlyReportedOnce) {
   auto quiet = tool({"sweep", "-q"});
   ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
   EXPECT_EQ(quiet.out, "");
-  EXPECT_EQ(cell(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-report'",
-                             quoted("gdpr_audit"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-report'",
+                                 quoted("gdpr_audit"))),
             "2");
 
   // With forms guarded too, a new form contact is suppressed; the one reported stays alone.
@@ -258,11 +248,11 @@ TEST_P(ReimportGuard, SingleContactCheckWritesACommentWithoutPersonalData) {
   EXPECT_EQ(report->events[0].contact_id, 2001);
   EXPECT_EQ(report->events[0].origin, ContactOrigin::kImport);
 
-  const std::string processed_on = cell(fmt::format(
+  const std::string processed_on = value_of(fmt::format(
       "SELECT DATE(processed_at) FROM {} WHERE contact_id = 11", quoted("gdpr_contacts")));
-  EXPECT_EQ(cell(fmt::format("SELECT CONCAT(reason, '|', channel, '|', comments) FROM {} "
-                             "WHERE lead_id = 2001",
-                             quoted("lead_donotcontact"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT CONCAT(reason, '|', channel, '|', comments) FROM {} "
+                                 "WHERE lead_id = 2001",
+                                 quoted("lead_donotcontact"))),
             "2|email|mautic-gdpr: matches a record processed on " + processed_on + " (bounced)");
   expect_no_address_stored();
 
@@ -317,9 +307,9 @@ TEST_P(ReimportGuard, CsvCheckNamesLinesAndWritesTheFileWithoutThem) {
   EXPECT_NE(text.out.find("line 5: matches a record processed on "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("3 of 6 row(s) match"), std::string::npos) << text.out;
   EXPECT_EQ(text.out.find('@'), std::string::npos) << text.out;
-  EXPECT_EQ(cell(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-check' AND "
-                             "matches = 3 AND detail NOT LIKE '%contacts.csv%'",
-                             quoted("gdpr_audit"))),
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE action = 'guard-check' AND "
+                                 "matches = 3 AND detail NOT LIKE '%contacts.csv%'",
+                                 quoted("gdpr_audit"))),
             "2");
   expect_no_address_stored();
 

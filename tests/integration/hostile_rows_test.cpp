@@ -17,16 +17,6 @@ namespace {
 class HostileRows : public MauticTest {
  protected:
   HostileRows() { contact_set.contacts = 40; }
-
-  std::string value_of(const std::string& sql) {
-    auto value = connection->query_value(sql, {});
-    EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
-    return value.ok() && value->has_value() ? **value : "NULL";
-  }
-  void exec(const std::string& sql, std::vector<db::Param> params = {}) {
-    auto done = connection->execute(sql, params);
-    ASSERT_TRUE(done.ok()) << sql << ": " << done.error().message;
-  }
 };
 
 // The rows named, as "table key outcome".
@@ -64,9 +54,10 @@ TEST_P(HostileRows, AreNamedAndTheSweepGoesOn) {
                    quoted("audit_log")),
        {"a:1:{s:5:\"email\";s:99:\"" + marker + "\";}"});
   // The database refuses contact 20 (a plugin's trigger): that contact alone is left.
-  exec(fmt::format("CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW BEGIN IF OLD.id = 20 "
-                   "THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused {}'; END IF; END",
-                   quoted("refuse_20"), quoted("leads"), marker));
+  exec(
+      fmt::format("CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW BEGIN IF OLD.id = 20 "
+                  "THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused {}'; END IF; END",
+                  quoted("refuse_20"), quoted("leads"), marker));
   const std::string firstname_20 =
       value_of(fmt::format("SELECT firstname FROM {} WHERE id = 20", quoted("leads")));
 
@@ -81,9 +72,9 @@ TEST_P(HostileRows, AreNamedAndTheSweepGoesOn) {
                                    "leads 20 left"}))
       << sweep["unhandled"].dump();
   // Cleared (NULL: the columns allow it); the queued rows and contact 20 untouched.
-  EXPECT_EQ(value_of(fmt::format("SELECT properties FROM {} WHERE id = 910",
-                                 quoted("lead_event_log"))),
-            "NULL");
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT properties FROM {} WHERE id = 910", quoted("lead_event_log"))),
+      "NULL");
   EXPECT_EQ(value_of(fmt::format("SELECT details FROM {} WHERE id = 920", quoted("audit_log"))),
             "NULL");
   EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {}", quoted("webhook_queue"))), "2");
@@ -136,17 +127,20 @@ TEST_P(HostileRows, HostileSchemaNamesAreQuotedNotRun) {
   exec(fmt::format("UPDATE {} SET {} = 'evilvalue@example.org' WHERE id = 10", quoted("leads"),
                    db::quote_identifier(alias)));
   const std::string form_table = table("form_results_3_x`y; DROP TABLE leads");
-  exec(fmt::format("CREATE TABLE {} (submission_id INT NOT NULL, form_id INT NOT NULL, "
-                   "`e``mail` LONGTEXT DEFAULT NULL, PRIMARY KEY(submission_id)) DEFAULT "
-                   "CHARACTER SET utf8mb4",
-                   db::quote_identifier(form_table)));
+  exec(
+      fmt::format("CREATE TABLE {} (submission_id INT NOT NULL, form_id INT NOT NULL, "
+                  "`e``mail` LONGTEXT DEFAULT NULL, PRIMARY KEY(submission_id)) DEFAULT "
+                  "CHARACTER SET utf8mb4",
+                  db::quote_identifier(form_table)));
   exec("SET SESSION foreign_key_checks = 0");
-  exec(fmt::format("INSERT INTO {} (id, form_id, lead_id, date_submitted, referer) VALUES "
-                   "(930, 3, 10, UTC_TIMESTAMP(), '')",
-                   quoted("form_submissions")));
-  exec(fmt::format("INSERT INTO {} (submission_id, form_id, `e``mail`) VALUES (930, 3, "
-                   "'evilanswer@example.org')",
-                   db::quote_identifier(form_table)));
+  exec(
+      fmt::format("INSERT INTO {} (id, form_id, lead_id, date_submitted, referer) VALUES "
+                  "(930, 3, 10, UTC_TIMESTAMP(), '')",
+                  quoted("form_submissions")));
+  exec(
+      fmt::format("INSERT INTO {} (submission_id, form_id, `e``mail`) VALUES (930, 3, "
+                  "'evilanswer@example.org')",
+                  db::quote_identifier(form_table)));
 
   auto sweep = tool({"sweep", "--json"});
   ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;

@@ -28,16 +28,7 @@ class Queue : public MauticTest {
     ASSERT_TRUE(connection->execute("SET SESSION foreign_key_checks = 0").ok());
   }
 
-  std::string value(const std::string& sql) {
-    auto found = connection->query_value(sql, {});
-    EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error().message);
-    return found.ok() && found->has_value() ? **found : "NULL";
-  }
-  void exec(const std::string& sql) {
-    auto done = connection->execute(sql, {});
-    ASSERT_TRUE(done.ok()) << sql << ": " << done.error().message;
-  }
-  int64_t queued() { return std::stoll(value("SELECT COUNT(*) FROM " + quoted("gdpr_dirty"))); }
+  int64_t queued() { return std::stoll(value_of("SELECT COUNT(*) FROM " + quoted("gdpr_dirty"))); }
   std::set<std::string> triggers() {
     std::set<std::string> names;
     auto rows = connection->query(
@@ -63,11 +54,11 @@ class Queue : public MauticTest {
     auto status = json_of({"queue", "status"});
     ASSERT_EQ(status["baseline"], true);
     ASSERT_EQ(status["queued"], 0);
-    left_ = std::stoll(value(fmt::format("SELECT MIN(lead_id) FROM {} WHERE lead_id % 10 = 0",
-                                         quoted("email_stats"))));
+    left_ = std::stoll(value_of(
+        fmt::format("SELECT MIN(lead_id) FROM {} WHERE lead_id % 10 = 0", quoted("email_stats"))));
   }
 
-  int64_t left_ = 10;  // unsubscribed (processed), with emails sent
+  int64_t left_ = 10;                    // unsubscribed (processed), with emails sent
   static constexpr int64_t kStays = 14;  // contactable
 };
 
@@ -94,7 +85,8 @@ TEST_P(Queue, InstallAndRemoveAreIdempotentAndLeaveOtherTriggersAlone) {
   const std::set<std::string> once = triggers();
   // Two per table, two more for each further location on a table (audit_log's notes), and the
   // plugin's two.
-  EXPECT_EQ(once.size(), 2 * covered.size() + 2 + 2) << "two per location's table, and the plugin's two";
+  EXPECT_EQ(once.size(), 2 * covered.size() + 2 + 2)
+      << "two per location's table, and the plugin's two";
   auto again = json_of({"queue", "install"});
   EXPECT_EQ(again["complete"], true);
   EXPECT_EQ(triggers(), once) << "a second install changes nothing";
@@ -114,7 +106,8 @@ TEST_P(Queue, InstallAndRemoveAreIdempotentAndLeaveOtherTriggersAlone) {
   EXPECT_EQ(removed["installed"], false);
   EXPECT_EQ(json_of({"queue", "remove"})["installed"], false);
   const std::set<std::string> left = triggers();
-  EXPECT_EQ(left, (std::set<std::string>{prefix() + "plugin_leads_au", prefix() + "plugin_stats_ai"}));
+  EXPECT_EQ(left,
+            (std::set<std::string>{prefix() + "plugin_leads_au", prefix() + "plugin_stats_ai"}));
   // The plugin's triggers still fire.
   exec(fmt::format("UPDATE {} SET points = points + 1 WHERE id = 3", quoted("leads")));
 }
@@ -123,9 +116,10 @@ TEST_P(Queue, AWriteAboutAContactThatWasNotProcessedQueuesNothing) {
   install_and_sweep();
   ASSERT_EQ(dnc_reason_for(kStays, contact_set), 0);
   exec(fmt::format("UPDATE {} SET firstname = 'Stays' WHERE id = {}", quoted("leads"), kStays));
-  exec(fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url) VALUES ({}, "
-                   "UTC_TIMESTAMP(), 200, 't', 'https://example.org/stays')",
-                   quoted("page_hits"), kStays));
+  exec(
+      fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url) VALUES ({}, "
+                  "UTC_TIMESTAMP(), 200, 't', 'https://example.org/stays')",
+                  quoted("page_hits"), kStays));
   exec(fmt::format("UPDATE {} SET open_count = open_count + 1 WHERE lead_id = {}",
                    quoted("email_stats"), kStays));
   EXPECT_EQ(queued(), 0);
@@ -139,37 +133,44 @@ TEST_P(Queue, LateWritesOfEveryKindAreRepairedByOnePlainSweep) {
   ASSERT_EQ(dnc_reason_for(left_, contact_set), 1);
   const std::string id = std::to_string(left_);
   // A late open of an old email: the row is updated in place, no date_modified anywhere.
-  exec(fmt::format("UPDATE {} SET is_read = 1, open_count = open_count + 1, open_details = "
-                   "'a:1:{{s:9:\"useragent\";s:9:\"QMKagent1\";}}' WHERE lead_id = {} ORDER BY id "
-                   "LIMIT 1",
-                   quoted("email_stats"), id));
+  exec(
+      fmt::format("UPDATE {} SET is_read = 1, open_count = open_count + 1, open_details = "
+                  "'a:1:{{s:9:\"useragent\";s:9:\"QMKagent1\";}}' WHERE lead_id = {} ORDER BY id "
+                  "LIMIT 1",
+                  quoted("email_stats"), id));
   // Its device row (tied through the email_stats row).
-  exec(fmt::format("INSERT INTO {} (stat_id, ip_id, date_opened) SELECT id, NULL, "
-                   "UTC_TIMESTAMP() FROM {} WHERE lead_id = {} ORDER BY id LIMIT 1",
-                   quoted("email_stats_devices"), quoted("email_stats"), id));
+  exec(
+      fmt::format("INSERT INTO {} (stat_id, ip_id, date_opened) SELECT id, NULL, "
+                  "UTC_TIMESTAMP() FROM {} WHERE lead_id = {} ORDER BY id LIMIT 1",
+                  quoted("email_stats_devices"), quoted("email_stats"), id));
   // A plugin writes the profile without touching date_modified.
   exec(fmt::format("UPDATE {} SET firstname = 'QMKfirst', email = 'qmk@example.org' WHERE id = {}",
                    quoted("leads"), id));
   // A page hit, a form post, an audit row, a note, a lead event, an IP link.
-  exec(fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url, user_agent) VALUES "
-                   "({}, UTC_TIMESTAMP(), 200, 'QMKtrack', 'https://example.org/QMKurl', 'QMKua')",
-                   quoted("page_hits"), id));
-  exec(fmt::format("INSERT INTO {} (form_id, lead_id, date_submitted, referer) VALUES (1, {}, "
-                   "UTC_TIMESTAMP(), 'QMKreferer')",
-                   quoted("form_submissions"), id));
-  exec(fmt::format("INSERT INTO {} (submission_id, form_id, first_name) VALUES "
-                   "(LAST_INSERT_ID(), 1, 'QMKanswer')",
-                   quoted("form_results_1_contactform")));
-  exec(fmt::format("INSERT INTO {} (user_id, user_name, bundle, object, object_id, action, "
-                   "details, date_added, ip_address) VALUES (1, 'admin', 'lead', 'lead', {}, "
-                   "'update', 'a:1:{{s:1:\"f\";s:8:\"QMKaudit\";}}', UTC_TIMESTAMP(), 'QMKip')",
-                   quoted("audit_log"), id));
+  exec(
+      fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url, user_agent) VALUES "
+                  "({}, UTC_TIMESTAMP(), 200, 'QMKtrack', 'https://example.org/QMKurl', 'QMKua')",
+                  quoted("page_hits"), id));
+  exec(
+      fmt::format("INSERT INTO {} (form_id, lead_id, date_submitted, referer) VALUES (1, {}, "
+                  "UTC_TIMESTAMP(), 'QMKreferer')",
+                  quoted("form_submissions"), id));
+  exec(
+      fmt::format("INSERT INTO {} (submission_id, form_id, first_name) VALUES "
+                  "(LAST_INSERT_ID(), 1, 'QMKanswer')",
+                  quoted("form_results_1_contactform")));
+  exec(
+      fmt::format("INSERT INTO {} (user_id, user_name, bundle, object, object_id, action, "
+                  "details, date_added, ip_address) VALUES (1, 'admin', 'lead', 'lead', {}, "
+                  "'update', 'a:1:{{s:1:\"f\";s:8:\"QMKaudit\";}}', UTC_TIMESTAMP(), 'QMKip')",
+                  quoted("audit_log"), id));
   exec(fmt::format("INSERT INTO {} (lead_id, is_published, text) VALUES ({}, 1, 'QMKnote')",
                    quoted("lead_notes"), id));
-  exec(fmt::format("INSERT INTO {} (lead_id, bundle, object, action, date_added, properties) "
-                   "VALUES ({}, 'lead', 'import', 'updated', UTC_TIMESTAMP(), "
-                   "'{{\"city\":\"QMKimport\"}}')",
-                   quoted("lead_event_log"), id));
+  exec(
+      fmt::format("INSERT INTO {} (lead_id, bundle, object, action, date_added, properties) "
+                  "VALUES ({}, 'lead', 'import', 'updated', UTC_TIMESTAMP(), "
+                  "'{{\"city\":\"QMKimport\"}}')",
+                  quoted("lead_event_log"), id));
   exec(fmt::format("INSERT INTO {} (ip_address) VALUES ('QMKaddr')", quoted("ip_addresses")));
   exec(fmt::format("INSERT INTO {} (lead_id, ip_id) VALUES ({}, LAST_INSERT_ID())",
                    quoted("lead_ips_xref"), id));
@@ -199,9 +200,10 @@ TEST_P(Queue, LateWritesOfEveryKindAreRepairedByOnePlainSweep) {
 TEST_P(Queue, ATableWithoutItsTriggerIsCheckedInFull) {
   install_and_sweep();
   exec(fmt::format("DROP TRIGGER {}", db::quote_identifier(prefix() + "gdpr_q_i_page_hits")));
-  exec(fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url) VALUES ({}, "
-                   "UTC_TIMESTAMP(), 200, 't', 'https://example.org/untriggered')",
-                   quoted("page_hits"), left_));
+  exec(
+      fmt::format("INSERT INTO {} (lead_id, date_hit, code, tracking_id, url) VALUES ({}, "
+                  "UTC_TIMESTAMP(), 200, 't', 'https://example.org/untriggered')",
+                  quoted("page_hits"), left_));
   EXPECT_EQ(queued(), 0);
   auto sweep = json_of({"sweep"});
   EXPECT_EQ(sweep["queue"]["used"], true);
@@ -218,7 +220,7 @@ TEST_P(Queue, AContactThatCameBackIsNotTouchedThroughTheQueue) {
   exec(fmt::format("UPDATE {} SET firstname = 'Back' WHERE id = {}", quoted("leads"), left_));
   auto sweep = json_of({"sweep"});
   EXPECT_EQ(sweep["returned"], 1);
-  EXPECT_EQ(value(fmt::format("SELECT firstname FROM {} WHERE id = {}", quoted("leads"), left_)),
+  EXPECT_EQ(value_of(fmt::format("SELECT firstname FROM {} WHERE id = {}", quoted("leads"), left_)),
             "Back");
   EXPECT_EQ(queued(), 0);
 }

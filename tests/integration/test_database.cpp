@@ -43,9 +43,9 @@ void create_database_user(const std::string& name, const std::string& password,
   auto root = connect_root("");
   ASSERT_TRUE(root);
   drop_database_user(name);
-  ASSERT_TRUE(root->execute(fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", name,
-                                        password))
-                  .ok());
+  ASSERT_TRUE(
+      root->execute(fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", name, password))
+          .ok());
   ASSERT_TRUE(root->execute(fmt::format("GRANT {} ON {}.* TO '{}'@'localhost'", privileges,
                                         db::quote_identifier(database), name))
                   .ok());
@@ -57,9 +57,10 @@ void drop_database_user(const std::string& name) {
   }
 }
 
-std::string cell(db::Connection& connection, const std::string& sql) {
-  auto value = connection.query_value(sql, {});
-  EXPECT_TRUE(value.ok()) << (value.ok() ? "" : value.error().message);
+std::string cell(db::Connection& connection, const std::string& sql,
+                 const std::vector<db::Param>& params) {
+  auto value = connection.query_value(sql, params);
+  EXPECT_TRUE(value.ok()) << sql << ": " << (value.ok() ? "" : value.error().message);
   return value.ok() && value->has_value() ? **value : "NULL";
 }
 
@@ -159,8 +160,8 @@ void MauticTest::SetUp() {
                   .ok());
   connection = connect_root(database);
   ASSERT_TRUE(connection);
-  auto created = create_synthetic_mautic(*connection, fixtures_dir(), schema_version,
-                                         prefix(), contact_set);
+  auto created =
+      create_synthetic_mautic(*connection, fixtures_dir(), schema_version, prefix(), contact_set);
   ASSERT_TRUE(created.ok()) << created.error().message;
 
   dir = std::filesystem::temp_directory_path() / ("mgdpr-" + database);
@@ -202,9 +203,7 @@ void MauticTest::exec(const std::string& sql, const std::vector<db::Param>& para
 }
 
 std::string MauticTest::value_of(const std::string& sql, const std::vector<db::Param>& params) {
-  auto value = connection->query_value(sql, params);
-  EXPECT_TRUE(value.ok()) << sql << ": " << (value.ok() ? "" : value.error().message);
-  return value.ok() && value->has_value() ? **value : "NULL";
+  return cell(*connection, sql, params);
 }
 
 int MauticTest::config_line(const std::string& start) const {

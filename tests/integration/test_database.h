@@ -29,7 +29,8 @@ void create_database_user(const std::string& name, const std::string& password,
 void drop_database_user(const std::string& name);
 
 // The one value a query returns ("NULL" for none); a failed query fails the test.
-std::string cell(db::Connection& connection, const std::string& sql);
+std::string cell(db::Connection& connection, const std::string& sql,
+                 const std::vector<db::Param>& params = {});
 
 // Every row of a table, sorted, as text: to compare contacts byte for byte.
 std::vector<std::string> table_rows(db::Connection& connection, const std::string& table,
