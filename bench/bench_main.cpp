@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -26,6 +28,7 @@
 #include "core/scrub.h"
 #include "mautic/location_walk.h"
 #include "mautic/locations.h"
+#include "statement_profile.h"
 #include "testing/related_rows.h"
 #include "testing/synthetic_mautic.h"
 
@@ -72,6 +75,7 @@ struct Options {
   std::string command = "bench/run";
   std::string commit = "unknown";
   std::string label = "CI-sized";
+  bool profile = false;  // statement profiles of the product's sweeps (bench/README.md)
 };
 
 std::unique_ptr<db::Connection> connect_root(const Options& options, const std::string& database) {
@@ -185,6 +189,11 @@ double copy_database(const Options& options, db::Connection& root,
 // Configs and sessions.
 
 std::string key_path(const Options& options) { return options.work_dir + "/hmac.key"; }
+
+// The server writes the statement log, so the path is absolute.
+std::string profile_log(const Options& options, std::string_view part) {
+  return std::filesystem::absolute(options.work_dir).string() + fmt::format("/{}.slow.log", part);
+}
 
 // The product's policy, [related] at its defaults: the same for the three ways.
 std::string write_config(const Options& options, const std::string& database) {
@@ -624,7 +633,9 @@ std::vector<std::string> scrubbed_values(app::Session& session, const RelatedTab
   return tuples;
 }
 
-LimitTimes limit_path(app::Session& session, const std::vector<int64_t>& ids) {
+// `timed_start` runs just before the timed part (a statement profile starts there).
+LimitTimes limit_path(app::Session& session, const std::vector<int64_t>& ids,
+                      const std::function<void()>& timed_start = {}) {
   LimitTimes times;
   if (ids.empty()) return times;
   auto& connection = *session.connection;
@@ -696,6 +707,7 @@ LimitTimes limit_path(app::Session& session, const std::vector<int64_t>& ids) {
          "limit: create scratch");
   }
 
+  if (timed_start) timed_start();
   const auto start = Clock::now();
   must(connection.begin(), "limit: begin");
   bulk_insert(connection, pending, pending_tuples);
@@ -1108,7 +1120,8 @@ double full_check_limit(db::Connection& c) {
 
 template <typename Row>
 void steady_state(const Options& options, const std::string& config,
-                  const std::vector<int64_t>& processed, const Row& row) {
+                  const std::vector<int64_t>& processed, const Row& row,
+                  std::vector<std::string>& profiles) {
   auto session = open_session(config);
   auto writer = connect_root(options, session->schema.database());
   auto timed_sweep = [&](bool full_pass) {
@@ -1147,7 +1160,17 @@ void steady_state(const Options& options, const std::string& config,
     // answers for its own batch only, as the limit does.
     if (queue) timed_sweep(false);
     const LateRows for_product = late_writes(*writer, processed, kLateWrites, options.seed + 2);
+    std::optional<StatementProfile> profile;
+    if (options.profile && queue) {
+      profile.emplace(*writer, profile_log(options, "late-writes-sweep"),
+                      std::vector<db::Connection*>{session->connection.get()});
+    }
     const auto [seconds, report] = timed_sweep(false);
+    if (profile) {
+      profiles.push_back(profile_table(
+          fmt::format("Statements of the sweep after {} late writes, {}", kLateWrites, mode),
+          profile->finish(), seconds));
+    }
     row(fmt::format("sweep after {} mixed late writes to processed contacts, {} (target < 1 s; "
                     "rows repaired)",
                     kLateWrites, mode),
@@ -1228,8 +1251,15 @@ int run(const Options& options) {
   // (1) The product: Engine::sweep in a child process (timed inside it).
   copy_seconds.push_back(copy_database(options, *root, tables, "bench_product"));
   const std::string product_config = write_config(options, "bench_product");
+  std::vector<std::string> profiles;  // markdown, after the table
+  std::optional<StatementProfile> product_profile;
+  if (options.profile) product_profile.emplace(*root, profile_log(options, "first-sweep"));
   const auto product = sweep_in_child(product_config);
   const int64_t pending = product.contacts;
+  if (product_profile) {
+    profiles.push_back(profile_table("Statements of (1), the product's sweep",
+                                     product_profile->finish(), product.seconds));
+  }
 
   // (2) The naive path.
   copy_seconds.push_back(copy_database(options, *root, tables, "bench_naive"));
@@ -1253,7 +1283,17 @@ int run(const Options& options) {
   copy_seconds.push_back(copy_database(options, *root, tables, "bench_limit"));
   drop_database(*root, base_db());
   auto limit_session = open_session(write_config(options, "bench_limit"));
-  const auto limit = limit_path(*limit_session, pending_ids(*limit_session));
+  std::optional<StatementProfile> limit_profile;
+  const auto limit = limit_path(*limit_session, pending_ids(*limit_session), [&] {
+    if (options.profile) {
+      limit_profile.emplace(*root, profile_log(options, "limit"),
+                            std::vector<db::Connection*>{limit_session->connection.get()});
+    }
+  });
+  if (limit_profile) {
+    profiles.push_back(
+        profile_table("Statements of (3), the limit", limit_profile->finish(), limit.seconds));
+  }
   row("data: copy of every table for each way (product / naive / limit, s)",
       fmt::format("{:.1f} / {:.1f} / {:.1f}", copy_seconds[0], copy_seconds[1], copy_seconds[2]));
   row("pending contacts (unsubscribed + bounced on email)", std::to_string(pending));
@@ -1338,7 +1378,7 @@ int run(const Options& options) {
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", misses.p50_ms, misses.p99_ms, misses.max_ms));
     if (options.related) {
       session.reset();
-      steady_state(options, product_config, processed, row);
+      steady_state(options, product_config, processed, row, profiles);
     }
   }
 
@@ -1367,6 +1407,7 @@ int run(const Options& options) {
     drop_database(*root, "bench_rss");
   }
 
+  for (const auto& profile : profiles) fmt::print("{}", profile);
   if (!options.results_file.empty()) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     std::ofstream out(options.results_file, std::ios::app);
@@ -1377,6 +1418,7 @@ int run(const Options& options) {
                        options.command)
         << "| measure | result |\n|---|---|\n";
     for (const auto& line : lines) out << line << '\n';
+    for (const auto& profile : profiles) out << profile;
     fmt::print("appended to {}\n", options.results_file);
   }
   for (const std::string name : {"bench_product", "bench_naive", "bench_limit"}) {
@@ -1427,6 +1469,10 @@ int main(int argc, char** argv) {
   app.add_option("--command", options.command, "The command line recorded with the results");
   app.add_option("--commit", options.commit, "The commit recorded with the results");
   app.add_option("--label", options.label, "Run label recorded with the results");
+  app.add_flag("--profile", options.profile,
+               "Also log every statement of the product's timed sweeps (the first sweep, the "
+               "sweep after late writes with the queue) and print them grouped by shape with "
+               "their server time; slows those sweeps a little");
   CLI11_PARSE(app, argc, argv);
   return mgdpr::bench::run(options);
 }

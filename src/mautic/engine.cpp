@@ -360,6 +360,17 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
                   schema_.table("gdpr_sweep_runs")),
       {run}));
 
+  // The checks after processing look at contacts processed before this run: what this run
+  // processes is clean when its batch commits, and a Mautic write after that is found by the
+  // next sweep (from the queue, where processing put these contacts, or by its full check).
+  MGDPR_ASSIGN_OR_RETURN(const auto started, connection_.query_value("SELECT UTC_TIMESTAMP(6)"));
+  const std::optional<std::string> run_start = started;
+  MGDPR_ASSIGN_OR_RETURN(const bool queue_installed_at_start, queue_installed(connection_, schema_));
+  int64_t queue_top_at_start = 0;
+  if (queue_installed_at_start) {
+    MGDPR_ASSIGN_OR_RETURN(queue_top_at_start, queue_top(connection_, schema_));
+  }
+
   // The re-import guard first: a returning contact it puts on do-not-contact is pending, so
   // this same sweep pseudonymizes it (intended: ARCHITECTURE.md, "Re-import guard").
   auto guarded =
@@ -453,16 +464,17 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
   // checks only the queued contacts in the tables the triggers cover.
   RelatedScrubber related(connection_, schema_, related_, email_digest());
   QueueState queue;  // none: the default, and then no trigger is even looked for
-  MGDPR_ASSIGN_OR_RETURN(const bool installed, queue_installed(connection_, schema_));
-  if (installed) {
+  if (queue_installed_at_start) {
     MGDPR_ASSIGN_OR_RETURN(queue, read_queue_state(connection_, schema_));
   }
   report.queue_used = !full_pass && queue.baseline && queue.any();
   if (report.queue_used) {
-    MGDPR_TRY(repair_queued(related, queue, report));
+    MGDPR_TRY(repair_queued(related, queue, queue_top_at_start, run_start, report));
   } else {
-    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_), report.repaired, report.retries));
-    MGDPR_TRY(related.repair_locations(report.repaired, report.retries, {}));
+    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_, run_start), report.repaired,
+                              report.retries));
+    MGDPR_TRY(related.repair_locations(report.repaired, report.retries,
+                                       {.processed_before = run_start}));
     // Every write since the triggers were in place is queued, and everything before was just
     // checked: from now on the queue may stand in for this check.
     if (queue.complete() && !queue.baseline) {
@@ -494,22 +506,22 @@ Status Engine::change_queue(QueueAction action) {
   return done;
 }
 
-Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue,
+Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue, int64_t top,
+                             const std::optional<std::string>& processed_before,
                              SweepReport& report) {
-  // The rows queued up to now, a slice at a time; each slice's contacts (those still processed
-  // and on do-not-contact) checked in the covered tables, then exactly the rows read deleted.
-  // A crash between the two leaves the rows queued: checked again, harmlessly.
+  // The rows queued up to `top`, a slice at a time; each slice's contacts (those still
+  // processed and on do-not-contact) checked in the covered tables, then exactly the rows read
+  // deleted. A crash between the two leaves the rows queued: checked again, harmlessly.
   constexpr int64_t kSlice = 2000;
   const bool profile_covered =
       queue.covered.contains("leads") && queue.covered.contains("lead_donotcontact");
-  MGDPR_ASSIGN_OR_RETURN(const int64_t top, queue_top(connection_, schema_));
   int64_t cursor = 0;
   while (cursor < top) {
     MGDPR_ASSIGN_OR_RETURN(auto slice, read_queue(connection_, schema_, cursor, top, kSlice));
     if (slice.seqs.empty()) break;
     cursor = slice.seqs.back();
     // A queued contact that came back by choice since is not checked: its data is its own.
-    const ContactSet all = ContactSet::processed(schema_);
+    const ContactSet all = ContactSet::processed(schema_, processed_before);
     std::vector<Param> params(slice.contacts.begin(), slice.contacts.end());
     params.insert(params.end(), all.params.begin(), all.params.end());
     MGDPR_ASSIGN_OR_RETURN(
@@ -537,9 +549,11 @@ Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue,
   // What no trigger covers: the profile if its triggers are gone, tables without a trigger (a
   // form created since the install) and rows no trigger can tie to a contact (payloads, text).
   if (!profile_covered) {
-    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_), report.repaired, report.retries));
+    MGDPR_TRY(repair_profiles(ContactSet::processed(schema_, processed_before), report.repaired,
+                              report.retries));
   }
-  RepairScope rest{.tables = &queue.covered, .except_tables = true};
+  RepairScope rest{
+      .tables = &queue.covered, .except_tables = true, .processed_before = processed_before};
   MGDPR_TRY(related.repair_locations(report.repaired, report.retries, rest));
   return {};
 }

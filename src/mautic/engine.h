@@ -295,9 +295,11 @@ class Engine {
   // pseudonymized again by the same code as the first time. `contacts`: processed contacts
   // still on do-not-contact (ContactSet::processed, or ids known to be so).
   Status repair_profiles(const ContactSet& contacts, TableCounts& repaired, int64_t& retries);
-  // The content check narrowed by the change queue (change_queue.h): the queued contacts in
-  // the tables the triggers cover, every processed contact in the others.
-  Status repair_queued(RelatedScrubber& related, const QueueState& queue, SweepReport& report);
+  // The content check narrowed by the change queue (change_queue.h): the contacts queued up to
+  // `top` in the tables the triggers cover, every processed contact in the others; only
+  // contacts processed before `processed_before` (this run's start).
+  Status repair_queued(RelatedScrubber& related, const QueueState& queue, int64_t top,
+                       const std::optional<std::string>& processed_before, SweepReport& report);
   // Processed contacts (all, or `only` these) no longer on do-not-contact: recorded as
   // returned (gdpr_returns keeps the exit). Returns how many.
   Result<int64_t> record_returns(std::span<const int64_t> only = {});

@@ -31,13 +31,16 @@ ContactSet ContactSet::of(std::span<const int64_t> ids) {
   return set;
 }
 
-ContactSet ContactSet::processed(const Schema& schema) {
-  return {Kind::kListed,
-          fmt::format("(SELECT g.contact_id FROM {} g WHERE {} AND EXISTS (SELECT 1 FROM {} d "
-                      "WHERE d.lead_id = g.contact_id AND d.channel = g.channel))",
-                      schema.table("gdpr_contacts"), not_returned_sql(schema, "g"),
-                      schema.table("lead_donotcontact")),
-          {}};
+ContactSet ContactSet::processed(const Schema& schema, const std::optional<std::string>& before) {
+  ContactSet set{Kind::kListed,
+                 fmt::format("(SELECT g.contact_id FROM {} g WHERE {}{} AND EXISTS (SELECT 1 FROM "
+                             "{} d WHERE d.lead_id = g.contact_id AND d.channel = g.channel))",
+                             schema.table("gdpr_contacts"), not_returned_sql(schema, "g"),
+                             before ? " AND g.processed_at < ?" : "",
+                             schema.table("lead_donotcontact")),
+                 {}};
+  if (before) set.params.emplace_back(*before);
+  return set;
 }
 
 std::string not_returned_sql(const Schema& schema, std::string_view alias) {

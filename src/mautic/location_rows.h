@@ -36,7 +36,9 @@ struct ContactSet {
   // Every contact mautic-gdpr has processed that is still on do-not-contact on the channel it
   // left: the contacts whose rows must stay clean. One whose entry Mautic removed came back by
   // choice (a preference center, a form, an admin), and new data about them is theirs to give.
-  static ContactSet processed(const Schema& schema);
+  // With `before` (a DATETIME(6), UTC), only those processed before it: a sweep's checks leave
+  // the contacts it processed itself to the next sweep.
+  static ContactSet processed(const Schema& schema, const std::optional<std::string>& before = {});
   static ContactSet unlinked() { return {Kind::kUnlinked, {}, {}}; }
   static ContactSet gone() { return {Kind::kGone, {}, {}}; }
 };

@@ -49,6 +49,8 @@ struct RepairScope {
   std::optional<ContactSet> contacts{};           // default: every processed contact still on DNC
   const std::set<std::string>* tables = nullptr;  // default: every table
   bool except_tables = false;                     // true: every table but `tables`
+  // With the default contacts: only those processed before this time (the sweep's start).
+  std::optional<std::string> processed_before{};
 };
 
 class RelatedScrubber {

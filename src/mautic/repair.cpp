@@ -31,7 +31,8 @@ class RelatedScrubber::Repair : public LocationVisitor {
         retries_(retries),
         placeholder_ip_(placeholder_ip),
         scope_(scope),
-        processed_(scope.contacts ? *scope.contacts : ContactSet::processed(scrubber.schema_)) {}
+        processed_(scope.contacts ? *scope.contacts
+                                  : ContactSet::processed(scrubber.schema_, scope.processed_before)) {}
 
   // The tables this pass checked, for gdpr_watermarks.
   const std::vector<std::string>& checked() const { return checked_; }
