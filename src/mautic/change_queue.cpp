@@ -47,17 +47,20 @@ std::string literal(std::string_view value) {
   return out + "'";
 }
 
-// The body of a trigger: when `contact` (an expression on NEW) is a processed contact that has
-// not come back, and the row is not written by mautic-gdpr itself (a sweep's own repairs make
-// rows clean; @mautic_gdpr_writer is set on its connection), queue it.
-std::string queue_body(const Schema& schema, const std::string& contact_sql,
-                       const std::string& from, const std::string& where) {
+// The body of a trigger on `table`: when `contact` (an expression on NEW) is a processed
+// contact that has not come back, and the row is not written by mautic-gdpr itself (a sweep's
+// own repairs make rows clean; @mautic_gdpr_writer is set on its connection), queue it with the
+// table, where the next sweep checks it.
+std::string queue_body(const Schema& schema, std::string_view table,
+                       const std::string& contact_sql, const std::string& from,
+                       const std::string& where) {
   return fmt::format(
-      "INSERT INTO {dirty} (contact_id) SELECT g.contact_id FROM {from}{contacts} g WHERE "
-      "g.contact_id = {contact} AND g.returned_at IS NULL AND @mautic_gdpr_writer IS NULL{where}",
-      fmt::arg("dirty", schema.table("gdpr_dirty")), fmt::arg("from", from),
-      fmt::arg("contacts", schema.table("gdpr_contacts")), fmt::arg("contact", contact_sql),
-      fmt::arg("where", where));
+      "INSERT INTO {dirty} (contact_id, location_table) SELECT g.contact_id, {table} FROM "
+      "{from}{contacts} g WHERE g.contact_id = {contact} AND g.returned_at IS NULL AND "
+      "@mautic_gdpr_writer IS NULL{where}",
+      fmt::arg("dirty", schema.table("gdpr_dirty")), fmt::arg("table", literal(table)),
+      fmt::arg("from", from), fmt::arg("contacts", schema.table("gdpr_contacts")),
+      fmt::arg("contact", contact_sql), fmt::arg("where", where));
 }
 
 // `named` tells the pair apart: the table, or the location where several share one table
@@ -100,9 +103,10 @@ Status execute(db::Connection& connection, const std::string& sql) {
 std::vector<QueueTrigger> queue_triggers(const Schema& schema) {
   std::vector<QueueTrigger> triggers;
   // The profile and the do-not-contact comments.
-  add_pair(triggers, schema, "leads", queue_body(schema, "NEW.`id`", "", ""));
+  add_pair(triggers, schema, "leads", queue_body(schema, "leads", "NEW.`id`", "", ""));
   if (schema.has_table("lead_donotcontact")) {
-    add_pair(triggers, schema, "lead_donotcontact", queue_body(schema, "NEW.`lead_id`", "", ""));
+    add_pair(triggers, schema, "lead_donotcontact",
+             queue_body(schema, "lead_donotcontact", "NEW.`lead_id`", "", ""));
   }
   for (const Location& location : pii_locations()) {
     for (const std::string& table : tables_of(location, schema)) {
@@ -119,7 +123,7 @@ std::vector<QueueTrigger> queue_triggers(const Schema& schema) {
       const std::string named = record_name(location, table);
       switch (location.link) {
         case Link::kColumn:
-          add_pair(triggers, schema, table, queue_body(schema, link, "", where), named);
+          add_pair(triggers, schema, table, queue_body(schema, table, link, "", where), named);
           break;
         case Link::kParentRow: {
           // The parent row holds the contact: one point read of it by its key.
@@ -131,8 +135,8 @@ std::vector<QueueTrigger> queue_triggers(const Schema& schema) {
             parent_where += fmt::format(" AND parent.{} IS NULL", quote_identifier(parent.null_column));
           }
           add_pair(triggers, schema, table,
-                   queue_body(schema, parent_contact, schema.table(parent.table) + " parent JOIN ",
-                              parent_where + where),
+                   queue_body(schema, table, parent_contact,
+                              schema.table(parent.table) + " parent JOIN ", parent_where + where),
                    named);
           break;
         }
@@ -280,18 +284,24 @@ Status enqueue_contacts(db::Connection& connection, const Schema& schema,
 Result<QueueSlice> read_queue(db::Connection& connection, const Schema& schema, int64_t after,
                               int64_t up_to, int64_t limit) {
   MGDPR_ASSIGN_OR_RETURN(
-      auto rows, connection.query(fmt::format("SELECT seq, contact_id FROM {} WHERE seq > ? AND "
-                                              "seq <= ? ORDER BY seq LIMIT ?",
+      auto rows, connection.query(fmt::format("SELECT seq, contact_id, location_table FROM {} "
+                                              "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
                                               schema.table("gdpr_dirty")),
                                   {after, up_to, limit}));
   QueueSlice slice;
+  auto sorted_unique = [](std::vector<int64_t>& ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  };
   for (const auto& row : rows.rows) {
+    const int64_t contact = db::cell_to_int(row[1]).value_or(0);
     slice.seqs.push_back(db::cell_to_int(row[0]).value_or(0));
-    slice.contacts.push_back(db::cell_to_int(row[1]).value_or(0));
+    slice.contacts.push_back(contact);
+    (row[2] ? slice.by_table[*row[2]] : slice.everywhere).push_back(contact);
   }
-  std::sort(slice.contacts.begin(), slice.contacts.end());
-  slice.contacts.erase(std::unique(slice.contacts.begin(), slice.contacts.end()),
-                       slice.contacts.end());
+  sorted_unique(slice.contacts);
+  sorted_unique(slice.everywhere);
+  for (auto& [table, ids] : slice.by_table) sorted_unique(ids);
   return slice;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The opt-in change queue (`mautic-gdpr queue install`): MariaDB triggers on Mautic's tables
-// that hold contacts' data write the contact id into {prefix}gdpr_dirty when, and only when, a
-// processed contact's row is inserted or updated (a point read of gdpr_contacts). A plain sweep
-// then checks only the queued contacts instead of every processed contact's rows; the hourly
+// that hold contacts' data write the contact id and the table into {prefix}gdpr_dirty when, and
+// only when, a processed contact's row is inserted or updated (a point read of gdpr_contacts).
+// A plain sweep then checks only the queued contacts, each in the table its write went to,
+// instead of every processed contact's rows; the hourly
 // full pass and `verify` keep the full content check. The triggers are derived from the
 // location table (every location whose rows carry a contact id, directly or through a parent
 // row) plus the profile (`leads`) and `lead_donotcontact`; they never touch Mautic's columns
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -71,10 +73,13 @@ Result<bool> queue_installed(db::Connection& connection, const Schema& schema);
 Status enqueue_contacts(db::Connection& connection, const Schema& schema,
                         const std::vector<int64_t>& contact_ids);
 
-// A slice of the queue: its rows' sequence numbers and their distinct contacts.
+// A slice of the queue: its rows' sequence numbers and their distinct contacts, in all and by
+// the table their write went to. All id lists are sorted and unique.
 struct QueueSlice {
   std::vector<int64_t> seqs;
-  std::vector<int64_t> contacts;  // sorted, unique
+  std::vector<int64_t> contacts;
+  std::map<std::string, std::vector<int64_t>> by_table;
+  std::vector<int64_t> everywhere;  // queued without a table (by processing): every table
 };
 
 // Up to `limit` rows with a sequence number above `after` and at most `up_to`, committed ones

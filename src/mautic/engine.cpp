@@ -510,8 +510,9 @@ Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue, 
                              const std::optional<std::string>& processed_before,
                              SweepReport& report) {
   // The rows queued up to `top`, a slice at a time; each slice's contacts (those still
-  // processed and on do-not-contact) checked in the covered tables, then exactly the rows read
-  // deleted. A crash between the two leaves the rows queued: checked again, harmlessly.
+  // processed and on do-not-contact) checked in the tables their writes went to (every covered
+  // table for those queued without one), then exactly the rows read deleted. A crash between
+  // the two leaves the rows queued: checked again, harmlessly.
   constexpr int64_t kSlice = 2000;
   const bool profile_covered =
       queue.covered.contains("leads") && queue.covered.contains("lead_donotcontact");
@@ -531,19 +532,40 @@ Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue, 
                                                   schema_.table("gdpr_contacts"),
                                                   db::placeholders(slice.contacts.size()), all.sql),
                                       params));
-    std::vector<int64_t> ids;
-    for (const auto& row : still.rows) ids.push_back(db::cell_to_int(row[0]).value_or(0));
-    report.queued_contacts += int64_t(ids.size());
-    if (ids.empty()) {
-      MGDPR_TRY(delete_queued(connection_, schema_, slice.seqs));
-      continue;
-    }
-    const ContactSet contacts = ContactSet::of(ids);
+    std::set<int64_t> still_processed;
+    for (const auto& row : still.rows) still_processed.insert(db::cell_to_int(row[0]).value_or(0));
+    report.queued_contacts += int64_t(still_processed.size());
+    // Per covered table, the contacts to check there.
+    auto checked_in = [&](const std::string& table) {
+      std::vector<int64_t> ids;
+      auto keep = [&](const std::vector<int64_t>& queued) {
+        for (int64_t id : queued) {
+          if (still_processed.contains(id)) ids.push_back(id);
+        }
+      };
+      keep(slice.everywhere);
+      if (auto it = slice.by_table.find(table); it != slice.by_table.end()) keep(it->second);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      return ids;
+    };
     if (profile_covered) {
-      MGDPR_TRY(repair_profiles(contacts, report.repaired, report.retries));
+      std::vector<int64_t> profiles = checked_in("leads");
+      for (int64_t id : checked_in("lead_donotcontact")) profiles.push_back(id);
+      std::sort(profiles.begin(), profiles.end());
+      profiles.erase(std::unique(profiles.begin(), profiles.end()), profiles.end());
+      if (!profiles.empty()) {
+        MGDPR_TRY(repair_profiles(ContactSet::of(profiles), report.repaired, report.retries));
+      }
     }
-    RepairScope scope{.contacts = contacts, .tables = &queue.covered};
-    MGDPR_TRY(related.repair_locations(report.repaired, report.retries, scope));
+    std::map<std::string, std::vector<int64_t>> by_table;
+    for (const std::string& table : queue.covered) {
+      if (auto ids = checked_in(table); !ids.empty()) by_table[table] = std::move(ids);
+    }
+    if (!by_table.empty()) {
+      RepairScope scope{.tables = &queue.covered, .contacts_by_table = &by_table};
+      MGDPR_TRY(related.repair_locations(report.repaired, report.retries, scope));
+    }
     MGDPR_TRY(delete_queued(connection_, schema_, slice.seqs));
   }
   // What no trigger covers: the profile if its triggers are gone, tables without a trigger (a

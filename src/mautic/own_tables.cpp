@@ -127,11 +127,18 @@ std::string version_7(const Schema& schema) {
       fmt::arg("hashes", schema.table("gdpr_hashes")), fmt::arg("o", kTableOptions));
 }
 
+// Version 8: the table a queued write went to, so a sweep checks the contact there only (NULL:
+// every table, as processing queues its contacts and version 4's triggers did).
+std::string version_8(const Schema& schema) {
+  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS location_table VARCHAR(64) NULL",
+                     schema.table("gdpr_dirty"));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
 constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4,
-                                     version_5, version_6, version_7};
+                                     version_5, version_6, version_7, version_8};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

@@ -43,14 +43,16 @@ struct ContactIdentity {
 std::string unreferenced_ip_sql(const Schema& schema);
 
 // Which rows a content check looks at: by default every processed contact's rows in every
-// table; the change queue narrows it to the queued contacts in the tables its triggers cover,
-// and the rest of the tables in full.
+// table; the change queue narrows it to the queued contacts in the tables their writes went to,
+// and the tables its triggers do not cover in full.
 struct RepairScope {
-  std::optional<ContactSet> contacts{};           // default: every processed contact still on DNC
   const std::set<std::string>* tables = nullptr;  // default: every table
   bool except_tables = false;                     // true: every table but `tables`
-  // With the default contacts: only those processed before this time (the sweep's start).
+  // Only those processed before this time (the sweep's start); default: every one.
   std::optional<std::string> processed_before{};
+  // The queue's narrowing: in each table these contacts only (known to be processed and still
+  // on do-not-contact); a table not named is not checked.
+  const std::map<std::string, std::vector<int64_t>>* contacts_by_table = nullptr;
 };
 
 class RelatedScrubber {

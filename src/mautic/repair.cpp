@@ -31,18 +31,18 @@ class RelatedScrubber::Repair : public LocationVisitor {
         retries_(retries),
         placeholder_ip_(placeholder_ip),
         scope_(scope),
-        processed_(scope.contacts ? *scope.contacts
-                                  : ContactSet::processed(scrubber.schema_, scope.processed_before)) {}
+        processed_(ContactSet::processed(scrubber.schema_, scope.processed_before)) {}
 
   // The tables this pass checked, for gdpr_watermarks.
   const std::vector<std::string>& checked() const { return checked_; }
 
   Status linked(const LocationPlan& plan, const std::string& table) override {
-    if (!in_scope(table)) return {};
+    const auto contacts = contacts_in(table);
+    if (!contacts) return {};
     const Schema& schema = scrubber_.schema_;
     const CleanCheck check = clean_check(plan, table, schema, placeholder_ip_);
     if (!check.empty()) {
-      RowSelection dirty = rows_of(*plan.location, table, schema, processed_);
+      RowSelection dirty = rows_of(*plan.location, table, schema, *contacts);
       dirty.where += " AND (" + check.any_sql() + ")";
       dirty.params.insert(dirty.params.end(), check.plain_params.begin(), check.plain_params.end());
       const std::string_view key = plan.location->key_column;
@@ -57,10 +57,11 @@ class RelatedScrubber::Repair : public LocationVisitor {
   }
 
   Status in_payload(const LocationPlan& plan, const std::string& table) override {
-    if (!in_scope(table)) return {};
+    const auto contacts = contacts_in(table);
+    if (!contacts) return {};
     MGDPR_ASSIGN_OR_RETURN(auto found, rows_naming_contacts(scrubber_.connection_,
                                                             scrubber_.schema_, *plan.location,
-                                                            table, processed_));
+                                                            table, *contacts));
     MGDPR_TRY(scrubber_.name_unhandled(std::move(found.unreadable)));
     MGDPR_TRY(repair_keys(plan, table, found.keys));
     checked_.push_back(record_name(*plan.location, table));
@@ -68,7 +69,7 @@ class RelatedScrubber::Repair : public LocationVisitor {
   }
 
   Status in_text(const LocationPlan& plan, const std::string& table) override {
-    if (!in_scope(table)) return {};
+    if (!contacts_in(table)) return {};
     MGDPR_ASSIGN_OR_RETURN(
         auto keys, rows_naming_processed_addresses(scrubber_.connection_, scrubber_.schema_,
                                                    *plan.location, table, scrubber_.email_digest_));
@@ -80,6 +81,15 @@ class RelatedScrubber::Repair : public LocationVisitor {
  private:
   bool in_scope(const std::string& table) const {
     return !scope_.tables || scope_.tables->contains(table) != scope_.except_tables;
+  }
+
+  // The contacts whose rows in `table` are checked; none when the table is out of scope.
+  std::optional<ContactSet> contacts_in(const std::string& table) const {
+    if (!in_scope(table)) return std::nullopt;
+    if (!scope_.contacts_by_table) return processed_;
+    auto it = scope_.contacts_by_table->find(table);
+    if (it == scope_.contacts_by_table->end() || it->second.empty()) return std::nullopt;
+    return ContactSet::of(it->second);
   }
 
   // The selected rows in one transaction (tables without a key: only delete locations).
@@ -155,7 +165,7 @@ Status RelatedScrubber::repair_locations(TableCounts& repaired, int64_t& retries
   MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
   Repair repair(*this, repaired, retries, db::cell_to_int(placeholder), scope);
   MGDPR_TRY(walk_locations(plan_, repair));
-  return scope.contacts ? Status{} : mark_checked(repair.checked());
+  return scope.contacts_by_table ? Status{} : mark_checked(repair.checked());
 }
 
 Status RelatedScrubber::finish_repair(TableCounts& repaired, bool full_pass, int64_t& retries) {

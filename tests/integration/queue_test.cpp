@@ -211,6 +211,42 @@ TEST_P(Queue, ATableWithoutItsTriggerIsCheckedInFull) {
   EXPECT_EQ(tool({"verify"}).exit_code, 0);
 }
 
+TEST_P(Queue, AQueuedWriteIsCheckedInTheTableItWentToAndTheFullPassChecksTheRest) {
+  install_and_sweep();
+  // A write no trigger saw (made as mautic-gdpr's own connection would be): page_hits.
+  exec("SET @mautic_gdpr_writer = 1");
+  exec(fmt::format("UPDATE {} SET url = 'https://example.org/unseen' WHERE lead_id = {} ORDER BY "
+                   "id LIMIT 1",
+                   quoted("page_hits"), left_));
+  exec("SET @mautic_gdpr_writer = NULL");
+  // A late open the trigger queues with its table.
+  exec(fmt::format("UPDATE {} SET open_details = 'a:1:{{s:9:\"useragent\";s:4:\"late\";}}' "
+                   "WHERE lead_id = {} ORDER BY id LIMIT 1",
+                   quoted("email_stats"), left_));
+  EXPECT_EQ(value_of(fmt::format("SELECT GROUP_CONCAT(location_table) FROM {}",
+                                 quoted("gdpr_dirty"))),
+            "email_stats");
+  auto sweep = json_of({"sweep"});
+  EXPECT_EQ(sweep["queue"]["contacts"], 1) << sweep.dump();
+  EXPECT_EQ(sweep["repaired"], nlohmann::json({{"email_stats", 1}}))
+      << "the contact is checked where the write went, not in every table: " << sweep.dump();
+  EXPECT_EQ(tool({"verify"}).exit_code, 1) << "the unseen write is still there";
+  auto full = json_of({"sweep", "--full-pass"});
+  EXPECT_EQ(full["repaired"]["page_hits"], 1) << full.dump();
+  EXPECT_EQ(tool({"verify"}).exit_code, 0);
+
+  // Rows queued without a table (by processing, or by the triggers of an older version) are
+  // checked in every covered table.
+  exec(fmt::format("UPDATE {} SET url = 'https://example.org/unseen-again' WHERE lead_id = {} "
+                   "ORDER BY id LIMIT 1",
+                   quoted("page_hits"), left_));
+  exec(fmt::format("DELETE FROM {}", quoted("gdpr_dirty")));
+  exec(fmt::format("INSERT INTO {} (contact_id) VALUES ({})", quoted("gdpr_dirty"), left_));
+  sweep = json_of({"sweep"});
+  EXPECT_EQ(sweep["repaired"]["page_hits"], 1) << sweep.dump();
+  EXPECT_EQ(tool({"verify"}).exit_code, 0);
+}
+
 TEST_P(Queue, AContactThatCameBackIsNotTouchedThroughTheQueue) {
   install_and_sweep();
   // A write queued while the contact was processed, then the contact resubscribes.

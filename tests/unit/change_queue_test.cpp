@@ -52,18 +52,19 @@ TEST(ChangeQueue, BodiesQueueOnlyProcessedContactsAndNeverWriteMauticsRows) {
   ASSERT_NE(stats, nullptr);
   EXPECT_EQ(stats->name, "mt_gdpr_q_u_email_stats");
   EXPECT_EQ(stats->body,
-            "INSERT INTO `mt_gdpr_dirty` (contact_id) SELECT g.contact_id FROM `mt_gdpr_contacts` "
-            "g WHERE g.contact_id = NEW.`lead_id` AND g.returned_at IS NULL AND "
-            "@mautic_gdpr_writer IS NULL");
+            "INSERT INTO `mt_gdpr_dirty` (contact_id, location_table) SELECT g.contact_id, "
+            "'email_stats' FROM `mt_gdpr_contacts` g WHERE g.contact_id = NEW.`lead_id` AND "
+            "g.returned_at IS NULL AND @mautic_gdpr_writer IS NULL");
   const auto* audit = find(triggers, "audit_log", "INSERT");
   ASSERT_NE(audit, nullptr);
   EXPECT_TRUE(audit->body.ends_with(" AND NEW.`object` IN ('lead')")) << audit->body;
   const auto* devices = find(triggers, "email_stats_devices", "INSERT");
   ASSERT_NE(devices, nullptr);
-  EXPECT_NE(devices->body.find("FROM `mt_email_stats` parent JOIN `mt_gdpr_contacts` g WHERE "
-                               "g.contact_id = parent.`lead_id`"),
+  EXPECT_NE(devices->body.find("SELECT g.contact_id, 'email_stats_devices' FROM `mt_email_stats` "
+                               "parent JOIN `mt_gdpr_contacts` g WHERE g.contact_id = "
+                               "parent.`lead_id`"),
             std::string::npos)
-      << devices->body;
+      << "the write is queued with the table it went to: " << devices->body;
   EXPECT_TRUE(devices->body.ends_with(" AND parent.`id` = NEW.`stat_id`")) << devices->body;
   for (const auto& trigger : triggers) {
     EXPECT_TRUE(trigger.body.starts_with("INSERT INTO `mt_gdpr_dirty` ")) << trigger.body;
