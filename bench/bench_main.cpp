@@ -1332,6 +1332,10 @@ int run(const Options& options) {
       fmt::format("{} — {}", differing.empty() ? "yes" : "NO", sums_text));
 
   // Idle sweep and lookups, on the product's database (N contacts, all pending processed).
+  // leads.email indexed, as `check` advises (Mautic 7 has the index; a lookup of live contacts
+  // reads the whole table without it).
+  must(root->execute("CREATE INDEX `gdpr_leads_email` ON `bench_product`.`leads` (email)"),
+       "index leads.email");
   {
     auto session = open_session(product_config);
     std::vector<double> idle_ms;
@@ -1371,7 +1375,8 @@ int run(const Options& options) {
     }
     const auto hits = summarize(hit_ms);
     const auto misses = summarize(miss_ms);
-    row(fmt::format("lookup hit, {} processed contacts (p50 / p99 / max; target p99 < 2 ms)",
+    row(fmt::format("lookup hit, {} processed contacts, leads.email indexed (p50 / p99 / max; "
+                    "target p99 < 2 ms)",
                     pending),
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", hits.p50_ms, hits.p99_ms, hits.max_ms));
     row("lookup miss (p50 / p99 / max)",

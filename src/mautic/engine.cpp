@@ -1077,7 +1077,14 @@ Result<PersonMatches> Engine::lookup(const std::vector<LookupCriterion>& criteri
 Result<PersonMatches> Engine::find_person(const std::vector<LookupCriterion>& criteria) {
   if (criteria.empty()) return make_error(ErrorKind::kUsage, "a lookup needs at least one field and value");
   bool all_hashed = true;
+  std::set<std::string_view> given;
   for (const auto& criterion : criteria) {
+    if (!given.insert(criterion.alias).second) {
+      return make_error(ErrorKind::kUsage,
+                        "`{}` is given twice; a person is found by every field given, so give "
+                        "each field once",
+                        criterion.alias);
+    }
     const ColumnPlan* plan = policy_.find(criterion.alias);
     if (plan == nullptr || plan->field_type.empty()) {
       return make_error(ErrorKind::kUsage,
@@ -1137,38 +1144,6 @@ Result<std::vector<int64_t>> Engine::find_live(const std::vector<LookupCriterion
 
 Result<std::vector<LookupMatch>> Engine::find_processed(
     const std::vector<LookupCriterion>& criteria) {
-  std::vector<LookupMatch> matches;
-  std::optional<std::set<int64_t>> found;
-  if (schema_.has_table("gdpr_hashes")) {
-    for (const auto& criterion : criteria) {
-      const ColumnPlan* plan = policy_.find(criterion.alias);
-      const std::string normalized = normalize(plan->kind, criterion.value);
-      if (normalized.empty()) {
-        return make_error(ErrorKind::kUsage,
-                          "the value for `{}` is empty once normalized; nothing to look up",
-                          criterion.alias);
-      }
-      // Every key of the ring: records processed before a rotation keep their old digests.
-      std::vector<Param> params = {criterion.alias};
-      for (auto& digest : keys_.digests(normalized)) params.emplace_back(std::move(digest));
-      auto rows = connection_.query(
-          fmt::format("SELECT DISTINCT contact_id FROM {} WHERE field = ? AND digest IN ({})",
-                      schema_.table("gdpr_hashes"), db::placeholders(params.size() - 1)),
-          params);
-      if (!rows) return rows.error();
-      std::set<int64_t> ids;
-      for (const auto& row : rows->rows) ids.insert(db::cell_to_int(row[0]).value_or(0));
-      if (found) {
-        std::set<int64_t> both;
-        std::set_intersection(found->begin(), found->end(), ids.begin(), ids.end(),
-                              std::inserter(both, both.begin()));
-        found = std::move(both);
-      } else {
-        found = std::move(ids);
-      }
-    }
-  }
-
   // Kept values, generalized ones among them (they are kept, in a coarser form).
   std::vector<std::string> kept_columns;
   std::map<std::string, std::string> generalized;
@@ -1176,58 +1151,78 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
     if (plan.action == Action::kKeep || plan.generalizer) kept_columns.push_back(plan.column);
     if (plan.generalizer) generalized[plan.column] = plan.generalizer->name();
   }
-  auto kept_values = [&](int64_t id, LookupMatch& match) -> Status {
-    if (kept_columns.empty()) return {};
-    std::vector<std::string> quoted;
-    for (const auto& column : kept_columns) quoted.push_back(quote_identifier(column));
-    auto rows = connection_.query(fmt::format("SELECT {} FROM {} WHERE id = ?",
-                                              db::join(quoted, ", "), schema_.table("leads")),
-                                  {id});
-    if (!rows) return rows.error();
-    if (rows->rows.empty()) return {};  // deleted in Mautic since; the record remains
-    for (size_t c = 0; c < kept_columns.size(); ++c) {
-      match.kept.emplace_back(kept_columns[c], rows->rows[0][c]);
-    }
-    match.generalized = generalized;
-    return {};
-  };
+  std::vector<std::string> kept_sql;
+  for (const auto& column : kept_columns) kept_sql.push_back("l." + quote_identifier(column));
 
-  if (found) {
+  std::vector<LookupMatch> matches;
+  if (schema_.has_table("gdpr_hashes")) {
+    // One statement: the records whose digests match every criterion (under any key of the
+    // ring: records processed before a rotation keep their old digests), with what the profile
+    // kept. A support request answers in one round trip.
+    std::vector<std::string> matched;
+    std::vector<Param> params;
+    std::set<std::string> fields;
+    for (const auto& criterion : criteria) {
+      const ColumnPlan* plan = policy_.find(criterion.alias);
+      auto digests = keys_.digests(normalize(plan->kind, criterion.value));
+      matched.push_back(fmt::format("(h.field = ? AND h.digest IN ({}))",
+                                    db::placeholders(digests.size())));
+      params.emplace_back(criterion.alias);
+      for (auto& digest : digests) params.emplace_back(std::move(digest));
+      fields.insert(criterion.alias);
+    }
+    params.emplace_back(int64_t(fields.size()));
     const bool returns = schema_.has_table("gdpr_returns") &&
                          schema_.column("gdpr_contacts", "returned_at") != nullptr;
-    for (int64_t id : *found) {
-      MGDPR_ASSIGN_OR_RETURN(
-          auto rows,
-          connection_.query(fmt::format("SELECT processed_at, reason, channel, dnc_date, {}, "
-                                        "source FROM {} WHERE contact_id = ?",
-                                        returns ? "returned_at" : "NULL",
-                                        schema_.table("gdpr_contacts")),
-                            {id}));
-      if (rows.rows.empty()) continue;
+    MGDPR_ASSIGN_OR_RETURN(
+        auto rows,
+        connection_.query(
+            fmt::format("SELECT g.contact_id, g.processed_at, g.reason, g.channel, g.dnc_date, {}, "
+                        "g.source, l.id{} FROM {} g LEFT JOIN {} l ON l.id = g.contact_id WHERE "
+                        "g.contact_id IN (SELECT h.contact_id FROM {} h WHERE {} GROUP BY "
+                        "h.contact_id HAVING COUNT(DISTINCT h.field) = ?) ORDER BY g.contact_id",
+                        returns ? "g.returned_at" : "NULL",
+                        kept_sql.empty() ? "" : ", " + db::join(kept_sql, ", "),
+                        schema_.table("gdpr_contacts"), schema_.table("leads"),
+                        schema_.table("gdpr_hashes"), db::join(matched, " OR ")),
+            params));
+    std::vector<Param> ids;
+    for (const auto& row : rows.rows) {
       LookupMatch match;
-      match.contact_id = id;
+      match.contact_id = db::cell_to_int(row[0]).value_or(0);
       match.processed_by = "mautic-gdpr";
-      match.processed_at = rows.rows[0][0];
-      match.reason = rows.rows[0][1].value_or("");
-      match.channel = rows.rows[0][2].value_or("");
-      match.dnc_date = rows.rows[0][3];
-      match.returned_at = rows.rows[0][4];
-      match.source = rows.rows[0][5].value_or("");
-      if (returns) {
-        MGDPR_ASSIGN_OR_RETURN(
-            auto exits,
-            connection_.query(fmt::format("SELECT processed_at, reason, channel, returned_at FROM "
-                                          "{} WHERE contact_id = ? AND processed_at <> ? ORDER "
-                                          "BY processed_at",
-                                          schema_.table("gdpr_returns")),
-                              {id, match.processed_at.value_or("")}));
+      match.processed_at = row[1];
+      match.reason = row[2].value_or("");
+      match.channel = row[3].value_or("");
+      match.dnc_date = row[4];
+      match.returned_at = row[5];
+      match.source = row[6].value_or("");
+      if (row[7]) {  // the profile still exists (Mautic may have deleted it; the record remains)
+        for (size_t c = 0; c < kept_columns.size(); ++c) {
+          match.kept.emplace_back(kept_columns[c], row[8 + c]);
+        }
+        match.generalized = generalized;
+      }
+      ids.emplace_back(match.contact_id);
+      matches.push_back(std::move(match));
+    }
+    if (returns && !ids.empty()) {
+      MGDPR_ASSIGN_OR_RETURN(
+          auto exits,
+          connection_.query(fmt::format("SELECT contact_id, processed_at, reason, channel, "
+                                        "returned_at FROM {} WHERE contact_id IN ({}) ORDER BY "
+                                        "contact_id, processed_at",
+                                        schema_.table("gdpr_returns"),
+                                        db::placeholders(ids.size())),
+                            ids));
+      for (auto& match : matches) {
         for (const auto& exit : exits.rows) {
-          match.earlier_exits.push_back({exit[0].value_or(""), exit[1].value_or(""),
-                                         exit[2].value_or(""), exit[3].value_or("")});
+          if (db::cell_to_int(exit[0]).value_or(0) != match.contact_id) continue;
+          if (exit[1] == match.processed_at) continue;  // this exit itself
+          match.earlier_exits.push_back({exit[1].value_or(""), exit[2].value_or(""),
+                                         exit[3].value_or(""), exit[4].value_or("")});
         }
       }
-      MGDPR_TRY(kept_values(id, match));
-      matches.push_back(std::move(match));
     }
   }
 
@@ -1238,8 +1233,9 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
     const std::string typed(trim(criteria[0].value));
     const std::string lowered = normalize(ValueKind::kEmail, criteria[0].value);
     auto rows = connection_.query(
-        fmt::format("SELECT l.id, d.reason, d.channel, d.date_added FROM {} l LEFT JOIN {} d "
+        fmt::format("SELECT l.id, d.reason, d.channel, d.date_added{} FROM {} l LEFT JOIN {} d "
                     "ON d.lead_id = l.id WHERE l.{} IN (?, ?) ORDER BY l.id, d.date_added",
+                    kept_sql.empty() ? "" : ", " + db::join(kept_sql, ", "),
                     schema_.table("leads"), schema_.table("lead_donotcontact"),
                     quote_identifier(config_.legacy->md5_field)),
         {legacy_md5_hex(config_.legacy->md5_salt, typed),
@@ -1257,7 +1253,10 @@ Result<std::vector<LookupMatch>> Engine::find_processed(
       match.reason = reason ? std::string(reason_name(*reason)) : "";
       match.channel = row[2].value_or("");
       match.dnc_date = row[3];
-      MGDPR_TRY(kept_values(id, match));
+      for (size_t c = 0; c < kept_columns.size(); ++c) {
+        match.kept.emplace_back(kept_columns[c], row[4 + c]);
+      }
+      match.generalized = generalized;
       matches.push_back(std::move(match));
     }
   }
