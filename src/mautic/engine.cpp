@@ -103,11 +103,21 @@ SqlCondition forget_due(const Config& config, UtcSeconds now) {
 
 // " AND NOT EXISTS (...)": the do-not-contact row `d` belongs to no processed record (one that
 // came back by choice does not count); "" before the gdpr tables exist.
+// lead_donotcontact as `d`, with the contact's standing record beside it (`pending_g`; NULL
+// when none stands) for not_processed_sql. An anti-join rather than NOT EXISTS: MariaDB turns
+// that into a materialized NOT IN and reads every record once per batch.
+std::string dnc_with_records(const Schema& schema) {
+  if (!schema.has_table("gdpr_contacts")) return schema.table("lead_donotcontact") + " d";
+  // A contact that came back by choice and left again is processed again.
+  return fmt::format("{} d LEFT JOIN {} pending_g ON pending_g.contact_id = d.lead_id AND {}",
+                     schema.table("lead_donotcontact"), schema.table("gdpr_contacts"),
+                     not_returned_sql(schema, "pending_g"));
+}
+
+// With FROM dnc_with_records(): no record stands for the entry's contact.
 std::string not_processed_sql(const Schema& schema) {
   if (!schema.has_table("gdpr_contacts")) return "";
-  // A contact that came back by choice and left again is processed again.
-  return fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} g WHERE g.contact_id = d.lead_id AND {})",
-                     schema.table("gdpr_contacts"), not_returned_sql(schema, "g"));
+  return " AND pending_g.contact_id IS NULL";
 }
 
 // The one definition of "pending": on do-not-contact for a configured reason and channel,
@@ -118,9 +128,9 @@ std::string not_processed_sql(const Schema& schema) {
 std::string pending_contacts_sql(const Config& config, const Schema& schema, bool with_cursor,
                                  std::string_view columns = "d.lead_id") {
   std::string sql = fmt::format(
-      "SELECT {} FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
+      "SELECT {} FROM {} WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
       "d.channel IN ({}) AND {}",
-      columns, schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      columns, dnc_with_records(schema), db::placeholders(config.reasons.size()),
       db::placeholders(config.channels.size()), grace_over(config, UtcSeconds{}).sql);
   if (with_cursor) sql += " AND d.lead_id > ?";
   return sql + not_processed_sql(schema);
@@ -160,9 +170,9 @@ Result<int64_t> count_waiting(db::Connection& connection, const Config& config,
   for (DncReason reason : config.reasons) params.emplace_back(int64_t(reason));
   for (const auto& channel : config.channels) params.emplace_back(channel);
   std::string sql = fmt::format(
-      "SELECT COUNT(DISTINCT d.lead_id) FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN "
+      "SELECT COUNT(DISTINCT d.lead_id) FROM {} WHERE d.lead_id IS NOT NULL AND d.reason IN "
       "({}) AND d.channel IN ({})",
-      schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      dnc_with_records(schema), db::placeholders(config.reasons.size()),
       db::placeholders(config.channels.size()));
   sql += not_processed_sql(schema);
   MGDPR_ASSIGN_OR_RETURN(auto all, connection.query_value(sql, params));
@@ -181,9 +191,9 @@ Result<std::optional<int64_t>> first_waiting_entry(db::Connection& connection,
   for (const auto& channel : config.channels) params.emplace_back(channel);
   params.insert(params.end(), over.params.begin(), over.params.end());
   std::string sql = fmt::format(
-      "SELECT MIN(d.id) FROM {} d WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
+      "SELECT MIN(d.id) FROM {} WHERE d.lead_id IS NOT NULL AND d.reason IN ({}) AND "
       "d.channel IN ({}) AND ({}) IS NOT TRUE",
-      schema.table("lead_donotcontact"), db::placeholders(config.reasons.size()),
+      dnc_with_records(schema), db::placeholders(config.reasons.size()),
       db::placeholders(config.channels.size()), over.sql);
   sql += not_processed_sql(schema);
   MGDPR_ASSIGN_OR_RETURN(auto first, connection.query_value(sql, params));
@@ -214,9 +224,9 @@ Result<std::optional<UtcSeconds>> next_grace_due(db::Connection& connection, con
     for (const auto& channel : config.channels) params.emplace_back(channel);
     params.emplace_back(utc_text(grace->before(now)));
     std::string sql = fmt::format(
-        "SELECT UNIX_TIMESTAMP(MIN(d.date_added)) FROM {} d WHERE d.lead_id IS NOT NULL AND "
+        "SELECT UNIX_TIMESTAMP(MIN(d.date_added)) FROM {} WHERE d.lead_id IS NOT NULL AND "
         "d.reason = ? AND d.channel IN ({}) AND d.date_added > ?",
-        schema.table("lead_donotcontact"), db::placeholders(config.channels.size()));
+        dnc_with_records(schema), db::placeholders(config.channels.size()));
     sql += not_processed_sql(schema);
     MGDPR_ASSIGN_OR_RETURN(auto earliest, connection.query_value(sql, params));
     const auto seconds = db::cell_to_int(earliest);
