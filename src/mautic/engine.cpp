@@ -101,8 +101,6 @@ SqlCondition forget_due(const Config& config, UtcSeconds now) {
   return condition;
 }
 
-// " AND NOT EXISTS (...)": the do-not-contact row `d` belongs to no processed record (one that
-// came back by choice does not count); "" before the gdpr tables exist.
 // lead_donotcontact as `d`, with the contact's standing record beside it (`pending_g`; NULL
 // when none stands) for not_processed_sql. An anti-join rather than NOT EXISTS: MariaDB turns
 // that into a materialized NOT IN and reads every record once per batch.
@@ -114,7 +112,8 @@ std::string dnc_with_records(const Schema& schema) {
                      not_returned_sql(schema, "pending_g"));
 }
 
-// With FROM dnc_with_records(): no record stands for the entry's contact.
+// With FROM dnc_with_records(): no record stands for the entry's contact (one that came back by
+// choice does not count); "" before the gdpr tables exist.
 std::string not_processed_sql(const Schema& schema) {
   if (!schema.has_table("gdpr_contacts")) return "";
   return " AND pending_g.contact_id IS NULL";
@@ -546,31 +545,29 @@ Status Engine::repair_queued(RelatedScrubber& related, const QueueState& queue, 
     for (const auto& row : still.rows) still_processed.insert(db::cell_to_int(row[0]).value_or(0));
     report.queued_contacts += int64_t(still_processed.size());
     // Per covered table, the contacts to check there.
-    auto checked_in = [&](const std::string& table) {
-      std::vector<int64_t> ids;
+    auto checked_in = [&](std::initializer_list<std::string_view> tables) {
+      std::set<int64_t> ids;
       auto keep = [&](const std::vector<int64_t>& queued) {
         for (int64_t id : queued) {
-          if (still_processed.contains(id)) ids.push_back(id);
+          if (still_processed.contains(id)) ids.insert(id);
         }
       };
       keep(slice.everywhere);
-      if (auto it = slice.by_table.find(table); it != slice.by_table.end()) keep(it->second);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-      return ids;
+      for (std::string_view table : tables) {
+        if (auto it = slice.by_table.find(std::string(table)); it != slice.by_table.end()) {
+          keep(it->second);
+        }
+      }
+      return std::vector<int64_t>(ids.begin(), ids.end());
     };
     if (profile_covered) {
-      std::vector<int64_t> profiles = checked_in("leads");
-      for (int64_t id : checked_in("lead_donotcontact")) profiles.push_back(id);
-      std::sort(profiles.begin(), profiles.end());
-      profiles.erase(std::unique(profiles.begin(), profiles.end()), profiles.end());
-      if (!profiles.empty()) {
+      if (auto profiles = checked_in({"leads", "lead_donotcontact"}); !profiles.empty()) {
         MGDPR_TRY(repair_profiles(ContactSet::of(profiles), report.repaired, report.retries));
       }
     }
     std::map<std::string, std::vector<int64_t>> by_table;
     for (const std::string& table : queue.covered) {
-      if (auto ids = checked_in(table); !ids.empty()) by_table[table] = std::move(ids);
+      if (auto ids = checked_in({table}); !ids.empty()) by_table[table] = std::move(ids);
     }
     if (!by_table.empty()) {
       RepairScope scope{.tables = &queue.covered, .contacts_by_table = &by_table};
