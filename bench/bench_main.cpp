@@ -932,6 +932,22 @@ int sweep_child_main(const std::string& config_path) {
 
 // ---------------------------------------------------------------------------------------------
 
+constexpr int kWarmupLookups = 100;
+
+// Waits until InnoDB has purged the undo history of the writes before (or two minutes have
+// passed); returns the seconds waited.
+double wait_for_purge(db::Connection& root) {
+  const auto start = Clock::now();
+  while (seconds_since(start) < 120) {
+    auto length = must(root.query_value("SELECT `count` FROM information_schema.INNODB_METRICS "
+                                        "WHERE name = 'trx_rseg_history_len'"),
+                       "read the purge backlog");
+    if (db::cell_to_int(length).value_or(0) < 100) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return seconds_since(start);
+}
+
 struct Latency {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
 };
@@ -1355,6 +1371,17 @@ int run(const Options& options) {
       if (reason == 1 || reason == 2) processed.push_back(id);
     }
     std::mt19937_64 random(options.seed);
+    // Timed on a settled server with warm caches, as a support lookup meets a running Mautic:
+    // the sweep's undo history purged first (at 1M the purge threads hold a core for minutes
+    // after the sweep), then the statements prepared and the index pages read by untimed lookups.
+    const double purge_wait = wait_for_purge(*root);
+    for (int i = 0; i < kWarmupLookups && !processed.empty(); ++i) {
+      const int64_t id = processed[random() % processed.size()];
+      must(session->engine->lookup({{"email", testing::synthetic_email(id, options.seed)}}),
+           "warm-up lookup");
+      must(session->engine->lookup({{"email", fmt::format("warm.{}@example.invalid", i)}}),
+           "warm-up lookup");
+    }
     std::vector<double> hit_ms, miss_ms;
     for (int i = 0; i < options.lookups && !processed.empty(); ++i) {
       const int64_t id = processed[random() % processed.size()];
@@ -1375,9 +1402,9 @@ int run(const Options& options) {
     }
     const auto hits = summarize(hit_ms);
     const auto misses = summarize(miss_ms);
-    row(fmt::format("lookup hit, {} processed contacts, leads.email indexed (p50 / p99 / max; "
-                    "target p99 < 2 ms)",
-                    pending),
+    row(fmt::format("lookup hit, {} processed contacts, leads.email indexed, after {} untimed "
+                    "and {:.0f} s waiting for purge (p50 / p99 / max; target p99 < 2 ms)",
+                    pending, 2 * kWarmupLookups, purge_wait),
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", hits.p50_ms, hits.p99_ms, hits.max_ms));
     row("lookup miss (p50 / p99 / max)",
         fmt::format("{:.2f} / {:.2f} / {:.2f} ms", misses.p50_ms, misses.p99_ms, misses.max_ms));

@@ -93,7 +93,10 @@ Result<std::unique_ptr<Session>> open_with(Config config, std::optional<KeyRing>
   session->engine = std::make_unique<mautic::Engine>(*session->connection, session->config,
                                                      session->schema, session->policy,
                                                      session->related, *session->keys,
-                                                     std::move(actor));
+                                                     std::move(actor),
+                                                     [&config = session->config] {
+                                                       return connect(config);
+                                                     });
   return session;
 }
 

@@ -611,6 +611,12 @@ const KeySpec kSweepKeys[] = {
          context.config.sweep.batch_size = static_cast<int>(integer_of(value));
        }
      }},
+    {"workers", ValueType::kWholeNumber, "workers = 2",
+     [](const toml::node& value, KeyContext& context) {
+       if (in_range(value, context, 1, 8, "workers = 2")) {
+         context.config.sweep.workers = static_cast<int>(integer_of(value));
+       }
+     }},
     {"interval_minutes", ValueType::kWholeNumber, "interval_minutes = 10",
      [](const toml::node& value, KeyContext& context) {
        if (in_range(value, context, 1, 10080, "interval_minutes = 10")) {
@@ -1686,6 +1692,8 @@ country = "keep"
 
 # [sweep]
 # batch_size = 500          # contacts per transaction
+# workers = 2               # batches processed side by side, each on its own database
+#                           # connection (1: one at a time)
 # interval_minutes = 10     # how often the timer runs the sweep (mautic-gdpr-sweep.timer);
 #                           # status calls it late after twice this without a successful sweep
 

@@ -67,6 +67,8 @@ struct LegacyConfig {
 
 struct SweepConfig {
   int batch_size = 500;
+  // Batches processed side by side, each on its own connection (1: one at a time).
+  int workers = 2;
   // How often the timer (or cron) runs the sweep; `status` and the status page call the sweep
   // late after twice this without a successful one.
   int interval_minutes = 10;

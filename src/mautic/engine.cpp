@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -24,6 +25,9 @@ namespace {
 constexpr int64_t kFullPassIntervalSeconds = 3600;
 // Attempts of a transaction that a deadlock or lock wait timeout rolled back.
 constexpr int kRepairAttempts = 5;
+
+// gdpr_contacts.source of what the sweep processes.
+constexpr std::string_view kSweepSource = "sweep";
 
 void append_ids(std::vector<Param>& params, std::span<const int64_t> ids) {
   for (int64_t id : ids) params.emplace_back(id);
@@ -240,14 +244,25 @@ Result<std::optional<UtcSeconds>> next_grace_due(db::Connection& connection, con
 
 Engine::Engine(db::Connection& connection, const Config& config, const Schema& schema,
                const ContactPolicy& policy, const RelatedPlan& related, const KeyRing& keys,
-               std::string actor)
+               std::string actor, ConnectionFactory more_connections)
     : connection_(connection),
       config_(config),
       schema_(schema),
       policy_(policy),
       related_(related),
       keys_(keys),
-      actor_(std::move(actor)) {}
+      actor_(std::move(actor)),
+      more_connections_(std::move(more_connections)) {}
+
+struct Engine::SweepWorker {
+  SweepWorker(std::unique_ptr<db::Connection> own_connection, const Engine& parent)
+      : connection(std::move(own_connection)),
+        engine(*connection, parent.config_, parent.schema_, parent.policy_, parent.related_,
+               parent.keys_, parent.actor_) {}
+  std::unique_ptr<db::Connection> connection;
+  Engine engine;
+  std::future<Result<ProcessReport>> running;  // last: waited for before the rest goes
+};
 
 RelatedScrubber::EmailDigest Engine::email_digest() const {
   const ColumnPlan* email = policy_.find("email");
@@ -427,20 +442,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
     int64_t cursor = 0;
     bool stopped_by_limit = false;
     bool contact_left = false;  // one failed alone: the next sweep must scan again to retry it
-    while (true) {
-      int64_t want = options.batch_size;
-      if (options.limit) {
-        stopped_by_limit = report.contacts_processed >= *options.limit;
-        if (stopped_by_limit) break;
-        want = std::min<int64_t>(want, *options.limit - report.contacts_processed);
-      }
-      MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want, now_time));
-      if (batch.empty()) break;
-      cursor = batch.back();
-      auto processed = process_contacts(batch, "sweep");
-      if (!processed && is_statement_error(processed.error())) {
-        processed = process_one_by_one(batch, processed.error());
-      }
+    auto merge = [&](Result<ProcessReport> processed) -> Status {
       if (!processed) return processed.error();
       contact_left = contact_left || std::any_of(processed->unhandled.begin(),
                                                  processed->unhandled.end(),
@@ -452,7 +454,42 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       report.retries += processed->retries;
       for (const auto& [table, rows] : processed->rows_changed) report.rows_changed[table] += rows;
       if (progress) progress(std::min(report.contacts_processed, planned), planned);
+      return {};
+    };
+    // A limit counts processed contacts, known only once a batch is done: one at a time then.
+    MGDPR_ASSIGN_OR_RETURN(auto workers, open_sweep_workers(options.limit ? 1 : config_.sweep.workers));
+    size_t next_worker = 0;
+    while (true) {
+      int64_t want = options.batch_size;
+      if (options.limit) {
+        stopped_by_limit = report.contacts_processed >= *options.limit;
+        if (stopped_by_limit) break;
+        want = std::min<int64_t>(want, *options.limit - report.contacts_processed);
+      }
+      MGDPR_ASSIGN_OR_RETURN(auto batch, next_pending(cursor, want, now_time));
+      if (batch.empty()) break;
+      cursor = batch.back();
+      if (workers.empty()) {
+        MGDPR_TRY(merge(process_sweep_batch(batch)));
+        continue;
+      }
+      // Round robin: a worker's previous batch is merged before it takes the next one. Its
+      // contacts were past the cursor already, so no other batch holds them.
+      SweepWorker& worker = *workers[next_worker];
+      next_worker = (next_worker + 1) % workers.size();
+      if (worker.running.valid()) MGDPR_TRY(merge(worker.running.get()));
+      worker.running = std::async(std::launch::async, [&worker, batch = std::move(batch)] {
+        return worker.engine.process_sweep_batch(batch);
+      });
     }
+    // Every batch still running is waited for and merged; the first error is the sweep's.
+    Status finished;
+    for (auto& worker : workers) {
+      if (!worker->running.valid()) continue;
+      Status merged = merge(worker->running.get());
+      if (finished && !merged) finished = merged;
+    }
+    MGDPR_TRY(finished);
     // The signature was read before the scan: rows added meanwhile make the next sweep scan.
     if (!stopped_by_limit && !contact_left) {
       MGDPR_TRY(write_meta(connection_, schema_, "dnc_signature", signature));
@@ -466,12 +503,14 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
         report.waiting,
         count_waiting(connection_, config_, schema_, std::max<int64_t>(0, report.pending_before - report.contacts_processed)));
   }
+  // The IPs the batches unlinked (an interrupted sweep's too): those nobody references go.
+  RelatedScrubber related(connection_, schema_, related_, email_digest());
+  MGDPR_TRY(related.drop_ip_candidates(report.rows_changed, report.retries));
 
   // Then whatever Mautic (or a plugin, or direct SQL) wrote about processed contacts since,
   // found by content wherever it is: the profile, the do-not-contact comments, every location.
   // With the change queue in place (and a full check since it was installed), a plain sweep
   // checks only the queued contacts in the tables the triggers cover.
-  RelatedScrubber related(connection_, schema_, related_, email_digest());
   QueueState queue;  // none: the default, and then no trigger is even looked for
   if (queue_installed_at_start) {
     MGDPR_ASSIGN_OR_RETURN(queue, read_queue_state(connection_, schema_));
@@ -712,7 +751,10 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
   const std::string target_list = db::placeholders(targets.size());
 
   RelatedScrubber related(connection_, schema_, related_);
-  MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed));
+  // A sweep's batches run side by side: the IPs they unlink go once they are all done.
+  MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed,
+                                   source == kSweepSource ? RelatedScrubber::IpDrop::kLater
+                                                          : RelatedScrubber::IpDrop::kNow));
 
   // The do-not-contact row stays (a second safety); its free text can quote the address.
   auto comments = connection_.execute(
@@ -758,12 +800,33 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
   return report;
 }
 
+Result<ProcessReport> Engine::process_sweep_batch(std::span<const int64_t> contact_ids) {
+  auto processed = process_contacts(contact_ids, kSweepSource);
+  if (!processed && is_statement_error(processed.error())) {
+    return process_one_by_one(contact_ids, processed.error());
+  }
+  return processed;
+}
+
+Result<std::vector<std::unique_ptr<Engine::SweepWorker>>> Engine::open_sweep_workers(int count) {
+  std::vector<std::unique_ptr<SweepWorker>> workers;
+  if (count <= 1 || !more_connections_) return workers;
+  for (int i = 0; i < count; ++i) {
+    MGDPR_ASSIGN_OR_RETURN(auto connection, more_connections_());
+    // As on the sweep's own connection: the change queue's triggers skip these writes.
+    MGDPR_TRY(connection->execute("SET @mautic_gdpr_writer = 1"));
+    workers.push_back(std::make_unique<SweepWorker>(std::move(connection), *this));
+  }
+  return workers;
+}
+
+
 Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contact_ids,
                                                  const Error& error) {
   ProcessReport report;
   std::vector<UnhandledRow> failed;
   for (int64_t id : contact_ids) {
-    auto alone = process_contacts(std::span<const int64_t>(&id, 1), "sweep");
+    auto alone = process_contacts(std::span<const int64_t>(&id, 1), kSweepSource);
     if (!alone) {
       if (!is_statement_error(alone.error())) return alone.error();
       failed.push_back({"leads", std::to_string(id),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -191,11 +192,15 @@ Result<StatusReport> read_status(db::Connection& connection, const Config& confi
 // Receives (contacts done, contacts planned) during a sweep.
 using ProgressCallback = std::function<void(int64_t, int64_t)>;
 
+// Opens one more connection to the database, set up as the engine's own (app::connect): the
+// sweep's workers ([sweep] workers) each process their batches on one.
+using ConnectionFactory = std::function<Result<std::unique_ptr<db::Connection>>()>;
+
 class Engine {
  public:
   Engine(db::Connection& connection, const Config& config, const Schema& schema,
          const ContactPolicy& policy, const RelatedPlan& related, const KeyRing& keys,
-         std::string actor);
+         std::string actor, ConnectionFactory more_connections = {});
 
   // Processes every pending contact in batches, one transaction per batch. Takes an advisory
   // lock so two sweeps never work at once. Every call is recorded in {prefix}gdpr_sweep_runs
@@ -203,7 +208,10 @@ class Engine {
   // fails with an error of the database's own (a trigger, a constraint: not the connection) is
   // done again one contact at a time, so one contact that cannot be processed is named
   // (unhandled.h) instead of stopping every sweep; when every contact of the batch fails alone
-  // too, the error is the sweep's.
+  // too, the error is the sweep's. With [sweep] workers above 1 (and a ConnectionFactory),
+  // that many batches are processed side by side, each on its own connection and in its own
+  // transaction: one worker's client reads and rewrites values while the server writes
+  // another's batch.
   Result<SweepReport> sweep(const SweepOptions& options, const ProgressCallback& progress);
 
   // Processes the given contacts (those of them that are pending) in one transaction; a
@@ -291,6 +299,14 @@ class Engine {
   // that fail alone too are named and left pending.
   Result<ProcessReport> process_one_by_one(std::span<const int64_t> contact_ids,
                                            const Error& error);
+  // A batch of the sweep: process_contacts, and process_one_by_one when the database refused
+  // a statement.
+  Result<ProcessReport> process_sweep_batch(std::span<const int64_t> contact_ids);
+  // A sweep worker: its own connection, an engine on it, the batch it is processing.
+  struct SweepWorker;
+  // `count` workers on connections of their own; none when count is 1 or the engine has no
+  // ConnectionFactory (the sweep then processes its batches itself, one at a time).
+  Result<std::vector<std::unique_ptr<SweepWorker>>> open_sweep_workers(int count);
   // Processed contacts whose profile or do-not-contact comments are not clean (clean_state.h),
   // pseudonymized again by the same code as the first time. `contacts`: processed contacts
   // still on do-not-contact (ContactSet::processed, or ids known to be so).
@@ -314,6 +330,7 @@ class Engine {
   const RelatedPlan& related_;
   const KeyRing& keys_;
   std::string actor_;
+  ConnectionFactory more_connections_;
 };
 
 }  // namespace mgdpr::mautic

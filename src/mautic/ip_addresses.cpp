@@ -102,6 +102,59 @@ Status RelatedScrubber::drop_orphan_ips(TableCounts& changed, bool unlink_proces
   return {};
 }
 
+Status RelatedScrubber::defer_orphan_ips() {
+  if (placeholder_ip_) touched_ips_.erase(*placeholder_ip_);
+  if (touched_ips_.empty()) return {};
+  if (!schema_.has_table("gdpr_ip_candidates")) {
+    return make_error("the gdpr tables are missing; the engine must be opened for writing");
+  }
+  std::vector<Param> candidates(touched_ips_.begin(), touched_ips_.end());
+  touched_ips_.clear();
+  std::vector<std::string> tuples(candidates.size(), "(?)");
+  MGDPR_TRY(connection_.execute(fmt::format("INSERT IGNORE INTO {} (id) VALUES {}",
+                                            schema_.table("gdpr_ip_candidates"),
+                                            db::join(tuples, ", ")),
+                                candidates));
+  return {};
+}
+
+Status RelatedScrubber::drop_ip_candidates(TableCounts& changed, int64_t& retries) {
+  if (!schema_.has_table("gdpr_ip_candidates") || !schema_.has_table("ip_addresses")) return {};
+  MGDPR_ASSIGN_OR_RETURN(auto placeholder, read_meta(connection_, schema_, "placeholder_ip_id"));
+  const int64_t keep = db::cell_to_int(placeholder).value_or(0);
+  int64_t after = -1;
+  while (true) {
+    // The next range of candidates, read without locks; its delete locks what it touches.
+    MGDPR_ASSIGN_OR_RETURN(
+        auto last, connection_.query_value(
+                       fmt::format("SELECT MAX(id) FROM (SELECT id FROM {} WHERE id > ? ORDER BY id "
+                                   "LIMIT ?) c",
+                                   schema_.table("gdpr_ip_candidates")),
+                       {after, kIpWindow}));
+    if (!last) return {};
+    const int64_t upto = db::cell_to_int(last).value_or(0);
+    auto drop_range = [&](TableCounts& counts) -> Status {
+      MGDPR_ASSIGN_OR_RETURN(
+          auto deleted,
+          connection_.execute(
+              fmt::format("DELETE i FROM {} i JOIN {} c ON c.id = i.id WHERE c.id > ? AND c.id <= ? "
+                          "AND i.id <> ? AND {}",
+                          schema_.table("ip_addresses"), schema_.table("gdpr_ip_candidates"),
+                          unreferenced_ip_sql(schema_)),
+              {after, upto, keep}));
+      counts["ip_addresses"] += deleted;
+      // Still referenced (another contact's rows, a row the policy keeps): the IP stays, and is
+      // no candidate any more.
+      MGDPR_TRY(connection_.execute(fmt::format("DELETE FROM {} WHERE id > ? AND id <= ?",
+                                                schema_.table("gdpr_ip_candidates")),
+                                    {after, upto}));
+      return {};
+    };
+    MGDPR_TRY(in_own_transaction(drop_range, changed, retries));
+    after = upto;
+  }
+}
+
 std::string unreferenced_ip_sql(const Schema& schema) {
   // One NOT EXISTS per table with an ip_id column; every such column Mautic has is a foreign
   // key, so each is an index probe.

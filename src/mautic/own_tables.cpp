@@ -11,7 +11,7 @@ namespace {
 constexpr std::string_view kOwnTables[] = {"gdpr_meta",         "gdpr_contacts",   "gdpr_hashes",
                                            "gdpr_audit",        "gdpr_watermarks", "gdpr_returns",
                                            "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty",
-                                           "gdpr_unhandled",    "gdpr_keys"};
+                                           "gdpr_unhandled",    "gdpr_keys",       "gdpr_ip_candidates"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -134,11 +134,23 @@ std::string version_8(const Schema& schema) {
                      schema.table("gdpr_dirty"));
 }
 
+// Version 9: IP addresses a sweep's batches unlinked from processed contacts (by id: a column
+// named ip_id would count as a reference, unreferenced_ip_sql). The batches run
+// side by side ([sweep] workers), so each records its IPs here in its own transaction and the
+// sweep deletes those nobody references once its batches are done; a sweep that ended before
+// that leaves them for the next one.
+std::string version_9(const Schema& schema) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (id INT UNSIGNED NOT NULL PRIMARY KEY) ENGINE=InnoDB",
+      schema.table("gdpr_ip_candidates"));
+}
+
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
 constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4,
-                                     version_5, version_6, version_7, version_8};
+                                     version_5, version_6, version_7, version_8,
+                                     version_9};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

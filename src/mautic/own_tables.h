@@ -14,7 +14,7 @@
 
 namespace mgdpr::mautic {
 
-inline constexpr int kOwnSchemaVersion = 8;
+inline constexpr int kOwnSchemaVersion = 9;
 
 // Creates or upgrades the tables. Safe to call on every run.
 Status ensure_own_tables(db::Connection& connection, const Schema& schema);

@@ -73,6 +73,7 @@ std::vector<Need> needs(const Schema& schema, const RelatedPlan& related) {
       update.tables.emplace(table);
     }
     if (table == "gdpr_dirty") remove.tables.emplace(table);  // the queue's rows, once checked
+    if (table == "gdpr_ip_candidates") remove.tables.emplace(table);  // once dropped or kept
   }
   // A sweep forgets the rows it could not handle once Mautic no longer holds them.
   if (schema.has_table("gdpr_unhandled")) remove.tables.emplace("gdpr_unhandled");

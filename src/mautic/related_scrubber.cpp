@@ -118,7 +118,7 @@ RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schem
       email_digest_(std::move(email_digest)) {}
 
 Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts,
-                                       TableCounts& changed) {
+                                       TableCounts& changed, IpDrop ip_drop) {
   if (contacts.empty()) return {};
   if (!connection_.in_transaction()) {
     return make_error("scrub_contacts runs inside the caller's transaction; none is open");
@@ -127,6 +127,7 @@ Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts
   ContactsScrub scrub(*this, contacts, changed);
   MGDPR_TRY(scrub.find_tables_with_rows());
   MGDPR_TRY(walk_locations(plan_, scrub));
+  if (ip_drop == IpDrop::kLater) return defer_orphan_ips();
   return drop_orphan_ips(changed, /*unlink_processed=*/false);
 }
 

@@ -64,10 +64,22 @@ class RelatedScrubber {
   RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan,
                   EmailDigest email_digest = {});
 
+  // When the IP addresses the rows linked go, if nobody references them any more: at once, in
+  // the caller's transaction (a webhook, a request), or later, recorded in gdpr_ip_candidates
+  // for drop_ip_candidates (the sweep's batches, which run side by side and would wait for
+  // each other's locks on the tables that reference an IP).
+  enum class IpDrop { kNow, kLater };
+
   // Every location's rows of these contacts.
   // REQUIRES: a transaction is open on the connection (the caller's), so the contacts' related
   // rows change together with their profiles or not at all.
-  Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed);
+  Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed,
+                        IpDrop ip_drop = IpDrop::kNow);
+
+  // The IP addresses recorded by scrub_contacts(..., IpDrop::kLater), a sweep's earlier one's
+  // too: those nobody references any more are deleted, and every one leaves the table. Each
+  // range of ids in a transaction of its own.
+  Status drop_ip_candidates(TableCounts& changed, int64_t& retries);
 
   // Every processed contact's rows that are not clean (clean_state.h), whenever and however
   // they got so, found by content and repaired: each table in rounds of at most a few
@@ -158,6 +170,8 @@ class RelatedScrubber {
   // own contact delete), at least one sweep old so a Mautic request in flight that is about to
   // link one is never broken: deleted.
   Status drop_unreferenced_ips(TableCounts& changed, bool full_pass);
+  // Records the IPs touched since the last call in gdpr_ip_candidates, for drop_ip_candidates.
+  Status defer_orphan_ips();
 
   db::Connection& connection_;
   const Schema& schema_;

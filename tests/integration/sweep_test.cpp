@@ -16,6 +16,7 @@
 #include "core/hashing.h"
 #include "core/normalize.h"
 #include "test_database.h"
+#include "testing/related_rows.h"
 
 extern char** environ;
 
@@ -113,6 +114,106 @@ TEST_P(Sweep, SecondSweepChangesNothing) {
   EXPECT_EQ(leads, table_rows(*connection, table("leads")));
   EXPECT_EQ(hashes, table_rows(*connection, table("gdpr_hashes")));
   EXPECT_EQ(records, table_rows(*connection, table("gdpr_contacts")));
+}
+
+// The IP addresses the rows of contacts `which` link, in every table that links one.
+std::set<std::string> linked_ips(db::Connection& connection, const std::string& prefix,
+                                 const std::string& which) {
+  std::set<std::string> ips;
+  for (const char* table : {"lead_ips_xref", "email_stats", "page_hits", "form_submissions"}) {
+    auto rows = connection.query(
+        fmt::format("SELECT DISTINCT ip_id FROM {} WHERE ip_id IS NOT NULL AND lead_id IN ({})",
+                    db::quote_identifier(prefix + table), which),
+        {});
+    EXPECT_TRUE(rows.ok());
+    if (!rows.ok()) continue;
+    for (const auto& row : rows->rows) ips.insert(row[0].value_or(""));
+  }
+  return ips;
+}
+
+int64_t connections_so_far(db::Connection& connection) {
+  return std::stoll(cell(connection, "SELECT VARIABLE_VALUE FROM "
+                                     "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
+                                     "'CONNECTIONS'"));
+}
+
+// Batches processed side by side, on connections of their own, in small batches over related
+// rows whose IP addresses are shared across batches and with contacts that stay: every
+// contact is processed once, an IP goes exactly when no one else uses it, and verify finds
+// nothing. (bench/run --smoke compares the data with the one-at-a-time naive path too.)
+TEST_P(Sweep, WorkersSideBySideProcessEveryContactOnceAndDropOnlyUnusedIps) {
+  RelatedSet related;
+  related.contacts = contact_set.contacts;
+  related.seed = contact_set.seed;
+  ASSERT_TRUE(generate_related_rows(*connection, prefix(), related).ok());
+  std::ofstream(config_path, std::ios::app) << "\n[sweep]\nbatch_size = 7\nworkers = 3\n";
+  const std::string leaving = fmt::format(
+      "SELECT lead_id FROM {} WHERE reason IN (1, 2) AND channel = 'email'",
+      quoted("lead_donotcontact"));
+  const auto ips_of_leaving = linked_ips(*connection, prefix(), leaving);
+  const auto ips_of_staying =
+      linked_ips(*connection, prefix(), fmt::format("SELECT id FROM {} WHERE id NOT IN ({})",
+                                                    quoted("leads"), leaving));
+  int64_t targets = 0;
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) targets += is_target(id, contact_set);
+  ASSERT_GT(targets, 3 * 7) << "too few contacts for several batches per worker";
+
+  const int64_t connections_before = connections_so_far(*connection);
+  auto sweep = tool({"sweep", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  // The sweep's own connection and one per worker.
+  EXPECT_GE(connections_so_far(*connection) - connections_before, 4);
+  auto summary = nlohmann::json::parse(sweep.out);
+  EXPECT_EQ(summary["processed"], targets);
+  EXPECT_EQ(count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_contacts"))),
+            targets);
+
+  int64_t dropped = 0;
+  for (const auto& ip : ips_of_leaving) {
+    const bool exists = count(*connection, fmt::format("SELECT COUNT(*) FROM {} WHERE id = {}",
+                                                       quoted("ip_addresses"), ip)) == 1;
+    if (ips_of_staying.contains(ip)) {
+      EXPECT_TRUE(exists) << "IP " << ip << " went although a contact who stays uses it";
+    } else {
+      EXPECT_FALSE(exists) << "IP " << ip << " of processed contacts only is still there";
+      dropped += !exists;
+    }
+  }
+  EXPECT_GT(dropped, 0);
+  EXPECT_EQ(summary["rows_changed"]["ip_addresses"], dropped);
+  EXPECT_EQ(count(*connection,
+                  fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_ip_candidates"))),
+            0);
+  // The synthetic data has IPs nobody ever linked; the sweep after next drops those (an
+  // unreferenced IP goes once it is a sweep old), and then nothing is left.
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  auto verified = tool({"verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
+// A sweep that ended after its batches committed and before it dropped their IPs (killed,
+// connection lost) leaves the candidates; the next sweep, an idle one too, finishes: an IP
+// nobody references goes, one still referenced stays, and the table is empty again.
+TEST_P(Sweep, IpCandidatesLeftByAnInterruptedSweepGoWithTheNextOne) {
+  ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
+  const int64_t staying = 3;  // id % dnc_period == 3: contactable
+  ASSERT_FALSE(is_target(staying, contact_set));
+  exec(fmt::format("INSERT INTO {} (id, ip_address) VALUES (7001, '192.0.2.71'), "
+                   "(7002, '192.0.2.72')",
+                   quoted("ip_addresses")));
+  exec(fmt::format("INSERT INTO {} (lead_id, ip_id) VALUES (?, 7002)", quoted("lead_ips_xref")),
+       {staying});
+  exec(fmt::format("INSERT INTO {} (id) VALUES (7001), (7002)", quoted("gdpr_ip_candidates")));
+
+  auto idle = tool({"sweep", "--json"});
+  ASSERT_EQ(idle.exit_code, 0) << idle.err;
+  EXPECT_EQ(nlohmann::json::parse(idle.out)["processed"], 0);
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7001", quoted("ip_addresses"))),
+            "0");
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7002", quoted("ip_addresses"))),
+            "1");
+  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_ip_candidates"))), "0");
 }
 
 TEST_P(Sweep, LaterDoNotContactEntriesAreFound) {

@@ -225,6 +225,18 @@ TEST(ParseConfigTest, SweepBatchSizeBounds) {
   EXPECT_EQ(parsed("[sweep]\nbatch_size = 250\n").sweep.batch_size, 250);
 }
 
+TEST(ParseConfigTest, SweepWorkersDefaultToTwoAndAreBounded) {
+  EXPECT_EQ(parsed("").sweep.workers, 2);
+  EXPECT_EQ(parsed("[sweep]\nworkers = 1\n").sweep.workers, 1);
+  EXPECT_EQ(parsed("[sweep]\nworkers = 8\n").sweep.workers, 8);
+  auto many = parse_config("[sweep]\nworkers = 9\n", "c.toml");
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("c.toml:2: workers is out of range; write a number from 1 "
+                                      "to 8"),
+            std::string::npos)
+      << many.error().message;
+}
+
 TEST(ParseConfigTest, SweepIntervalSaysWhenASweepIsLate) {
   EXPECT_EQ(parsed("").sweep.interval_minutes, 10);
   EXPECT_EQ(parsed("[sweep]\ninterval_minutes = 60\n").sweep.interval_minutes, 60);
