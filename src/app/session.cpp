@@ -90,13 +90,9 @@ Result<std::unique_ptr<Session>> open_with(Config config, std::optional<KeyRing>
   MGDPR_TRY(mautic::match_key_ring(*session->connection, session->schema, *session->keys,
                                    access == Access::kWrite));
 
-  session->engine = std::make_unique<mautic::Engine>(*session->connection, session->config,
-                                                     session->schema, session->policy,
-                                                     session->related, *session->keys,
-                                                     std::move(actor),
-                                                     [&config = session->config] {
-                                                       return connect(config);
-                                                     });
+  session->engine = std::make_unique<mautic::Engine>(
+      *session->connection, session->config, session->schema, session->policy, session->related,
+      *session->keys, std::move(actor), [&config = session->config] { return connect(config); });
   return session;
 }
 

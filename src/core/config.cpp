@@ -1635,7 +1635,8 @@ std::string example_config(std::string_view database_section) {
   return R"(# mautic-gdpr configuration (TOML).
 # A section left out keeps its defaults; the values below are the defaults unless noted.
 
-)" + std::string(database_section) + R"(
+)" + std::string(database_section) +
+         R"(
 [hashing]
 key_file = "/etc/mautic-gdpr/hmac.key"   # made by `mautic-gdpr keygen --out PATH`
 # After `mautic-gdpr keygen --rotate --out NEW`: key_file names the new key, and the old ones

@@ -457,7 +457,8 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
       return {};
     };
     // A limit counts processed contacts, known only once a batch is done: one at a time then.
-    MGDPR_ASSIGN_OR_RETURN(auto workers, open_sweep_workers(options.limit ? 1 : config_.sweep.workers));
+    MGDPR_ASSIGN_OR_RETURN(auto workers,
+                           open_sweep_workers(options.limit ? 1 : config_.sweep.workers));
     size_t next_worker = 0;
     while (true) {
       int64_t want = options.batch_size;
@@ -752,9 +753,9 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
 
   RelatedScrubber related(connection_, schema_, related_);
   // A sweep's batches run side by side: the IPs they unlink go once they are all done.
-  MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed,
-                                   source == kSweepSource ? RelatedScrubber::IpDrop::kLater
-                                                          : RelatedScrubber::IpDrop::kNow));
+  MGDPR_TRY(related.scrub_contacts(
+      identities, report.rows_changed,
+      source == kSweepSource ? RelatedScrubber::IpDrop::kLater : RelatedScrubber::IpDrop::kNow));
 
   // The do-not-contact row stays (a second safety); its free text can quote the address.
   auto comments = connection_.execute(
@@ -819,7 +820,6 @@ Result<std::vector<std::unique_ptr<Engine::SweepWorker>>> Engine::open_sweep_wor
   }
   return workers;
 }
-
 
 Result<ProcessReport> Engine::process_one_by_one(std::span<const int64_t> contact_ids,
                                                  const Error& error) {

@@ -111,10 +111,10 @@ Status RelatedScrubber::defer_orphan_ips() {
   std::vector<Param> candidates(touched_ips_.begin(), touched_ips_.end());
   touched_ips_.clear();
   std::vector<std::string> tuples(candidates.size(), "(?)");
-  MGDPR_TRY(connection_.execute(fmt::format("INSERT IGNORE INTO {} (id) VALUES {}",
-                                            schema_.table("gdpr_ip_candidates"),
-                                            db::join(tuples, ", ")),
-                                candidates));
+  MGDPR_TRY(
+      connection_.execute(fmt::format("INSERT IGNORE INTO {} (id) VALUES {}",
+                                      schema_.table("gdpr_ip_candidates"), db::join(tuples, ", ")),
+                          candidates));
   return {};
 }
 
@@ -126,21 +126,23 @@ Status RelatedScrubber::drop_ip_candidates(TableCounts& changed, int64_t& retrie
   while (true) {
     // The next range of candidates, read without locks; its delete locks what it touches.
     MGDPR_ASSIGN_OR_RETURN(
-        auto last, connection_.query_value(
-                       fmt::format("SELECT MAX(id) FROM (SELECT id FROM {} WHERE id > ? ORDER BY id "
-                                   "LIMIT ?) c",
-                                   schema_.table("gdpr_ip_candidates")),
-                       {after, kIpWindow}));
+        auto last,
+        connection_.query_value(
+            fmt::format("SELECT MAX(id) FROM (SELECT id FROM {} WHERE id > ? ORDER BY id "
+                        "LIMIT ?) c",
+                        schema_.table("gdpr_ip_candidates")),
+            {after, kIpWindow}));
     if (!last) return {};
     const int64_t upto = db::cell_to_int(last).value_or(0);
     auto drop_range = [&](TableCounts& counts) -> Status {
       MGDPR_ASSIGN_OR_RETURN(
           auto deleted,
           connection_.execute(
-              fmt::format("DELETE i FROM {} i JOIN {} c ON c.id = i.id WHERE c.id > ? AND c.id <= ? "
-                          "AND i.id <> ? AND {}",
-                          schema_.table("ip_addresses"), schema_.table("gdpr_ip_candidates"),
-                          unreferenced_ip_sql(schema_)),
+              fmt::format(
+                  "DELETE i FROM {} i JOIN {} c ON c.id = i.id WHERE c.id > ? AND c.id <= ? "
+                  "AND i.id <> ? AND {}",
+                  schema_.table("ip_addresses"), schema_.table("gdpr_ip_candidates"),
+                  unreferenced_ip_sql(schema_)),
               {after, upto, keep}));
       counts["ip_addresses"] += deleted;
       // Still referenced (another contact's rows, a row the policy keeps): the IP stays, and is

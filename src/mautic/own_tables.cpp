@@ -8,10 +8,10 @@ namespace mgdpr::mautic {
 
 namespace {
 
-constexpr std::string_view kOwnTables[] = {"gdpr_meta",         "gdpr_contacts",   "gdpr_hashes",
-                                           "gdpr_audit",        "gdpr_watermarks", "gdpr_returns",
-                                           "gdpr_clean_values", "gdpr_sweep_runs", "gdpr_dirty",
-                                           "gdpr_unhandled",    "gdpr_keys",       "gdpr_ip_candidates"};
+constexpr std::string_view kOwnTables[] = {
+    "gdpr_meta",       "gdpr_contacts",  "gdpr_hashes",       "gdpr_audit",
+    "gdpr_watermarks", "gdpr_returns",   "gdpr_clean_values", "gdpr_sweep_runs",
+    "gdpr_dirty",      "gdpr_unhandled", "gdpr_keys",         "gdpr_ip_candidates"};
 
 constexpr std::string_view kTableOptions =
     "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
@@ -148,9 +148,8 @@ std::string version_9(const Schema& schema) {
 // Every version after the first is one more step here, appended, never edited: each step's DDL
 // is idempotent (IF NOT EXISTS), so a crash between a step and its version record is harmless.
 using Migration = std::string (*)(const Schema&);
-constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4,
-                                     version_5, version_6, version_7, version_8,
-                                     version_9};
+constexpr Migration kMigrations[] = {version_1, version_2, version_3, version_4, version_5,
+                                     version_6, version_7, version_8, version_9};
 static_assert(std::size(kMigrations) == kOwnSchemaVersion,
               "kOwnSchemaVersion is the number of migration steps");
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The core engine end to end: the real binary against a real MariaDB with the Mautic schema.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -133,9 +133,10 @@ std::set<std::string> linked_ips(db::Connection& connection, const std::string& 
 }
 
 int64_t connections_so_far(db::Connection& connection) {
-  return std::stoll(cell(connection, "SELECT VARIABLE_VALUE FROM "
-                                     "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
-                                     "'CONNECTIONS'"));
+  return std::stoll(cell(connection,
+                         "SELECT VARIABLE_VALUE FROM "
+                         "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
+                         "'CONNECTIONS'"));
 }
 
 // Batches processed side by side, on connections of their own, in small batches over related
@@ -148,13 +149,13 @@ TEST_P(Sweep, WorkersSideBySideProcessEveryContactOnceAndDropOnlyUnusedIps) {
   related.seed = contact_set.seed;
   ASSERT_TRUE(generate_related_rows(*connection, prefix(), related).ok());
   std::ofstream(config_path, std::ios::app) << "\n[sweep]\nbatch_size = 7\nworkers = 3\n";
-  const std::string leaving = fmt::format(
-      "SELECT lead_id FROM {} WHERE reason IN (1, 2) AND channel = 'email'",
-      quoted("lead_donotcontact"));
+  const std::string leaving =
+      fmt::format("SELECT lead_id FROM {} WHERE reason IN (1, 2) AND channel = 'email'",
+                  quoted("lead_donotcontact"));
   const auto ips_of_leaving = linked_ips(*connection, prefix(), leaving);
   const auto ips_of_staying =
-      linked_ips(*connection, prefix(), fmt::format("SELECT id FROM {} WHERE id NOT IN ({})",
-                                                    quoted("leads"), leaving));
+      linked_ips(*connection, prefix(),
+                 fmt::format("SELECT id FROM {} WHERE id NOT IN ({})", quoted("leads"), leaving));
   int64_t targets = 0;
   for (int64_t id = 1; id <= contact_set.contacts; ++id) targets += is_target(id, contact_set);
   ASSERT_GT(targets, 3 * 7) << "too few contacts for several batches per worker";
@@ -182,9 +183,8 @@ TEST_P(Sweep, WorkersSideBySideProcessEveryContactOnceAndDropOnlyUnusedIps) {
   }
   EXPECT_GT(dropped, 0);
   EXPECT_EQ(summary["rows_changed"]["ip_addresses"], dropped);
-  EXPECT_EQ(count(*connection,
-                  fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_ip_candidates"))),
-            0);
+  EXPECT_EQ(
+      count(*connection, fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_ip_candidates"))), 0);
   // The synthetic data has IPs nobody ever linked; the sweep after next drops those (an
   // unreferenced IP goes once it is a sweep old), and then nothing is left.
   ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
@@ -199,9 +199,10 @@ TEST_P(Sweep, IpCandidatesLeftByAnInterruptedSweepGoWithTheNextOne) {
   ASSERT_EQ(tool({"sweep", "-q"}).exit_code, 0);
   const int64_t staying = 3;  // id % dnc_period == 3: contactable
   ASSERT_FALSE(is_target(staying, contact_set));
-  exec(fmt::format("INSERT INTO {} (id, ip_address) VALUES (7001, '192.0.2.71'), "
-                   "(7002, '192.0.2.72')",
-                   quoted("ip_addresses")));
+  exec(
+      fmt::format("INSERT INTO {} (id, ip_address) VALUES (7001, '192.0.2.71'), "
+                  "(7002, '192.0.2.72')",
+                  quoted("ip_addresses")));
   exec(fmt::format("INSERT INTO {} (lead_id, ip_id) VALUES (?, 7002)", quoted("lead_ips_xref")),
        {staying});
   exec(fmt::format("INSERT INTO {} (id) VALUES (7001), (7002)", quoted("gdpr_ip_candidates")));
@@ -209,10 +210,12 @@ TEST_P(Sweep, IpCandidatesLeftByAnInterruptedSweepGoWithTheNextOne) {
   auto idle = tool({"sweep", "--json"});
   ASSERT_EQ(idle.exit_code, 0) << idle.err;
   EXPECT_EQ(nlohmann::json::parse(idle.out)["processed"], 0);
-  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7001", quoted("ip_addresses"))),
-            "0");
-  EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7002", quoted("ip_addresses"))),
-            "1");
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7001", quoted("ip_addresses"))),
+      "0");
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT COUNT(*) FROM {} WHERE id = 7002", quoted("ip_addresses"))),
+      "1");
   EXPECT_EQ(value_of(fmt::format("SELECT COUNT(*) FROM {}", quoted("gdpr_ip_candidates"))), "0");
 }
 
