@@ -650,6 +650,8 @@ Result<ProcessReport> Engine::process_once(std::span<const int64_t> contact_ids,
   if (!transaction) return transaction.error();
   MGDPR_ASSIGN_OR_RETURN(auto report, process_in_transaction(contact_ids, source, trigger));
   MGDPR_TRY(transaction->commit());
+  MGDPR_TRY(
+      RelatedScrubber(connection_, schema_, related_).record_clean_digests(report.clean_values));
   return report;
 }
 
@@ -753,9 +755,10 @@ Result<ProcessReport> Engine::process_in_transaction(std::span<const int64_t> co
 
   RelatedScrubber related(connection_, schema_, related_);
   // A sweep's batches run side by side: the IPs they unlink go once they are all done.
-  MGDPR_TRY(related.scrub_contacts(
-      identities, report.rows_changed,
-      source == kSweepSource ? RelatedScrubber::IpDrop::kLater : RelatedScrubber::IpDrop::kNow));
+  MGDPR_TRY(related.scrub_contacts(identities, report.rows_changed,
+                                   source == kSweepSource ? RelatedScrubber::BatchMode::kSideBySide
+                                                          : RelatedScrubber::BatchMode::kAlone));
+  report.clean_values = related.take_clean_values();
 
   // The do-not-contact row stays (a second safety); its free text can quote the address.
   auto comments = connection_.execute(

@@ -79,6 +79,9 @@ struct ProcessReport {
   TableCounts rows_changed;
   std::vector<UnhandledRow> unhandled;  // rows it could not handle (cleared or left), named
   int64_t retries = 0;  // attempts rolled back by a deadlock or lock wait timeout
+  // Structured values the batch found or left in scrubbed form, recorded after its commit
+  // (RelatedScrubber::BatchMode::kSideBySide).
+  CleanDigests clean_values;
 };
 
 struct PlanLine {

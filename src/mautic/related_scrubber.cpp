@@ -118,7 +118,7 @@ RelatedScrubber::RelatedScrubber(db::Connection& connection, const Schema& schem
       email_digest_(std::move(email_digest)) {}
 
 Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts,
-                                       TableCounts& changed, IpDrop ip_drop) {
+                                       TableCounts& changed, BatchMode mode) {
   if (contacts.empty()) return {};
   if (!connection_.in_transaction()) {
     return make_error("scrub_contacts runs inside the caller's transaction; none is open");
@@ -126,8 +126,11 @@ Status RelatedScrubber::scrub_contacts(std::span<const ContactIdentity> contacts
   touched_ips_.clear();
   ContactsScrub scrub(*this, contacts, changed);
   MGDPR_TRY(scrub.find_tables_with_rows());
-  MGDPR_TRY(walk_locations(plan_, scrub));
-  if (ip_drop == IpDrop::kLater) return defer_orphan_ips();
+  keep_clean_ = mode == BatchMode::kSideBySide;
+  Status walked = walk_locations(plan_, scrub);
+  keep_clean_ = false;
+  MGDPR_TRY(walked);
+  if (mode == BatchMode::kSideBySide) return defer_orphan_ips();
   return drop_orphan_ips(changed, /*unlink_processed=*/false);
 }
 
@@ -343,8 +346,17 @@ Status RelatedScrubber::name_unhandled(std::vector<UnhandledRow> rows) {
 
 Status RelatedScrubber::record_clean_values(const std::vector<std::pair<int, std::string>>& values) {
   if (values.empty() || !schema_.has_table("gdpr_clean_values")) return {};
-  std::set<std::pair<int, std::string>> digests;
+  CleanDigests digests;
   for (const auto& [kind, value] : values) digests.emplace(kind, sha256_hex(value));
+  if (keep_clean_) {
+    kept_clean_.merge(digests);
+    return {};
+  }
+  return record_clean_digests(digests);
+}
+
+Status RelatedScrubber::record_clean_digests(const CleanDigests& digests) {
+  if (digests.empty() || !schema_.has_table("gdpr_clean_values")) return {};
   std::vector<Param> params;
   for (const auto& [kind, digest] : digests) {
     params.emplace_back(int64_t(kind));

@@ -19,6 +19,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -55,6 +56,9 @@ struct RepairScope {
   const std::map<std::string, std::vector<int64_t>>* contacts_by_table = nullptr;
 };
 
+// Structured values known to be in scrubbed form: (clean_value_kind, SHA-256 hex).
+using CleanDigests = std::set<std::pair<int, std::string>>;
+
 class RelatedScrubber {
  public:
   // The keyed digest of an email address as the profile's email column stores it; empty
@@ -64,20 +68,29 @@ class RelatedScrubber {
   RelatedScrubber(db::Connection& connection, const Schema& schema, const RelatedPlan& plan,
                   EmailDigest email_digest = {});
 
-  // When the IP addresses the rows linked go, if nobody references them any more: at once, in
-  // the caller's transaction (a webhook, a request), or later, recorded in gdpr_ip_candidates
-  // for drop_ip_candidates (the sweep's batches, which run side by side and would wait for
-  // each other's locks on the tables that reference an IP).
-  enum class IpDrop { kNow, kLater };
+  // How scrub_contacts' batch runs. kAlone (a webhook, a request): everything in the caller's
+  // transaction. kSideBySide (the sweep's batches, [sweep] workers): what every batch writes
+  // alike waits, or two batches would wait for each other's locks: the IPs the rows unlinked
+  // are recorded in gdpr_ip_candidates for drop_ip_candidates (deleting one takes shared locks
+  // on every table that references it), and the structured values known clean are kept for
+  // take_clean_values (every batch records the same few scrubbed forms).
+  enum class BatchMode { kAlone, kSideBySide };
 
   // Every location's rows of these contacts.
   // REQUIRES: a transaction is open on the connection (the caller's), so the contacts' related
   // rows change together with their profiles or not at all.
   Status scrub_contacts(std::span<const ContactIdentity> contacts, TableCounts& changed,
-                        IpDrop ip_drop = IpDrop::kNow);
+                        BatchMode mode = BatchMode::kAlone);
+  // The digests of the structured values known clean that a kSideBySide scrub kept, for
+  // record_clean_digests once its transaction committed.
+  CleanDigests take_clean_values() { return std::exchange(kept_clean_, {}); }
+  // Records digests of structured values known to be in scrubbed form (gdpr_clean_values), so
+  // the content check does not read them again. Outside a transaction too: a scrubbed form is
+  // clean whether or not the write that made it committed.
+  Status record_clean_digests(const CleanDigests& digests);
 
-  // The IP addresses recorded by scrub_contacts(..., IpDrop::kLater), a sweep's earlier one's
-  // too: those nobody references any more are deleted, and every one leaves the table. Each
+  // The IP addresses recorded by scrub_contacts(..., BatchMode::kSideBySide), a sweep's earlier
+  // one's too: those nobody references any more are deleted, and every one leaves the table. Each
   // range of ids in a transaction of its own.
   Status drop_ip_candidates(TableCounts& changed, int64_t& retries);
 
@@ -152,8 +165,8 @@ class RelatedScrubber {
                            std::span<const ContactIdentity> contacts, TableCounts& changed);
   // Records rows that cannot be handled (gdpr_unhandled) and remembers them for unhandled().
   Status name_unhandled(std::vector<UnhandledRow> rows);
-  // Records structured values known to be in scrubbed form (gdpr_clean_values), so the
-  // content check does not read them again.
+  // Records (or, in a kSideBySide scrub, keeps) structured values known to be in scrubbed
+  // form.
   Status record_clean_values(const std::vector<std::pair<int, std::string>>& values);
   // Runs `work` in a transaction of its own; after a deadlock or lock wait timeout (the server
   // rolled it back) it runs again, a bounded number of times. Counts merge only on commit.
@@ -178,6 +191,8 @@ class RelatedScrubber {
   const RelatedPlan& plan_;
   EmailDigest email_digest_;
   std::set<int64_t> touched_ips_;
+  bool keep_clean_ = false;  // in a kSideBySide scrub
+  CleanDigests kept_clean_;
   std::optional<int64_t> placeholder_ip_;
   std::vector<UnhandledRow> unhandled_;
 };
