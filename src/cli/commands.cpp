@@ -1075,6 +1075,8 @@ void sweep_options(CLI::App& command, CommandArgs& args) {
       "Progress goes to stderr: on a terminal a line with percent, rate and time left, otherwise\n"
       "a line every 10 s. Every sweep's start, end, count and result are recorded for `status`,\n"
       "the status page and /metrics.\n"
+      "[sweep] workers batches (default 2) are processed side by side, each on a database\n"
+      "connection of its own and in its own transaction; with --limit one at a time.\n"
       "A row that cannot be handled stops nothing: a value that cannot be read is cleared, a\n"
       "queued webhook that cannot be read is left, a contact the database refuses stays pending\n"
       "and is retried; each is named by table and id (never its value), here and in `status`.");
