@@ -68,6 +68,8 @@ struct Options {
   uint64_t seed = 1;
   bool related = true;
   int batch_size = 500;
+  int workers = 0;        // 0: [sweep] workers at its default
+  int repeat = 1;         // times the product and the limit are timed (the median is reported)
   int64_t naive_max = 0;  // 0: the naive path does every contact
   int lookups = 1000;
   std::vector<int64_t> rss_sizes;
@@ -204,8 +206,9 @@ std::string write_config(const Options& options, const std::string& database) {
       "[policy]\ndefault = \"delete\"\n\n"
       "[policy.fields]\nemail = \"hash\"\nmobile = \"hash\"\nwork_email = \"hash\"\n"
       "country = \"keep\"\ncity = \"keep\"\n\n"
-      "[sweep]\nbatch_size = {}\n",
-      options.socket, database, key_path(options), options.batch_size);
+      "[sweep]\nbatch_size = {}\n{}",
+      options.socket, database, key_path(options), options.batch_size,
+      options.workers > 0 ? fmt::format("workers = {}\n", options.workers) : "");
   const std::string path = fmt::format("{}/{}.toml", options.work_dir, database);
   std::ofstream(path) << text;
   return path;
@@ -934,6 +937,20 @@ int sweep_child_main(const std::string& config_path) {
 
 constexpr int kWarmupLookups = 100;
 
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// "; median of 3: 1.52 / 1.61 / 1.70 s", or nothing for a single run.
+std::string spread(std::vector<double> values) {
+  if (values.size() < 2) return "";
+  std::sort(values.begin(), values.end());
+  std::vector<std::string> texts;
+  for (double value : values) texts.push_back(fmt::format("{:.2f}", value));
+  return fmt::format("; median of {}: {} s", values.size(), fmt::join(texts, " / "));
+}
+
 // Waits until InnoDB has purged the undo history of the writes before (or two minutes have
 // passed); returns the seconds waited.
 double wait_for_purge(db::Connection& root) {
@@ -1264,18 +1281,33 @@ int run(const Options& options) {
   const auto tables = base_tables(*root);
   std::vector<double> copy_seconds;
 
-  // (1) The product: Engine::sweep in a child process (timed inside it).
-  copy_seconds.push_back(copy_database(options, *root, tables, "bench_product"));
+  // (1) The product: Engine::sweep in a child process (timed inside it). Each way is timed on
+  // a settled server (the undo history of the copy and of the way before purged: the purge
+  // threads share the two cores) and, with --repeat, several times on fresh copies.
   const std::string product_config = write_config(options, "bench_product");
   std::vector<std::string> profiles;  // markdown, after the table
-  std::optional<StatementProfile> product_profile;
-  if (options.profile) product_profile.emplace(*root, profile_log(options, "first-sweep"));
-  const auto product = sweep_in_child(product_config);
-  const int64_t pending = product.contacts;
-  if (product_profile) {
-    profiles.push_back(profile_table("Statements of (1), the product's sweep",
-                                     product_profile->finish(), product.seconds));
+  ChildSweep product;
+  std::vector<double> product_times;
+  for (int run = 0; run < options.repeat; ++run) {
+    if (run > 0) drop_database(*root, "bench_product");
+    const double copied = copy_database(options, *root, tables, "bench_product");
+    if (run == 0) copy_seconds.push_back(copied);
+    wait_for_purge(*root);
+    std::optional<StatementProfile> product_profile;
+    if (options.profile && run == 0) {
+      product_profile.emplace(*root, profile_log(options, "first-sweep"));
+    }
+    const auto timed = sweep_in_child(product_config);
+    if (product_profile) {
+      profiles.push_back(profile_table("Statements of (1), the product's sweep",
+                                       product_profile->finish(), timed.seconds));
+    }
+    product.contacts = timed.contacts;
+    product.max_rss_kib = std::max(product.max_rss_kib, timed.max_rss_kib);
+    product_times.push_back(timed.seconds);
   }
+  product.seconds = median(product_times);
+  const int64_t pending = product.contacts;
 
   // (2) The naive path.
   copy_seconds.push_back(copy_database(options, *root, tables, "bench_naive"));
@@ -1296,20 +1328,30 @@ int run(const Options& options) {
   }
 
   // (3) The database's limit.
-  copy_seconds.push_back(copy_database(options, *root, tables, "bench_limit"));
-  drop_database(*root, base_db());
-  auto limit_session = open_session(write_config(options, "bench_limit"));
-  std::optional<StatementProfile> limit_profile;
-  const auto limit = limit_path(*limit_session, pending_ids(*limit_session), [&] {
-    if (options.profile) {
-      limit_profile.emplace(*root, profile_log(options, "limit"),
-                            std::vector<db::Connection*>{limit_session->connection.get()});
+  LimitTimes limit;
+  std::vector<double> limit_times;
+  for (int run = 0; run < options.repeat; ++run) {
+    if (run > 0) drop_database(*root, "bench_limit");
+    const double copied = copy_database(options, *root, tables, "bench_limit");
+    if (run == 0) copy_seconds.push_back(copied);
+    if (run + 1 == options.repeat) drop_database(*root, base_db());
+    wait_for_purge(*root);
+    auto limit_session = open_session(write_config(options, "bench_limit"));
+    std::optional<StatementProfile> limit_profile;
+    const auto timed = limit_path(*limit_session, pending_ids(*limit_session), [&] {
+      if (options.profile && run == 0) {
+        limit_profile.emplace(*root, profile_log(options, "limit"),
+                              std::vector<db::Connection*>{limit_session->connection.get()});
+      }
+    });
+    if (limit_profile) {
+      profiles.push_back(
+          profile_table("Statements of (3), the limit", limit_profile->finish(), timed.seconds));
     }
-  });
-  if (limit_profile) {
-    profiles.push_back(
-        profile_table("Statements of (3), the limit", limit_profile->finish(), limit.seconds));
+    limit.precompute_seconds = timed.precompute_seconds;
+    limit_times.push_back(timed.seconds);
   }
+  limit.seconds = median(limit_times);
   row("data: copy of every table for each way (product / naive / limit, s)",
       fmt::format("{:.1f} / {:.1f} / {:.1f}", copy_seconds[0], copy_seconds[1], copy_seconds[2]));
   row("pending contacts (unsubscribed + bounced on email)", std::to_string(pending));
@@ -1333,14 +1375,15 @@ int run(const Options& options) {
   const double naive_rate = double(naive_count) / naive_seconds;
   const double limit_rate = double(pending) / limit.seconds;
   row("(1) product: Engine::sweep, profile + related tables (contacts/s; s)",
-      fmt::format("{} ({:.2f} s)", rate(pending, product.seconds), product.seconds));
+      fmt::format("{} ({:.2f} s{})", rate(pending, product.seconds), product.seconds,
+                  spread(product_times)));
   row("(2) naive: per field and per related row UPDATE, autocommit (contacts/s; s)",
       fmt::format("{} ({:.2f} s for {} contacts{})", rate(int64_t(naive_count), naive_seconds),
                   naive_seconds, naive_count,
                   naive_count < naive_ids.size() ? ", the rest finished set-based, untimed" : ""));
   row("(3) limit: set-based SQL per table, values precomputed (contacts/s; s)",
-      fmt::format("{} ({:.2f} s; precompute {:.2f} s not counted)", rate(pending, limit.seconds),
-                  limit.seconds, limit.precompute_seconds));
+      fmt::format("{} ({:.2f} s{}; precompute {:.2f} s not counted)", rate(pending, limit.seconds),
+                  limit.seconds, spread(limit_times), limit.precompute_seconds));
   row("product / naive (target >= 30x)", fmt::format("{:.1f}x", product_rate / naive_rate));
   row("product time / limit time (target <= 1.3x)",
       fmt::format("{:.2f}x", limit_rate / product_rate));
@@ -1486,6 +1529,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", options.seed, "Seed of the synthetic data")->capture_default_str();
   app.add_option("--batch-size", options.batch_size, "[sweep] batch_size")->capture_default_str();
+  app.add_option("--repeat", options.repeat,
+                 "Time the product and the limit this many times, each on a fresh copy, and "
+                 "report the median (their times vary by a fifth between runs at 20k)")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  app.add_option("--workers", options.workers, "[sweep] workers (0: its default)")
+      ->check(CLI::Range(0, 8))
+      ->capture_default_str();
   app.add_option("--naive-max", options.naive_max,
                  "Time the naive path on at most this many contacts (0: all)")
       ->capture_default_str();
