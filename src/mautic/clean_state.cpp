@@ -150,7 +150,7 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
         break;
       case Action::kDelete:
         // A NOT NULL column (one no lead_fields row describes) is cleared to its default.
-        conditions.emplace_back(plan.column, plan.cleared == "NULL"
+        conditions.emplace_back(plan.column, !plan.clears_to_default
                                                  ? name + " IS NOT NULL"
                                                  : fmt::format("NOT ({0} <=> DEFAULT({0}))", name));
         break;
@@ -162,7 +162,7 @@ std::vector<std::pair<std::string, std::string>> profile_dirty(const ContactPoli
         conditions.emplace_back(
             plan.column,
             fmt::format("{0} IS NOT NULL AND NOT ({0} REGEXP '(?-i)^[0-9a-f]{{64}}$'){1}", name,
-                        plan.cleared == "NULL"
+                        !plan.clears_to_default
                             ? ""
                             : fmt::format(" AND NOT ({0} <=> DEFAULT({0}))", name)));
         break;

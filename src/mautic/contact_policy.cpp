@@ -126,6 +126,10 @@ bool field_type_is_hashable(std::string_view mautic_type) {
          std::end(kNotHashable);
 }
 
+std::string ColumnPlan::cleared(std::string_view column_sql) const {
+  return clears_to_default ? fmt::format("DEFAULT({})", column_sql) : "NULL";
+}
+
 std::string ColumnPlan::action_text() const {
   return generalizer ? generalizer->name() : std::string(action_name(action));
 }
@@ -251,8 +255,7 @@ ContactPolicy build_contact_policy(const Config& config, const Schema& schema) {
     ColumnPlan plan;
     plan.column = column.name;
     plan.sql_type = column.column_type;
-    if (!column.nullable)
-      plan.cleared = fmt::format("DEFAULT({})", db::quote_identifier(column.name));
+    if (!column.nullable) plan.clears_to_default = true;
     if (const FixedColumn* fixed = fixed_column(column.name)) {
       plan.action = fixed->action;
       plan.origin = std::string(fixed->why);

@@ -31,7 +31,10 @@ struct ColumnPlan {
   // reason Mautic needs (origin says which).
   bool unknown = false;
   // What "delete" writes: NULL, or the column's default where it is NOT NULL.
-  std::string cleared = "NULL";
+  bool clears_to_default = false;
+  // That value in SQL, for the column as the statement names it (`l.\`email\``): a bare
+  // DEFAULT(name) would be ambiguous in an UPDATE that joins another table.
+  std::string cleared(std::string_view column_sql) const;
 };
 
 struct ContactPolicy {

@@ -14,6 +14,7 @@
 #include "mautic/discovery.h"
 #include "mautic/location_rows.h"
 #include "mautic/own_tables.h"
+#include "mautic/staged_values.h"
 
 namespace mgdpr::mautic {
 
@@ -25,6 +26,9 @@ namespace {
 constexpr int64_t kFullPassIntervalSeconds = 3600;
 // Attempts of a transaction that a deadlock or lock wait timeout rolled back.
 constexpr int kRepairAttempts = 5;
+
+// Where a batch's computed profile values wait for the UPDATE that joins them in.
+constexpr std::string_view kProfileScratch = "`mgdpr_profile_values`";
 
 // gdpr_contacts.source of what the sweep processes.
 constexpr std::string_view kSweepSource = "sweep";
@@ -899,35 +903,53 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
     }
   }
 
+  // The computed values wait in a scratch table, one row per contact with any (NULL where a
+  // column has none), joined in by the UPDATE; a contact without any gets the cleared values.
   std::vector<std::string> assignments;
-  std::vector<Param> update_params;
   for (const ColumnPlan* plan : deleted) {
-    assignments.push_back(quote_identifier(plan->column) + " = " + plan->cleared);
+    const std::string column = "l." + quote_identifier(plan->column);
+    assignments.push_back(column + " = " + plan->cleared(column));
   }
+  std::vector<std::string> staged_columns;
+  std::map<int64_t, std::vector<Param>> staged_rows;  // contact -> its value per staged column
   for (size_t c = 0; c < computed.size(); ++c) {
-    const std::string column = quote_identifier(computed[c]->column);
+    const std::string column = "l." + quote_identifier(computed[c]->column);
     if (values[c].empty()) {
-      assignments.push_back(column + " = " + computed[c]->cleared);
+      assignments.push_back(column + " = " + computed[c]->cleared(column));
       continue;
     }
-    std::string expression = "CASE `id`";
-    for (auto& [id, value] : values[c]) {
-      expression += " WHEN ? THEN ?";
-      update_params.emplace_back(id);
-      update_params.emplace_back(value);
-    }
     // Nothing to hash, or nothing a generalizer can keep: cleared.
-    expression += " ELSE " + computed[c]->cleared + " END";
-    assignments.push_back(column + " = " + expression);
+    assignments.push_back(fmt::format("{} = COALESCE(s.v{}, {})", column, staged_columns.size(),
+                                      computed[c]->cleared(column)));
+    for (auto& [id, value] : values[c]) {
+      auto& row = staged_rows[id];
+      row.resize(staged_columns.size(), nullptr);
+      row.emplace_back(std::move(value));
+    }
+    staged_columns.push_back(computed[c]->column);
   }
   if (!assignments.empty()) {
-    update_params.insert(update_params.end(), ids.begin(), ids.end());
-    auto updated = connection_.execute(
-        fmt::format("UPDATE {} SET {} WHERE `id` IN ({})", schema_.table("leads"),
-                    db::join(assignments, ", "), db::placeholders(ids.size())),
-        update_params);
+    std::string from = schema_.table("leads") + " l";
+    if (!staged_rows.empty()) {
+      std::vector<Param> staged;
+      for (auto& [id, row] : staged_rows) {
+        staged.emplace_back(id);
+        row.resize(staged_columns.size(), nullptr);
+        std::move(row.begin(), row.end(), std::back_inserter(staged));
+      }
+      MGDPR_TRY(stage_values(connection_, kProfileScratch, schema_.table("leads"), "id",
+                             staged_columns, staged));
+      from += fmt::format(" LEFT JOIN {} s ON s.k = l.id", kProfileScratch);
+    }
+    auto updated =
+        connection_.execute(fmt::format("UPDATE {} SET {} WHERE l.id IN ({})", from,
+                                        db::join(assignments, ", "), db::placeholders(ids.size())),
+                            ids);
     if (!updated) return updated.error();
     changed["leads"] += *updated;
+    if (!staged_rows.empty()) {
+      MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE {}", kProfileScratch)));
+    }
   }
   if (!hash_rows.empty()) {
     std::vector<std::string> tuples(hash_rows.size() / 4, "(?, ?, ?, ?)");

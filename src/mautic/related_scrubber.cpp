@@ -10,6 +10,7 @@
 #include "core/hashing.h"
 #include "mautic/clean_state.h"
 #include "mautic/location_walk.h"
+#include "mautic/staged_values.h"
 
 namespace mgdpr::mautic {
 
@@ -18,8 +19,6 @@ using db::quote_identifier;
 
 namespace {
 
-// Rows per INSERT when scrubbed structured values are staged.
-constexpr size_t kRowsPerWrite = 500;
 // Where scrubbed structured values wait for the UPDATE that joins them in: a temporary table,
 // private to the connection, dropped after each use.
 constexpr std::string_view kScratchTable = "`mgdpr_scrubbed_values`";
@@ -312,28 +311,10 @@ Result<bool> RelatedScrubber::stage_structured(const std::string& table,
   MGDPR_TRY(name_unhandled(std::move(unhandled)));
   if (staged_rows == 0) return false;
 
-  // A temporary table typed like the target's columns, so values go back byte for byte. It
-  // is private to this connection and does not end the transaction.
-  std::vector<std::string> typed = {"t." + quote_identifier(key_column) + " AS k"};
-  std::vector<std::string> names = {"k"};
-  for (size_t c = 0; c < rules.size(); ++c) {
-    typed.push_back(fmt::format("t.{} AS v{}", quote_identifier(rules[c]->column), c));
-    names.push_back(fmt::format("v{}", c));
-  }
-  MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE IF EXISTS {}", kScratchTable)));
-  MGDPR_TRY(connection_.execute(
-      fmt::format("CREATE TEMPORARY TABLE {} (PRIMARY KEY (k)) SELECT {} FROM {} t LIMIT 0",
-                  kScratchTable, db::join(typed, ", "), schema_.table(table))));
-  const size_t width = rules.size() + 1;
-  const std::string tuple = "(" + db::placeholders(width) + ")";
-  for (size_t first = 0; first < staged_rows; first += kRowsPerWrite) {
-    const size_t count = std::min(staged_rows - first, kRowsPerWrite);
-    std::vector<std::string> tuples(count, tuple);
-    MGDPR_TRY(
-        connection_.execute(fmt::format("INSERT INTO {} ({}) VALUES {}", kScratchTable,
-                                        db::join(names, ", "), db::join(tuples, ", ")),
-                            std::span<const Param>(staged).subspan(first * width, count * width)));
-  }
+  std::vector<std::string> columns;
+  for (const ColumnRule* rule : rules) columns.emplace_back(rule->column);
+  MGDPR_TRY(
+      stage_values(connection_, kScratchTable, schema_.table(table), key_column, columns, staged));
   return true;
 }
 
@@ -362,8 +343,8 @@ Status RelatedScrubber::record_clean_digests(const CleanDigests& digests) {
     params.emplace_back(int64_t(kind));
     params.emplace_back(digest);
   }
-  for (size_t first = 0; first < digests.size(); first += kRowsPerWrite) {
-    const size_t count = std::min(digests.size() - first, kRowsPerWrite);
+  for (size_t first = 0; first < digests.size(); first += kRowsPerInsert) {
+    const size_t count = std::min(digests.size() - first, kRowsPerInsert);
     std::vector<std::string> tuples(count, "(?, UNHEX(?))");
     MGDPR_TRY(connection_.execute(
         fmt::format("INSERT IGNORE INTO {} (kind, digest) VALUES {}",

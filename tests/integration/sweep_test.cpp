@@ -143,6 +143,45 @@ int64_t connections_so_far(db::Connection& connection) {
 // rows whose IP addresses are shared across batches and with contacts that stay: every
 // contact is processed once, an IP goes exactly when no one else uses it, and verify finds
 // nothing. (bench/run --smoke compares the data with the one-at-a-time naive path too.)
+// The profile's new values are joined in from a scratch table with columns k, v0, v1, ...: a
+// contact column of the same name (a custom field alias) and a NOT NULL column cleared to its
+// default must not be confused with them.
+TEST_P(Sweep, ProfileColumnsNamedLikeTheScratchColumnsAreRewritten) {
+  exec(
+      fmt::format("ALTER TABLE {} ADD k VARCHAR(191) NOT NULL DEFAULT 'none', "
+                  "ADD v0 VARCHAR(191) NULL",
+                  quoted("leads")));
+  exec(fmt::format("UPDATE {} SET k = CONCAT('k-secret-', id), v0 = CONCAT('v-secret-', id)",
+                   quoted("leads")));
+  int64_t first_target = 0;
+  for (int64_t id = 1; id <= contact_set.contacts && first_target == 0; ++id) {
+    if (is_target(id, contact_set)) first_target = id;
+  }
+  // Nothing left to hash once normalized: cleared, to the column's default.
+  exec(fmt::format("UPDATE {} SET k = '' WHERE id = ?", quoted("leads")), {first_target});
+  write_config(std::string(kDefaultPolicy) + "k = \"hash\"\n");
+
+  auto sweep = tool({"sweep", "-q"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  const auto key = load_key(config_path);
+  for (int64_t id = 1; id <= contact_set.contacts; ++id) {
+    const std::string where = fmt::format("FROM {} WHERE id = {}", quoted("leads"), id);
+    if (!is_target(id, contact_set)) {
+      EXPECT_EQ(value_of("SELECT k " + where), fmt::format("k-secret-{}", id));
+      EXPECT_EQ(value_of("SELECT v0 " + where), fmt::format("v-secret-{}", id));
+      continue;
+    }
+    EXPECT_EQ(value_of("SELECT v0 " + where), "NULL") << "contact " << id;
+    EXPECT_EQ(value_of("SELECT k " + where),
+              id == first_target ? "none" : key.hmac_hex(fmt::format("k-secret-{}", id)))
+        << "contact " << id;
+    EXPECT_EQ(value_of("SELECT email " + where),
+              key.hmac_hex(normalize(ValueKind::kEmail, synthetic_email(id, contact_set.seed))));
+  }
+  auto verified = tool({"verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
 TEST_P(Sweep, WorkersSideBySideProcessEveryContactOnceAndDropOnlyUnusedIps) {
   RelatedSet related;
   related.contacts = contact_set.contacts;

@@ -71,7 +71,7 @@ TEST(ContactPolicy, ColumnsNoFieldDescribesGetTheDefaultUnlessMauticNeedsThem) {
   EXPECT_NE(plan_of("plugin_domain").origin.find("generated"), std::string::npos);
   // NOT NULL with a default: reset to it; a hash does not fit 8 characters.
   EXPECT_EQ(plan_of("plugin_flag").action, Action::kDelete);
-  EXPECT_EQ(plan_of("plugin_flag").cleared, "DEFAULT(`plugin_flag`)");
+  EXPECT_EQ(plan_of("plugin_flag").cleared("l.`plugin_flag`"), "DEFAULT(l.`plugin_flag`)");
 }
 
 TEST(ContactPolicy, UnknownColumnsCanBeNamedByColumnName) {
