@@ -13,7 +13,10 @@ Status stage_values(db::Connection& connection, std::string_view scratch, const 
   std::vector<std::string> typed = {"t." + db::quote_identifier(key_column) + " AS k"};
   std::vector<std::string> names = {"k"};
   for (size_t c = 0; c < columns.size(); ++c) {
-    typed.push_back(fmt::format("t.{} AS v{}", db::quote_identifier(columns[c]), c));
+    // Typed like the column but nullable even where the column is not: NULL is a row without a
+    // value there (ENUM and SET would come out as strings; no value of theirs is staged).
+    typed.push_back(
+        fmt::format("IF(FALSE, NULL, t.{}) AS v{}", db::quote_identifier(columns[c]), c));
     names.push_back(fmt::format("v{}", c));
   }
   MGDPR_TRY(connection.execute(fmt::format("DROP TEMPORARY TABLE IF EXISTS {}", scratch)));

@@ -20,9 +20,10 @@ namespace mgdpr::mautic {
 inline constexpr size_t kRowsPerInsert = 500;
 
 // Creates the temporary table `scratch` (a quoted name; one left over is dropped first) with
-// k typed like `table`'s `key_column` and v0, v1, ... like its `columns`, and fills it with
-// `rows`: per row its key, then one value per column. The table is private to the connection
-// and creating it does not end the transaction; the caller drops it after the UPDATE.
+// k typed like `table`'s `key_column` and v0, v1, ... like its `columns` (but NULL allowed),
+// and fills it with `rows`: per row its key, then one value per column, NULL for none. The table is
+// private to the connection and creating it does not end the transaction; the caller drops it after
+// the UPDATE.
 Status stage_values(db::Connection& connection, std::string_view scratch, const std::string& table,
                     std::string_view key_column, const std::vector<std::string>& columns,
                     std::span<const db::Param> rows);

@@ -163,6 +163,10 @@ TEST_P(Sweep, ProfileColumnsNamedLikeTheScratchColumnsAreRewritten) {
 
   auto sweep = tool({"sweep", "-q"});
   ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  // One batch, one statement's timestamp: a failed batch would have gone contact by contact.
+  EXPECT_EQ(
+      value_of(fmt::format("SELECT COUNT(DISTINCT processed_at) FROM {}", quoted("gdpr_contacts"))),
+      "1");
   const auto key = load_key(config_path);
   for (int64_t id = 1; id <= contact_set.contacts; ++id) {
     const std::string where = fmt::format("FROM {} WHERE id = {}", quoted("leads"), id);
