@@ -463,19 +463,7 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
     // A limit counts processed contacts, known only once a batch is done: one at a time then.
     MGDPR_ASSIGN_OR_RETURN(auto workers,
                            open_sweep_workers(options.limit ? 1 : config_.sweep.workers));
-    // The first worker to be free takes the next batch: batches differ in size (a contact's
-    // rows), and a turn kept in strict rotation leaves one worker waiting for the other.
-    auto free_worker = [&workers]() -> SweepWorker& {
-      while (true) {
-        for (auto& worker : workers) {
-          if (!worker->running.valid() ||
-              worker->running.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-            return *worker;
-          }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    };
+    size_t next_worker = 0;
     while (true) {
       int64_t want = options.batch_size;
       if (options.limit) {
@@ -490,9 +478,10 @@ Status Engine::sweep_locked(int64_t run, const SweepOptions& options,
         MGDPR_TRY(merge(process_sweep_batch(batch)));
         continue;
       }
-      // A worker's previous batch is merged before it takes the next one. Its contacts were
-      // past the cursor already, so no other batch holds them.
-      SweepWorker& worker = free_worker();
+      // Round robin: a worker's previous batch is merged before it takes the next one. Its
+      // contacts were past the cursor already, so no other batch holds them.
+      SweepWorker& worker = *workers[next_worker];
+      next_worker = (next_worker + 1) % workers.size();
       if (worker.running.valid()) MGDPR_TRY(merge(worker.running.get()));
       worker.running = std::async(std::launch::async, [&worker, batch = std::move(batch)] {
         return worker.engine.process_sweep_batch(batch);
