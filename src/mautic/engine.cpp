@@ -866,22 +866,22 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   const auto deleted = policy_.with_action(Action::kDelete);
   const KeyRing::Entry& key = keys_.active();
   if (key.id == 0) return make_error("the hash key is not recorded; the engine must be opened for writing");
-  // The new value of each computed column per contact; a contact without one gets NULL.
-  std::vector<std::vector<std::pair<int64_t, std::string>>> values(computed.size());
+  // Per contact its id, then the new value of each computed column (NULL: none, cleared).
+  std::vector<Param> staged;
   std::vector<Param> hash_rows;  // (digest, field, contact, key) for the lookup table
   std::vector<Param> ids;
   for (const auto* row : rows) {
     const int64_t id = db::cell_to_int((*row)[0]).value_or(0);
     ids.emplace_back(id);
+    staged.emplace_back(id);
     for (size_t c = 0; c < computed.size(); ++c) {
       const ColumnPlan& plan = *computed[c];
       const auto& cell = (*row)[first_computed + c];
+      Param& value = staged.emplace_back(nullptr);
       if (!cell) continue;
       if (plan.generalizer) {
         // Idempotent: a value generalized before comes out the same; malformed ones go.
-        if (auto general = generalize(*plan.generalizer, *cell)) {
-          values[c].emplace_back(id, std::move(*general));
-        }
+        if (auto general = generalize(*plan.generalizer, *cell)) value = std::move(*general);
         continue;
       }
       // A value that is already a digest stays as it is: a hash is never hashed twice.
@@ -899,46 +899,29 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
       hash_rows.emplace_back(plan.column);
       hash_rows.emplace_back(id);
       hash_rows.emplace_back(key.id);
-      values[c].emplace_back(id, std::move(digest));
+      value = std::move(digest);
     }
   }
 
-  // The computed values wait in a scratch table, one row per contact with any (NULL where a
-  // column has none), joined in by the UPDATE; a contact without any gets the cleared values.
+  // The computed values wait in a scratch table joined in by the UPDATE.
   std::vector<std::string> assignments;
   for (const ColumnPlan* plan : deleted) {
     const std::string column = "l." + quote_identifier(plan->column);
     assignments.push_back(column + " = " + plan->cleared(column));
   }
-  std::vector<std::string> staged_columns;
-  std::map<int64_t, std::vector<Param>> staged_rows;  // contact -> its value per staged column
+  std::vector<std::string> computed_columns;
   for (size_t c = 0; c < computed.size(); ++c) {
     const std::string column = "l." + quote_identifier(computed[c]->column);
-    if (values[c].empty()) {
-      assignments.push_back(column + " = " + computed[c]->cleared(column));
-      continue;
-    }
     // Nothing to hash, or nothing a generalizer can keep: cleared.
-    assignments.push_back(fmt::format("{} = COALESCE(s.v{}, {})", column, staged_columns.size(),
-                                      computed[c]->cleared(column)));
-    for (auto& [id, value] : values[c]) {
-      auto& row = staged_rows[id];
-      row.resize(staged_columns.size(), nullptr);
-      row.emplace_back(std::move(value));
-    }
-    staged_columns.push_back(computed[c]->column);
+    assignments.push_back(
+        fmt::format("{} = COALESCE(s.v{}, {})", column, c, computed[c]->cleared(column)));
+    computed_columns.push_back(computed[c]->column);
   }
   if (!assignments.empty()) {
     std::string from = schema_.table("leads") + " l";
-    if (!staged_rows.empty()) {
-      std::vector<Param> staged;
-      for (auto& [id, row] : staged_rows) {
-        staged.emplace_back(id);
-        row.resize(staged_columns.size(), nullptr);
-        std::move(row.begin(), row.end(), std::back_inserter(staged));
-      }
+    if (!computed.empty()) {
       MGDPR_TRY(stage_values(connection_, kProfileScratch, schema_.table("leads"), "id",
-                             staged_columns, staged));
+                             computed_columns, staged));
       from += fmt::format(" LEFT JOIN {} s ON s.k = l.id", kProfileScratch);
     }
     auto updated =
@@ -947,7 +930,7 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
                             ids);
     if (!updated) return updated.error();
     changed["leads"] += *updated;
-    if (!staged_rows.empty()) {
+    if (!computed.empty()) {
       MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE {}", kProfileScratch)));
     }
   }
