@@ -868,7 +868,6 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
   if (key.id == 0) return make_error("the hash key is not recorded; the engine must be opened for writing");
   // Per contact its id, then the new value of each computed column (NULL: none, cleared).
   std::vector<Param> staged;
-  std::vector<Param> hash_rows;  // (digest, field, contact, key) for the lookup table
   std::vector<Param> ids;
   for (const auto* row : rows) {
     const int64_t id = db::cell_to_int((*row)[0]).value_or(0);
@@ -895,10 +894,6 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
         if (normalized.empty()) continue;
         digest = key.key.hmac_hex(normalized);
       }
-      hash_rows.emplace_back(digest);
-      hash_rows.emplace_back(plan.column);
-      hash_rows.emplace_back(id);
-      hash_rows.emplace_back(key.id);
       value = std::move(digest);
     }
   }
@@ -930,18 +925,26 @@ Status Engine::rewrite_profiles(const std::vector<const std::vector<db::Cell>*>&
                             ids);
     if (!updated) return updated.error();
     changed["leads"] += *updated;
-    if (!computed.empty()) {
-      MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE {}", kProfileScratch)));
-    }
   }
-  if (!hash_rows.empty()) {
-    std::vector<std::string> tuples(hash_rows.size() / 4, "(?, ?, ?, ?)");
-    auto inserted = connection_.execute(
-        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id, key_id) VALUES {}",
-                    schema_.table("gdpr_hashes"), db::join(tuples, ", ")),
-        hash_rows);
-    if (!inserted) return inserted.error();
+  if (computed.empty()) return {};
+  // The lookup table takes every digest from the scratch table (sent once, not again as
+  // parameters): one row per hashed column that has one.
+  std::vector<std::string> selects;
+  std::vector<Param> params;
+  for (size_t c = 0; c < computed.size(); ++c) {
+    if (computed[c]->generalizer) continue;
+    selects.push_back(
+        fmt::format("SELECT v{0}, ?, k, ? FROM {1} WHERE v{0} IS NOT NULL", c, kProfileScratch));
+    params.emplace_back(computed[c]->column);
+    params.emplace_back(key.id);
   }
+  if (!selects.empty()) {
+    MGDPR_TRY(connection_.execute(
+        fmt::format("INSERT IGNORE INTO {} (digest, field, contact_id, key_id) {}",
+                    schema_.table("gdpr_hashes"), db::join(selects, " UNION ALL ")),
+        params));
+  }
+  MGDPR_TRY(connection_.execute(fmt::format("DROP TEMPORARY TABLE {}", kProfileScratch)));
   return {};
 }
 
